@@ -1,0 +1,73 @@
+"""The application factory."""
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+from flask import Flask
+
+from .campaign import load_campaign
+from .cli import register_commands
+from .config import ROOT, load_config
+from .counter import CountCache
+from .database import init_database
+from .errors import register_error_handlers
+from .extensions import babel, csrf, db, migrate
+from .i18n import init_i18n, select_language
+from .mail import can_deliver, start_in_web_deliverer
+from .security import init_security
+
+log = logging.getLogger(__name__)
+
+
+def create_app(overrides: Mapping | None = None) -> Flask:
+    """Build the app from the environment; `overrides` replaces settings (tests, benchmarks)."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(load_config(app.instance_path))
+    if overrides:
+        app.config.update(overrides)
+    app.extensions["campaign"] = load_campaign(app.config["CAMPAIGN_FILE"])
+    app.extensions["count_cache"] = CountCache()
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_commands(app)
+    init_security(app)
+    init_i18n(app)
+    register_mail(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the unbound extensions to this app."""
+    db.init_app(app)
+    init_database(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_language,
+                   default_translation_directories=str(ROOT / "translations"))
+
+
+def register_blueprints(app: Flask) -> None:
+    """Public pages always; the mail viewer only in development without a mail server."""
+    from . import mailviewer, public
+
+    app.register_blueprint(public.bp)
+    if app.config["DEVELOPMENT"] and not app.config["MAIL_SERVER"]:
+        app.register_blueprint(mailviewer.bp)
+
+
+def register_mail(app: Flask) -> None:
+    """Deliver from inside each web process unless a separate `mail worker` does it."""
+    if not can_deliver(app):
+        log.warning("MAIL_SERVER is not set: confirmation emails stay queued until it is.")
+        return
+    if app.config["MAIL_IN_WEB"]:
+        app.before_request(start_in_web_deliverer)

@@ -1,0 +1,86 @@
+"""Email addresses, postal codes and countries: validate, normalise, and name regions."""
+
+import re
+import unicodedata
+
+from babel import Locale
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
+
+CANADIAN_POSTAL_CODE = re.compile(r"^([ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z])\s*(\d[ABCEGHJ-NPRSTV-Z]\d)$")
+
+# Canada Post's first letter of the postal code (forward sortation area) names the region.
+PROVINCES = {
+    "A": _l("Newfoundland and Labrador"),
+    "B": _l("Nova Scotia"),
+    "C": _l("Prince Edward Island"),
+    "E": _l("New Brunswick"),
+    "G": _l("Quebec"), "H": _l("Quebec"), "J": _l("Quebec"),
+    "K": _l("Ontario"), "L": _l("Ontario"), "M": _l("Ontario"), "N": _l("Ontario"), "P": _l("Ontario"),
+    "R": _l("Manitoba"),
+    "S": _l("Saskatchewan"),
+    "T": _l("Alberta"),
+    "V": _l("British Columbia"),
+    "X": _l("Northwest Territories and Nunavut"),
+    "Y": _l("Yukon"),
+}
+
+# Territory codes in CLDR that are not countries a person lives in.
+_NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"}
+
+
+def normalize_email(raw: str) -> str:
+    """The one form an address is stored and compared in; ValueError when malformed.
+
+    Syntax only: no DNS look-up, so a slow resolver can never slow a signature.
+    The local part is case-folded and the domain kept in its ASCII (IDNA) form,
+    so "Ana@Exämple.ca " and "ana@xn--exmple-cua.ca" are the same signer.
+    """
+    try:
+        checked = validate_email(raw.strip(), check_deliverability=False)
+    except EmailNotValidError as error:
+        raise ValueError(str(error)) from None
+    return f"{checked.local_part.casefold()}@{checked.ascii_domain.lower()}"
+
+
+def normalize_postal_code(raw: str, country: str) -> str:
+    """Canadian codes as 'A1A 1A1' (ValueError if not one); others trimmed and upper-cased."""
+    value = " ".join(raw.split()).upper()
+    if country != "CA":
+        return value
+    match = CANADIAN_POSTAL_CODE.match(value)
+    if not match:
+        raise ValueError("not a Canadian postal code")
+    return f"{match.group(1)} {match.group(2)}"
+
+
+def region_name(postal_code: str, country: str) -> str:
+    """Province or territory for Canada (from the first letter), else the country's name."""
+    if country == "CA":
+        province = PROVINCES.get(postal_code[:1].upper())
+        return str(province) if province else ""
+    return country_name(country)
+
+
+def country_name(code: str, language: str | None = None) -> str:
+    """The country's name in the given (or current) language."""
+    from flask_babel import get_locale
+
+    locale = Locale.parse(language) if language else get_locale()
+    return locale.territories.get(code, code)
+
+
+def country_choices(language: str) -> list[tuple[str, str]]:
+    """(code, name) pairs sorted by name in that language, Canada first."""
+    names = Locale.parse(language).territories
+    countries = [
+        (code, name) for code, name in names.items()
+        if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
+    ]
+    countries.sort(key=lambda pair: unicodedata.normalize("NFKD", pair[1]).casefold())
+    return [("CA", names["CA"])] + [pair for pair in countries if pair[0] != "CA"]
+
+
+def is_country(code: str) -> bool:
+    """True for a two-letter code of a real country."""
+    return len(code) == 2 and code not in _NOT_COUNTRIES and code in Locale.parse("en").territories

@@ -1,0 +1,103 @@
+"""Configuration from the environment: development, production and test settings."""
+
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_CAMPAIGN = ROOT / "campaigns" / "demo.toml"
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable deployment."""
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {value!r}.") from None
+
+
+def _list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+def _development_secret_key(instance_path: Path) -> str:
+    """Generate a key once and keep it in instance/, so sessions survive restarts."""
+    path = instance_path / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load_config(instance_path: str) -> dict:
+    """Read the contract's environment variables into Flask settings."""
+    instance = Path(instance_path)
+    development = os.environ.get("FLASK_DEBUG", "").strip() in {"1", "true", "True"}
+    secret_key = os.environ.get("SECRET_KEY", "").strip()
+    public_url = os.environ.get("PUBLIC_URL", "").strip()
+
+    if not development:
+        missing = [name for name, value in (("SECRET_KEY", secret_key), ("PUBLIC_URL", public_url)) if not value]
+        if missing:
+            raise ConfigError(
+                "Production start-up needs " + " and ".join(missing) + ". "
+                "Set SECRET_KEY to a long random string (for example the output of "
+                "`python3 -c 'import secrets; print(secrets.token_hex(32))'`) and PUBLIC_URL "
+                "to the address signers use, such as https://petition.example.org. "
+                "For local development set FLASK_DEBUG=1 instead (make run does)."
+            )
+    if development and not secret_key:
+        secret_key = _development_secret_key(instance)
+
+    return {
+        "DEVELOPMENT": development,
+        "SECRET_KEY": secret_key,
+        "SECRET_KEY_FALLBACKS": _list("SECRET_KEY_FALLBACKS"),
+        "SQLALCHEMY_DATABASE_URI": _database_url(os.environ.get("DATABASE_URL", ""), instance),
+        "PUBLIC_URL": (public_url or "http://127.0.0.1:5000").rstrip("/"),
+        "CAMPAIGN_FILE": os.environ.get("CAMPAIGN_FILE", "").strip() or str(DEMO_CAMPAIGN),
+        "CONFIRM_MAX_AGE": _int("CONFIRM_MAX_AGE", 7 * 24 * 3600),
+        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_ENABLED": _flag("RATELIMIT_ENABLED", True),
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", "").strip() or None,
+        "MAIL_PORT": _int("MAIL_PORT", 25),
+        "MAIL_USE_TLS": _flag("MAIL_USE_TLS", False),
+        "MAIL_USE_SSL": _flag("MAIL_USE_SSL", False),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
+        "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "").strip() or None,
+        # Not part of the public contract: operational knobs with safe defaults.
+        "MAIL_IN_WEB": _flag("MAIL_IN_WEB", True),
+        "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 10),
+        "MAIL_MAX_ATTEMPTS": _int("MAIL_MAX_ATTEMPTS", 8),
+        "SESSION_COOKIE_SECURE": not development,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "MAX_CONTENT_LENGTH": 64 * 1024,
+        "WTF_CSRF_TIME_LIMIT": None,
+    }
+
+
+def _database_url(url: str, instance: Path) -> str:
+    url = url.strip()
+    if not url:
+        return f"sqlite:///{instance / 'petition.db'}"
+    # Heroku-style platforms still hand out postgres:// URLs; psycopg 3 needs its own scheme.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url

@@ -1,0 +1,63 @@
+"""Database plumbing: SQLite settings, write transactions and the commit-or-rollback helper."""
+
+from contextlib import contextmanager
+from collections.abc import Iterator
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from .extensions import db
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def init_database(app: Flask) -> None:
+    """Tune each engine for its dialect once the extension has created it."""
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name == "sqlite":
+        _tune_sqlite(engine)
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    # pysqlite opens transactions lazily and only before writes; taking over BEGIN
+    # lets write transactions lock up front (BEGIN IMMEDIATE), so two signers never
+    # deadlock on a read lock upgrade and the busy timeout applies instead.
+    @event.listens_for(engine, "connect")
+    def configure(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def begin(connection):
+        if connection.get_execution_options().get("write"):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+
+@contextmanager
+def write_transaction() -> Iterator[None]:
+    """Run the block in one write transaction: commit on success, roll back on any error.
+
+    Services own their transactions; whatever the session held before is finished
+    first so the write lock is taken at the start (SQLite) and nothing half done
+    survives an exception.
+    """
+    session = db.session()
+    if session.in_transaction():
+        session.commit()
+    session.connection(execution_options={"write": True})
+    try:
+        yield
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise

@@ -1,0 +1,69 @@
+"""What each email says: subject, text and HTML parts, in the signer's language."""
+
+from email.message import EmailMessage
+from email.utils import formataddr, format_datetime, make_msgid, parseaddr
+from urllib.parse import urlsplit
+
+from flask import current_app, render_template
+from flask_babel import force_locale, gettext as _
+
+from .campaign import current_campaign
+from .links import external_url
+from .models import Signature, utcnow
+from .tokens import CONFIRM, WITHDRAW, make_token
+
+CONFIRMATION = "confirmation"
+ALREADY_SIGNED = "already_signed"
+
+
+def _links(kind: str, signature: Signature) -> dict[str, str]:
+    links = {"campaign_url": external_url("public.index")}
+    if kind == CONFIRMATION:
+        links["confirm_url"] = external_url("public.confirm", token=make_token(CONFIRM, signature.id))
+        links["withdraw_url"] = external_url("public.withdraw", token=make_token(WITHDRAW, signature.id))
+    return links
+
+
+def _subject(kind: str, title: str) -> str:
+    if kind == CONFIRMATION:
+        return _("Please confirm your signature: %(title)s", title=title)
+    return _("You have already signed: %(title)s", title=title)
+
+
+def render_email(kind: str, signature: Signature) -> EmailMessage:
+    """The complete message of the given kind for one signer."""
+    campaign = current_campaign()
+    language = signature.language if signature.language in campaign.content else "en"
+    with force_locale(language):
+        content = campaign.in_language(language)
+        context = {"signature": signature, "campaign": campaign, "content": content,
+                   "language": language, **_links(kind, signature)}
+        subject = _subject(kind, content.title)
+        text = render_template(f"email/{kind}.txt", **context)
+        html = render_template(f"email/{kind}.html", subject=subject, **context)
+    return build_message(signature.email, subject, text, html, language)
+
+
+def sender_address() -> str:
+    """The From address: the campaign's organization name with MAIL_DEFAULT_SENDER's address."""
+    configured = current_app.config.get("MAIL_DEFAULT_SENDER") or ""
+    address = parseaddr(configured)[1] or f"no-reply@{urlsplit(current_app.config['PUBLIC_URL']).hostname}"
+    return formataddr((current_campaign().organization_name, address))
+
+
+def build_message(to: str, subject: str, text: str, html: str, language: str) -> EmailMessage:
+    """A multipart/alternative message with the headers every email carries."""
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = sender_address()
+    message["To"] = to
+    reply_to = current_campaign().organization_email
+    if reply_to:
+        message["Reply-To"] = reply_to
+    message["Date"] = format_datetime(utcnow())
+    message["Message-ID"] = make_msgid(domain=urlsplit(current_app.config["PUBLIC_URL"]).hostname)
+    message["Content-Language"] = language
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    return message

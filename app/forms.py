@@ -1,0 +1,112 @@
+"""Web forms: signing, resending a link, and the one-button confirm and withdraw forms."""
+
+import re
+
+from flask_babel import get_locale, lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from .addresses import country_choices, is_country, normalize_email, normalize_postal_code
+
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+NAME_MAX, COMMENT_MAX, EMAIL_MAX = 100, 1000, 320
+
+
+def clean_line(value: str | None) -> str:
+    """Trim, drop control characters (NUL included) and fold runs of white space."""
+    if value is None:
+        return ""
+    return " ".join(CONTROL_CHARACTERS.sub("", value).split())
+
+
+def clean_text(value: str | None) -> str:
+    """Like clean_line, but keep line breaks between paragraphs."""
+    if value is None:
+        return ""
+    lines = CONTROL_CHARACTERS.sub("", value.replace("\r\n", "\n")).split("\n")
+    return "\n".join(" ".join(line.split()) for line in lines).strip()
+
+
+class EmailAddress:
+    """Validates the address's syntax and stores its normalised form on the field."""
+
+    def __call__(self, form, field):
+        try:
+            field.normalized = normalize_email(field.data or "")
+        except ValueError:
+            raise ValidationError(_l("Enter an email address like name@example.com.")) from None
+
+
+class SignForm(FlaskForm):
+    """The campaign's sign form; field names are part of the public contract."""
+
+    name = StringField(
+        _l("Full name"), filters=[clean_line],
+        validators=[DataRequired(_l("Enter your name.")),
+                    Length(max=NAME_MAX, message=_l("Your name can be at most %(max)d characters long."))],
+        render_kw={"autocomplete": "name", "maxlength": NAME_MAX},
+    )
+    email = EmailField(
+        _l("Email address"), filters=[clean_line],
+        validators=[DataRequired(_l("Enter your email address.")),
+                    Length(max=EMAIL_MAX, message=_l("That email address is too long.")),
+                    EmailAddress()],
+        render_kw={"autocomplete": "email", "maxlength": EMAIL_MAX, "spellcheck": "false"},
+    )
+    postal_code = StringField(
+        _l("Postal code"), filters=[clean_line],
+        validators=[Length(max=16, message=_l("That postal code is too long."))],
+        render_kw={"autocomplete": "postal-code", "maxlength": 16, "autocapitalize": "characters"},
+    )
+    country = SelectField(_l("Country"), default="CA", render_kw={"autocomplete": "country"})
+    comment = TextAreaField(
+        _l("Comment (optional)"), filters=[clean_text],
+        validators=[Optional(),
+                    Length(max=COMMENT_MAX, message=_l("Your comment can be at most %(max)d characters long."))],
+        render_kw={"maxlength": COMMENT_MAX, "rows": 3},
+    )
+    public = BooleanField(_l("Show my name and province in the public list of signers"))
+    updates = BooleanField()  # label comes from the consent wording, see signatures.consent_wording
+    # Honeypot: hidden from people by CSS and from assistive technology; bots fill it in.
+    website = StringField(_l("Leave this field empty"),
+                          render_kw={"autocomplete": "off", "tabindex": "-1"})
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.country.choices = country_choices(str(get_locale() or "en"))
+
+    def validate_country(self, field):
+        if not is_country(field.data or ""):
+            raise ValidationError(_l("Choose your country from the list."))
+
+    def validate_postal_code(self, field):
+        country = self.country.data or "CA"
+        if country == "CA" and not field.data:
+            raise ValidationError(_l("Enter your postal code, like K1A 0B1."))
+        if field.data:
+            try:
+                field.data = normalize_postal_code(field.data, country)
+            except ValueError:
+                raise ValidationError(_l("Enter a Canadian postal code, like K1A 0B1.")) from None
+
+    @property
+    def is_bot(self) -> bool:
+        """A human never sees the honeypot, so anything in it means a script."""
+        return bool((self.website.data or "").strip())
+
+
+class ResendForm(FlaskForm):
+    """Ask for the confirmation link again; the answer never says if we know the address."""
+
+    email = EmailField(
+        _l("Email address"), filters=[clean_line],
+        validators=[DataRequired(_l("Enter your email address.")),
+                    Length(max=EMAIL_MAX, message=_l("That email address is too long.")),
+                    EmailAddress()],
+        render_kw={"autocomplete": "email", "maxlength": EMAIL_MAX, "spellcheck": "false"},
+    )
+
+
+class ButtonForm(FlaskForm):
+    """A form with nothing but its CSRF token, behind a single button."""

@@ -1,0 +1,107 @@
+"""Tables: signatures, the consent wordings they agreed to, the mail outbox and the count shards."""
+
+from datetime import datetime, timezone
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores UTC without a zone (same on SQLite and PostgreSQL), returns aware UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class Signature(db.Model):
+    """One person's signature; counted once confirmed_at is set."""
+
+    __tablename__ = "signatures"
+    # AUTOINCREMENT keeps SQLite from reusing the id of a deleted signature,
+    # which would let an old link act on someone else's row.
+    __table_args__ = (
+        Index("ix_signatures_public_confirmed", "public", "confirmed_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    postal_code: Mapped[str] = mapped_column(String(16), default="")
+    country: Mapped[str] = mapped_column(String(2), default="CA")
+    comment: Mapped[str] = mapped_column(Text, default="")
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    updates: Mapped[bool] = mapped_column(Boolean, default=False)
+    updates_consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    consent_version: Mapped[str | None] = mapped_column(ForeignKey("consent_wordings.version"))
+    language: Mapped[str] = mapped_column(String(5), default="en")
+    source: Mapped[str] = mapped_column(String(64), default="")
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    emails_queued: Mapped[int] = mapped_column(Integer, default=0)
+
+    @property
+    def confirmed(self) -> bool:
+        return self.confirmed_at is not None
+
+
+class ConsentWording(db.Model):
+    """The exact sentence a signer ticked to consent to updates, kept once per version."""
+
+    __tablename__ = "consent_wordings"
+
+    version: Mapped[str] = mapped_column(String(16), primary_key=True)
+    language: Mapped[str] = mapped_column(String(5))
+    text: Mapped[str] = mapped_column(Text)
+    first_shown_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OutboxMessage(db.Model):
+    """An email waiting for, or done with, delivery; rendered only when sent."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_due", "status", "next_attempt_at"),)
+
+    QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    signature_id: Mapped[int] = mapped_column(
+        ForeignKey("signatures.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(10), default=QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CountShard(db.Model):
+    """One slice of the confirmed count; confirmations spread over the shards."""
+
+    __tablename__ = "count_shards"
+
+    SHARDS = 16
+
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

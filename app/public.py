@@ -1,0 +1,166 @@
+"""Public pages: the campaign, signing, confirming, the count, the list of signers."""
+
+import re
+
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from flask_babel import get_locale, gettext as _
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from . import signatures
+from .addresses import region_name
+from .campaign import current_campaign
+from .counter import current_tally
+from .extensions import db
+from .forms import ButtonForm, ResendForm, SignForm
+from .links import external_url
+from .tokens import CONFIRM, WITHDRAW, ExpiredToken, InvalidToken
+
+bp = Blueprint("public", __name__)
+
+SOURCE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+COUNT_MAX_AGE = 5
+COUNT_STALE_WHILE_REVALIDATE = 30
+
+
+def consent_wording() -> str:
+    """The exact sentence next to the updates box, stored with each consent."""
+    return _("Yes, %(organization)s may email me about this campaign and related ones. "
+             "I can unsubscribe at any time.", organization=current_campaign().organization_name)
+
+
+@bp.app_context_processor
+def campaign_context() -> dict:
+    """What every page's layout shows: the campaign in the visitor's language."""
+    campaign = current_campaign()
+    language = _language()
+    return {"campaign": campaign, "content": campaign.in_language(language), "language": language}
+
+
+def _source() -> str:
+    value = request.args.get("source", "")
+    return value if SOURCE.match(value) else ""
+
+
+def _language() -> str:
+    return str(get_locale() or "en")
+
+
+def _render_campaign(form: SignForm, status: int = 200):
+    campaign = current_campaign()
+    return render_template(
+        "public/index.html", form=form, campaign=campaign,
+        content=campaign.in_language(_language()), tally=current_tally(),
+        consent=consent_wording(), source=_source(), share_url=external_url("public.index"),
+    ), status
+
+
+@bp.get("/")
+def index():
+    return _render_campaign(SignForm())
+
+
+@bp.post("/sign")
+def sign():
+    form = SignForm()
+    if not form.validate_on_submit():
+        return _render_campaign(form, 422)
+    if not form.is_bot:
+        signatures.sign(signatures.NewSignature(
+            name=form.name.data, email=form.email.normalized, postal_code=form.postal_code.data or "",
+            country=form.country.data, comment=form.comment.data or "", public=form.public.data,
+            updates=form.updates.data, language=_language(), source=_source(),
+            consent_text=consent_wording(),
+        ))
+    return redirect(url_for("public.check_inbox"), 303)
+
+
+@bp.get("/check-inbox")
+def check_inbox():
+    return render_template("public/check_inbox.html", form=ResendForm())
+
+
+@bp.post("/resend")
+def resend():
+    form = ResendForm()
+    if not form.validate_on_submit():
+        return render_template("public/check_inbox.html", form=form), 422
+    signatures.resend(form.email.normalized)
+    return redirect(url_for("public.check_inbox", resent=1), 303)
+
+
+def _link_problem(error: InvalidToken):
+    """The page for a link that no longer works, with a way to get a new one."""
+    expired = isinstance(error, ExpiredToken)
+    return render_template("public/link_problem.html", expired=expired, form=ResendForm()), (
+        410 if expired else 404)
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+def confirm(token: str):
+    form = ButtonForm()
+    try:
+        if form.validate_on_submit():
+            signatures.confirm(token)
+            return redirect(url_for("public.thanks"), 303)
+        signature = signatures.signature_for_link(CONFIRM, token)
+    except InvalidToken as error:
+        return _link_problem(error)
+    if signature.confirmed:
+        return redirect(url_for("public.thanks"), 303)
+    return render_template("public/confirm.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/not-me/<token>", methods=["GET", "POST"])
+def withdraw(token: str):
+    form = ButtonForm()
+    try:
+        if form.validate_on_submit():
+            removed = signatures.withdraw(token)
+            return render_template("public/withdrawn.html", removed=removed)
+        signature = signatures.signature_for_link(WITHDRAW, token)
+    except InvalidToken as error:
+        return _link_problem(error)
+    if signature.confirmed:
+        return render_template("public/withdrawn.html", removed=False)
+    return render_template("public/withdraw.html", form=form), 400 if form.errors else 200
+
+
+@bp.get("/thanks")
+def thanks():
+    campaign = current_campaign()
+    return render_template("public/thanks.html", content=campaign.in_language(_language()),
+                           share_url=external_url("public.index"))
+
+
+@bp.get("/api/count")
+def count():
+    tally = current_tally()
+    response = jsonify(count=tally.count, goal=tally.goal,
+                       updated_at=tally.updated_at.isoformat(timespec="seconds"))
+    response.set_etag(f"{tally.count}-{tally.goal}")
+    response.headers["Cache-Control"] = (
+        f"public, max-age={COUNT_MAX_AGE}, stale-while-revalidate={COUNT_STALE_WHILE_REVALIDATE}")
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response.make_conditional(request)
+
+
+@bp.get("/signers")
+def signers():
+    page = request.args.get("page", 1, type=int)
+    if page is None or not 1 <= page <= 100_000:
+        abort(404)
+    listing = signatures.public_signers(page)
+    if page > 1 and not listing.signers:
+        abort(404)
+    rows = [(name, region_name(postal_code, country)) for name, postal_code, country in listing.signers]
+    return render_template("public/signers.html", rows=rows, listing=listing, tally=current_tally())
+
+
+@bp.get("/healthz")
+def healthz():
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        return jsonify(status="database unavailable"), 503
+    return jsonify(status="ok")

@@ -1,0 +1,58 @@
+// Keeps the tally live: polls /api/count about every 10 s (every minute when the
+// tab is hidden) and announces changes through the role="status" region.
+(function () {
+  "use strict";
+  var tally = document.querySelector("[data-count-url]");
+  if (!tally || !window.fetch) { return; }
+  var url = tally.getAttribute("data-count-url");
+  var countEl = tally.querySelector("[data-count]");
+  var progress = tally.querySelector("[data-progress]");
+  var announce = tally.querySelector("[data-announce]");
+  var goalEl = tally.querySelector(".goal");
+  var format = new Intl.NumberFormat(document.documentElement.lang || "en");
+  var VISIBLE_MS = 10000, HIDDEN_MS = 60000;
+  var shown = Number(progress.getAttribute("value"));
+  var shownGoal = Number(progress.getAttribute("max"));
+  var etag = null, timer = null;
+
+  function show(data) {
+    if (data.count === shown && data.goal === shownGoal) { return; }
+    countEl.textContent = format.format(data.count);
+    progress.max = data.goal;
+    progress.value = Math.min(data.count, data.goal);
+    progress.textContent = Math.floor(100 * data.count / data.goal) + "%";
+    if (data.goal !== shownGoal && goalEl) {
+      goalEl.textContent = goalEl.textContent.replace(format.format(shownGoal), format.format(data.goal));
+    }
+    announce.textContent = announce.getAttribute("data-template")
+      .replace("{count}", format.format(data.count))
+      .replace("{goal}", format.format(data.goal));
+    shown = data.count;
+    shownGoal = data.goal;
+  }
+
+  function schedule() {
+    clearTimeout(timer);
+    // A little jitter keeps thousands of open tabs from polling in lock-step.
+    var base = document.hidden ? HIDDEN_MS : VISIBLE_MS;
+    timer = setTimeout(poll, base * (0.9 + Math.random() * 0.2));
+  }
+
+  function poll() {
+    var headers = etag ? { "If-None-Match": etag } : {};
+    fetch(url, { headers: headers, credentials: "omit" })
+      .then(function (response) {
+        if (response.status === 200) {
+          etag = response.headers.get("ETag");
+          return response.json().then(show);
+        }
+      })
+      .catch(function () { /* offline for a moment: try again next round */ })
+      .then(schedule);
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden) { poll(); } else { schedule(); }
+  });
+  schedule();
+})();
