@@ -8,7 +8,7 @@ from flask import Flask
 
 from .campaign import load_campaign
 from .cli import register_commands
-from .config import ROOT, load_config
+from .config import ROOT, check_config, load_config
 from .counter import CountCache
 from .database import init_database
 from .errors import register_error_handlers
@@ -32,6 +32,7 @@ def create_app(overrides: Mapping | None = None) -> Flask:
     app.config.update(load_config(app.instance_path))
     if overrides:
         app.config.update(overrides)
+    check_config(app.config)
     app.extensions["campaign"] = load_campaign(app.config["CAMPAIGN_FILE"])
     app.extensions["count_cache"] = CountCache()
 

@@ -49,16 +49,6 @@ def load_config(instance_path: str) -> dict:
     secret_key = os.environ.get("SECRET_KEY", "").strip()
     public_url = os.environ.get("PUBLIC_URL", "").strip()
 
-    if not development:
-        missing = [name for name, value in (("SECRET_KEY", secret_key), ("PUBLIC_URL", public_url)) if not value]
-        if missing:
-            raise ConfigError(
-                "Production start-up needs " + " and ".join(missing) + ". "
-                "Set SECRET_KEY to a long random string (for example the output of "
-                "`python3 -c 'import secrets; print(secrets.token_hex(32))'`) and PUBLIC_URL "
-                "to the address signers use, such as https://petition.example.org. "
-                "For local development set FLASK_DEBUG=1 instead (make run does)."
-            )
     if development and not secret_key:
         secret_key = _development_secret_key(instance)
 
@@ -67,7 +57,7 @@ def load_config(instance_path: str) -> dict:
         "SECRET_KEY": secret_key,
         "SECRET_KEY_FALLBACKS": _list("SECRET_KEY_FALLBACKS"),
         "SQLALCHEMY_DATABASE_URI": _database_url(os.environ.get("DATABASE_URL", ""), instance),
-        "PUBLIC_URL": (public_url or "http://127.0.0.1:5000").rstrip("/"),
+        "PUBLIC_URL": (public_url or ("http://127.0.0.1:5000" if development else "")).rstrip("/"),
         "CAMPAIGN_FILE": os.environ.get("CAMPAIGN_FILE", "").strip() or str(DEMO_CAMPAIGN),
         "CONFIRM_MAX_AGE": _int("CONFIRM_MAX_AGE", 7 * 24 * 3600),
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
@@ -90,6 +80,21 @@ def load_config(instance_path: str) -> dict:
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,
     }
+
+
+def check_config(config: dict) -> None:
+    """Refuse to run in production without the settings every link and signature depend on."""
+    if config["DEVELOPMENT"]:
+        return
+    missing = [name for name in ("SECRET_KEY", "PUBLIC_URL") if not config.get(name)]
+    if missing:
+        raise ConfigError(
+            "Production start-up needs " + " and ".join(missing) + ". "
+            "Set SECRET_KEY to a long random string (for example the output of "
+            "`python3 -c 'import secrets; print(secrets.token_hex(32))'`) and PUBLIC_URL "
+            "to the address signers use, such as https://petition.example.org. "
+            "For local development set FLASK_DEBUG=1 instead (make run does)."
+        )
 
 
 def _database_url(url: str, instance: Path) -> str:

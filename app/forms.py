@@ -59,7 +59,8 @@ class SignForm(FlaskForm):
         validators=[Length(max=16, message=_l("That postal code is too long."))],
         render_kw={"autocomplete": "postal-code", "maxlength": 16, "autocapitalize": "characters"},
     )
-    country = SelectField(_l("Country"), default="CA", render_kw={"autocomplete": "country"})
+    country = SelectField(_l("Country"), default="CA", validate_choice=False,  # validate_country explains better
+                          render_kw={"autocomplete": "country"})
     comment = TextAreaField(
         _l("Comment (optional)"), filters=[clean_text],
         validators=[Optional(),

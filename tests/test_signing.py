@@ -1,0 +1,192 @@
+"""Journeys 1 and 2: sign, get the email, confirm, be counted; signing again changes nothing."""
+
+from conftest import (PUBLIC_URL, csrf_token, deliver, html_part, link_in, outbox_rows, press_button, sign,
+                      signature_rows, text_part)
+
+
+def test_signing_mail_confirm_moves_the_count_with_real_smtp_and_background_deliverer(make_app, smtp):
+    app = make_app(MAIL_IN_WEB=True)
+    client = app.test_client()
+    assert client.get("/api/count").get_json()["count"] == 0
+
+    response = sign(client, email="ana@example.ca")
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/check-inbox")
+
+    # The web process's own deliverer sends it; the test only waits for the SMTP server.
+    [message] = smtp.wait_for(1)
+    assert message["To"] == "ana@example.ca"
+    assert "Please confirm your signature" in message["Subject"]
+    confirm_path = link_in(message, "/confirm/")
+
+    page = client.get(confirm_path)
+    assert page.status_code == 200
+    assert "Confirm my signature" in page.get_data(as_text=True)
+    assert client.get("/api/count").get_json()["count"] == 0, "opening the link must not confirm"
+
+    response = press_button(client, confirm_path)
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/thanks"
+    assert client.get("/api/count").get_json()["count"] == 1
+    thanks = client.get("/thanks").get_data(as_text=True)
+    assert "you are counted" in thanks
+    assert "bsky.app/intent/compose" in thanks
+
+
+def test_check_inbox_page_is_the_same_for_new_pending_and_confirmed_addresses(client, app, smtp):
+    first = client.get(sign(client, email="same@example.ca").headers["Location"]).get_data(as_text=True)
+    again = client.get(sign(client, email="same@example.ca").headers["Location"]).get_data(as_text=True)
+    deliver(app)
+    press_button(client, link_in(smtp.messages[0], "/confirm/"))
+    confirmed = client.get(sign(client, email="same@example.ca").headers["Location"]).get_data(as_text=True)
+
+    def strip_token(page):
+        import re
+        return re.sub(r'value="[^"]+"', "", page)
+
+    assert strip_token(first) == strip_token(again) == strip_token(confirmed)
+
+
+def test_resigning_pending_address_in_any_case_resends_the_link_without_a_second_row(client, app, smtp):
+    sign(client, email="Ana.Tremblay@Example.CA", name="Ana")
+    sign(client, email="  ana.tremblay@example.ca  ", name="Someone else")
+    assert deliver(app) == 2
+
+    [row] = signature_rows(app)
+    assert row.email == "ana.tremblay@example.ca"
+    assert row.name == "Ana", "a re-submission must not overwrite the first signature"
+    first, second = smtp.messages
+    assert "Please confirm" in first["Subject"] and "Please confirm" in second["Subject"]
+    # Both links confirm the same signature, once.
+    press_button(client, link_in(second, "/confirm/"))
+    assert client.get(link_in(first, "/confirm/")).headers["Location"] == "/thanks"
+    again = client.post(link_in(first, "/confirm/"), data={"csrf_token": csrf_token(client)})
+    assert again.headers["Location"] == "/thanks"
+    assert client.get("/api/count").get_json()["count"] == 1
+
+
+def test_resigning_confirmed_address_sends_already_signed_email(client, app, smtp):
+    sign(client, email="ana@example.ca")
+    deliver(app)
+    press_button(client, link_in(smtp.messages[0], "/confirm/"))
+
+    sign(client, email="ANA@example.ca")
+    deliver(app)
+    reminder = smtp.messages[-1]
+    assert "You have already signed" in reminder["Subject"]
+    assert "/confirm/" not in text_part(reminder)
+    assert len(signature_rows(app)) == 1
+    assert client.get("/api/count").get_json()["count"] == 1
+
+
+def test_a_signature_gets_at_most_five_emails_however_often_it_is_submitted(client, app, smtp):
+    for _ in range(8):
+        assert sign(client, email="flood@example.ca").status_code == 303
+    deliver(app)
+    assert len(smtp.messages) == 5
+    assert signature_rows(app)[0].emails_queued == 5
+
+
+def test_signature_keeps_source_language_and_consent_with_its_wording(client, app):
+    sign(client, "/?source=newsletter&lang=fr", updates="y", public="y", email="luc@example.ca")
+    [row] = signature_rows(app)
+    assert row.source == "newsletter"
+    assert row.language == "fr"
+    assert row.updates is True and row.public is True
+    assert row.updates_consented_at is not None
+    with app.app_context():
+        from app.extensions import db
+        from app.models import ConsentWording
+        wording = db.session.get(ConsentWording, row.consent_version)
+    assert wording.language == "fr"
+    assert "Coalition" in wording.text
+
+
+def test_updates_box_is_unticked_by_default_and_no_consent_is_recorded_without_it(client, app):
+    page = client.get("/").get_data(as_text=True)
+    assert 'id="updates" name="updates" type="checkbox" value="y">' in page
+    sign(client, email="no-updates@example.ca")
+    [row] = signature_rows(app)
+    assert row.updates is False
+    assert row.updates_consented_at is None and row.consent_version is None
+
+
+def test_unsafe_source_tags_are_dropped(client, app):
+    sign(client, "/?source=<script>", email="x@example.ca")
+    assert signature_rows(app)[0].source == ""
+
+
+def test_honeypot_submission_looks_accepted_but_stores_nothing(client, app, smtp):
+    response = sign(client, website="http://spam.example")
+    assert response.status_code == 303
+    assert signature_rows(app) == []
+    assert outbox_rows(app) == []
+
+
+def test_invalid_form_shows_each_error_next_to_its_field_and_stores_nothing(client, app):
+    response = sign(client, name="", email="not-an-address", postal_code="12345", country="CA")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'id="name-error"' in page and "Enter your name." in page
+    assert 'id="email-error"' in page and "Enter an email address like name@example.com." in page
+    assert 'id="postal_code-error"' in page and "Enter a Canadian postal code" in page
+    assert 'aria-describedby="email-hint email-error"' in page
+    assert 'href="#email"' in page, "the error summary links to the field"
+    assert signature_rows(app) == []
+
+
+def test_postal_code_is_optional_outside_canada_and_normalised_inside(client, app):
+    sign(client, email="a@example.fr", country="FR", postal_code="")
+    sign(client, email="b@example.ca", country="CA", postal_code=" h2x1y4 ")
+    first, second = signature_rows(app)
+    assert (first.country, first.postal_code) == ("FR", "")
+    assert second.postal_code == "H2X 1Y4"
+
+
+def test_unknown_country_code_is_refused(client, app):
+    response = sign(client, country="XX")
+    assert response.status_code == 422
+    assert "Choose your country from the list." in response.get_data(as_text=True)
+
+
+def test_what_signers_type_is_escaped_on_pages_and_in_emails(client, app, smtp):
+    name = '<script>alert("x")</script> & Co'
+    sign(client, name=name, email="xss@example.ca", public="y")
+    deliver(app)
+    [message] = smtp.messages
+    assert "<script>" not in html_part(message)
+    assert "&lt;script&gt;" in html_part(message)
+    assert name in text_part(message), "the text part shows the name as typed"
+    press_button(client, link_in(message, "/confirm/"))
+    page = client.get("/signers").get_data(as_text=True)
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; Co" in page
+
+
+def test_control_characters_are_removed_from_names_and_comments(client, app):
+    sign(client, name="Ana\x00 \x07Tremblay", comment="line one\r\nline\x00 two")
+    [row] = signature_rows(app)
+    assert row.name == "Ana Tremblay"
+    assert row.comment == "line one\nline two"
+
+
+def test_links_in_emails_come_from_public_url_not_the_host_header(client, app, smtp):
+    sign(client, email="host@example.ca", headers=None)
+    token = client.get("/").get_data(as_text=True)
+    from conftest import CSRF
+    csrf = CSRF.search(token).group(1)
+    client.post("/sign", data={"name": "Eve", "email": "eve@example.ca", "postal_code": "K1A 0B1",
+                               "country": "CA", "csrf_token": csrf},
+                headers={"Host": "evil.example", "X-Forwarded-Host": "evil.example"})
+    deliver(app)
+    for message in smtp.messages:
+        assert "evil.example" not in text_part(message) + html_part(message)
+        assert f"{PUBLIC_URL}/confirm/" in text_part(message)
+
+
+def test_sign_form_without_csrf_token_is_refused_with_a_clear_page(client, app):
+    response = client.post("/sign", data={"name": "Ana", "email": "ana@example.ca",
+                                          "postal_code": "K1A 0B1", "country": "CA"})
+    assert response.status_code == 400
+    assert "security token" in response.get_data(as_text=True)
+    assert signature_rows(app) == []
