@@ -75,6 +75,9 @@ def _require(table: dict, key: str, where: str, kind: type = str, optional: bool
 
 
 def _limit(value: str, name: str, most: int) -> str:
+    """One line of at most `most` characters (it goes into email subjects and meta tags)."""
+    if "\n" in value or "\r" in value:
+        raise CampaignError(f"{name} must fit on one line")
     if len(value) > most:
         raise CampaignError(f"{name} has {len(value)} characters; at most {most} are allowed")
     return value

@@ -62,8 +62,8 @@ def build_message(to: str, subject: str, text: str, html: str, language: str) ->
         message["Reply-To"] = reply_to
     message["Date"] = format_datetime(utcnow())
     message["Message-ID"] = make_msgid(domain=urlsplit(current_app.config["PUBLIC_URL"]).hostname)
-    message["Content-Language"] = language
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(text)
     message.add_alternative(html, subtype="html")
+    message["Content-Language"] = language  # after the body: set_content drops Content-* headers
     return message

@@ -70,7 +70,8 @@ def wake_deliverer() -> None:
 
 def retry_delay(attempts: int) -> timedelta:
     """Exponential back-off: 30 s, 1 min, 2 min, ... at most an hour."""
-    return min(RETRY_BASE * (2 ** max(attempts - 1, 0)), RETRY_CAP)
+    doublings = min(max(attempts - 1, 0), 16)  # 2**16 x 30 s is far past the cap already
+    return min(RETRY_BASE * 2 ** doublings, RETRY_CAP)
 
 
 def claim_due(now: datetime, limit: int = BATCH_SIZE) -> list[int]:
@@ -223,8 +224,8 @@ class SMTPTransport:
 class KeptMailTransport:
     """Development without MAIL_SERVER: keep each message in a Maildir for the mail viewer."""
 
-    def __init__(self, directory: Path):
-        self.box = mailbox.Maildir(directory, create=True)
+    def __init__(self):
+        self.box = open_kept_mailbox()
 
     def __enter__(self):
         return self
@@ -236,16 +237,18 @@ class KeptMailTransport:
         self.box.add(message)
 
 
-def kept_mail_directory() -> Path:
-    """Where development mail is kept."""
-    return Path(current_app.instance_path) / "mail"
+def open_kept_mailbox() -> mailbox.Maildir:
+    """The Maildir in instance/ where development mail is kept."""
+    directory = Path(current_app.instance_path) / "mail"
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    return mailbox.Maildir(directory, create=True)
 
 
 def open_transport():
     """SMTP when a server is configured, otherwise the development mailbox."""
     if current_app.config["MAIL_SERVER"]:
         return SMTPTransport(current_app.config)
-    return KeptMailTransport(kept_mail_directory())
+    return KeptMailTransport()
 
 
 def can_deliver(app: Flask) -> bool:

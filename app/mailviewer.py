@@ -7,13 +7,9 @@ from email.policy import default
 
 from flask import Blueprint, abort, render_template
 
-from .mail import kept_mail_directory
+from .mail import open_kept_mailbox
 
 bp = Blueprint("mailviewer", __name__, url_prefix="/_dev/mail")
-
-
-def _box() -> mailbox.Maildir:
-    return mailbox.Maildir(kept_mail_directory(), create=True)
 
 
 def _parse(message: mailbox.MaildirMessage) -> EmailMessage:
@@ -22,7 +18,7 @@ def _parse(message: mailbox.MaildirMessage) -> EmailMessage:
 
 @bp.get("/")
 def inbox():
-    box = _box()
+    box = open_kept_mailbox()
     messages = []
     for key in box.keys():
         parsed = _parse(box[key])
@@ -34,7 +30,7 @@ def inbox():
 
 @bp.get("/<key>")
 def show(key: str):
-    box = _box()
+    box = open_kept_mailbox()
     try:
         parsed = _parse(box[key])
     except KeyError:

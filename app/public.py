@@ -147,9 +147,10 @@ def count():
 
 @bp.get("/signers")
 def signers():
-    page = request.args.get("page", 1, type=int)
-    if page is None or not 1 <= page <= 100_000:
+    raw_page = request.args.get("page", "1")
+    if not raw_page.isdigit() or not 1 <= int(raw_page) <= 100_000:
         abort(404)
+    page = int(raw_page)
     listing = signatures.public_signers(page)
     if page > 1 and not listing.signers:
         abort(404)

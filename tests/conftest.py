@@ -75,8 +75,8 @@ def make_app(database_url, smtp, tmp_path):
     built = []
 
     def build(**extra):
-        config = settings(database_url, tmp_path / "instance", MAIL_SERVER="127.0.0.1",
-                          MAIL_PORT=smtp.port, **extra)
+        config = settings(database_url, tmp_path / "instance",
+                          **{"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp.port, **extra})
         app = create_app(config)
         app.instance_path = str(tmp_path / "instance")
         built.append(app)

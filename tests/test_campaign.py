@@ -1,0 +1,74 @@
+"""The campaign file: the demo is valid; every mistake names its field, at start-up too."""
+
+import pytest
+
+from app import create_app
+from app.campaign import CampaignError, load_campaign
+from app.config import DEMO_CAMPAIGN
+
+VALID = DEMO_CAMPAIGN.read_text(encoding="utf-8")
+
+
+def _write(tmp_path, text):
+    path = tmp_path / "campaign.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_demo_campaign_is_valid_in_both_languages():
+    campaign = load_campaign(DEMO_CAMPAIGN)
+    assert campaign.goal > 0
+    for language in ("en", "fr"):
+        content = campaign.content[language]
+        assert content.title and content.summary and content.footnotes
+        assert len(content.paragraphs()) >= 3
+    assert "facial" in campaign.content["en"].title.lower()
+    assert "faciale" in campaign.content["fr"].title.lower()
+
+
+@pytest.mark.parametrize("broken, field", [
+    (VALID.replace("goal = ", "goal_missing = ", 1), "goal is missing"),
+    (VALID.replace("goal = 50000", 'goal = "lots"'), "goal must be a int"),
+    (VALID.replace("goal = 50000", "goal = 0"), "goal must be greater than zero"),
+    (VALID.replace("[fr]", "[fr_missing]"), "fr is missing"),
+    (VALID.replace('privacy_url = "https://', 'privacy_url = "ftp://'), "organization.privacy_url"),
+    (VALID.replace("[^4]", "[^9]", 1), "refers to footnote [^9]"),
+])
+def test_a_broken_campaign_file_is_refused_with_the_field_named(tmp_path, broken, field):
+    with pytest.raises(CampaignError) as error:
+        load_campaign(_write(tmp_path, broken))
+    assert field in str(error.value)
+    assert "campaign.toml" in str(error.value)
+
+
+def test_a_campaign_title_with_a_line_break_is_refused(tmp_path):
+    broken = VALID.replace('[en]\ntitle = "', '[en]\ntitle = "Line\\n', 1)
+    with pytest.raises(CampaignError, match="en.title"):
+        load_campaign(_write(tmp_path, broken))
+
+
+def test_the_app_refuses_to_start_with_a_bad_campaign_file(tmp_path):
+    path = _write(tmp_path, VALID.replace("[press]", "[press_missing]"))
+    with pytest.raises(CampaignError, match="press is missing"):
+        create_app({"CAMPAIGN_FILE": str(path), "SECRET_KEY": "x", "PUBLIC_URL": "https://x.test"})
+
+
+def test_campaign_check_command_reports_valid_and_invalid_files(runner, tmp_path):
+    result = runner.invoke(args=["campaign", "check", str(DEMO_CAMPAIGN)])
+    assert result.exit_code == 0, result.output
+    assert "valid" in result.output
+    bad = _write(tmp_path, VALID.replace("share_text", "share_txt", 1))
+    result = runner.invoke(args=["campaign", "check", str(bad)])
+    assert result.exit_code != 0
+    assert "en.share_text is missing" in result.output
+
+
+def test_campaign_text_is_escaped_and_footnotes_become_links(tmp_path):
+    text = VALID.replace("[en]\n", '[en]\n', 1)
+    campaign = load_campaign(_write(tmp_path, text))
+    html = "".join(campaign.content["en"].paragraphs())
+    assert '<sup><a href="#fn1" id="ref1" class="fnref">1</a></sup>' in html
+    from app.campaign import Content
+    content = Content(title="t", summary="s", target="x", text="<b>bold</b> claim[^1]",
+                      footnotes=("source",), share_text="s")
+    assert str(content.paragraphs()[0]).startswith("&lt;b&gt;bold&lt;/b&gt; claim<sup>")

@@ -1,0 +1,62 @@
+"""Start-up settings: production refuses to run without its secrets; development needs none."""
+
+import pytest
+
+from app import create_app
+from app.config import ConfigError, load_config
+
+
+def test_production_refuses_to_start_without_secret_key_and_public_url(monkeypatch, tmp_path):
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("PUBLIC_URL", raising=False)
+    with pytest.raises(ConfigError) as error:
+        create_app()
+    message = str(error.value)
+    assert "SECRET_KEY" in message and "PUBLIC_URL" in message
+    assert "FLASK_DEBUG=1" in message
+
+
+def test_production_names_only_what_is_missing(monkeypatch):
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    monkeypatch.setenv("SECRET_KEY", "s3cret")
+    monkeypatch.delenv("PUBLIC_URL", raising=False)
+    with pytest.raises(ConfigError, match="needs PUBLIC_URL") as error:
+        create_app()
+    assert "s3cret" not in str(error.value)
+
+
+def test_development_generates_a_secret_key_once_and_keeps_it(monkeypatch, tmp_path):
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("PUBLIC_URL", raising=False)
+    first = load_config(str(tmp_path))
+    second = load_config(str(tmp_path))
+    assert len(first["SECRET_KEY"]) == 64
+    assert first["SECRET_KEY"] == second["SECRET_KEY"]
+    assert first["PUBLIC_URL"] == "http://127.0.0.1:5000"
+    assert first["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///")
+
+
+def test_environment_variables_of_the_contract_are_read(monkeypatch, tmp_path):
+    monkeypatch.setenv("FLASK_DEBUG", "0")
+    monkeypatch.setenv("SECRET_KEY_FALLBACKS", "old-one, older-one")
+    monkeypatch.setenv("DATABASE_URL", "postgres://u@db/petition")
+    monkeypatch.setenv("PUBLIC_URL", "https://petition.example.org/")
+    monkeypatch.setenv("CONFIRM_MAX_AGE", "3600")
+    monkeypatch.setenv("TRUSTED_PROXIES", "1")
+    monkeypatch.setenv("RATELIMIT_ENABLED", "0")
+    config = load_config(str(tmp_path))
+    assert config["SECRET_KEY_FALLBACKS"] == ["old-one", "older-one"]
+    assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db/petition"
+    assert config["PUBLIC_URL"] == "https://petition.example.org"
+    assert config["CONFIRM_MAX_AGE"] == 3600
+    assert config["TRUSTED_PROXIES"] == 1
+    assert config["RATELIMIT_ENABLED"] is False
+    assert config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_a_malformed_number_is_reported_by_name(monkeypatch, tmp_path):
+    monkeypatch.setenv("CONFIRM_MAX_AGE", "a week")
+    with pytest.raises(ConfigError, match="CONFIRM_MAX_AGE must be a whole number"):
+        load_config(str(tmp_path))

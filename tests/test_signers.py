@@ -1,0 +1,46 @@
+"""The public list: confirmed signers who chose it, name and province only, paginated."""
+
+from sqlalchemy import update
+
+from app.extensions import db
+from app.models import Signature, utcnow
+from conftest import sign
+
+
+def _confirm_all(app):
+    with app.app_context():
+        db.session.execute(update(Signature).values(confirmed_at=utcnow()))
+        db.session.commit()
+
+
+def test_only_confirmed_signers_who_chose_public_are_listed_with_their_province(client, app):
+    sign(client, name="Public Person", email="a@example.ca", postal_code="H2X 1Y4", public="y")
+    sign(client, name="Private Person", email="b@example.ca", postal_code="V5K 0A1")
+    _confirm_all(app)
+    sign(client, name="Pending Person", email="c@example.ca", public="y")
+    sign(client, name="Abroad Person", email="d@example.fr", country="FR", postal_code="75001", public="y")
+    with app.app_context():
+        db.session.execute(update(Signature).where(Signature.email == "d@example.fr").values(confirmed_at=utcnow()))
+        db.session.commit()
+
+    page = client.get("/signers").get_data(as_text=True)
+    assert "Public Person" in page and "Quebec" in page
+    assert "Abroad Person" in page and "France" in page
+    assert "Private Person" not in page and "Pending Person" not in page
+    assert "H2X" not in page and "@example" not in page and "75001" not in page
+
+
+def test_signers_are_paginated_newest_first(client, app):
+    with app.app_context():
+        for number in range(55):
+            db.session.add(Signature(name=f"Signer {number:02}", email=f"s{number}@example.ca",
+                                     postal_code="K1A 0B1", public=True, confirmed_at=utcnow()))
+        db.session.commit()
+    first = client.get("/signers").get_data(as_text=True)
+    assert "Signer 54" in first and "Signer 05" in first and "Signer 04" not in first
+    assert 'rel="next" href="/signers?page=2"' in first
+    second = client.get("/signers?page=2").get_data(as_text=True)
+    assert "Signer 04" in second and "Signer 00" in second and 'rel="next"' not in second
+    assert client.get("/signers?page=3").status_code == 404
+    assert client.get("/signers?page=0").status_code == 404
+    assert client.get("/signers?page=abc").status_code == 404

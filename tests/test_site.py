@@ -1,0 +1,55 @@
+"""Site-wide rules: health check, error pages, security headers, the development mail viewer."""
+
+from conftest import deliver, sign
+
+
+def test_healthz_answers_when_the_database_does(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_unknown_pages_get_a_friendly_404_with_security_headers(client):
+    response = client.get("/nowhere")
+    assert response.status_code == 404
+    assert "Page not found" in response.get_data(as_text=True)
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "object-src 'none'" in csp and "base-uri 'none'" in csp and "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_wrong_method_is_a_405_not_a_500(client):
+    response = client.get("/sign")
+    assert response.status_code == 405
+    assert "POST" in response.headers["Allow"]
+
+
+def test_campaign_page_has_the_contracts_form_and_no_third_party_resources(client):
+    page = client.get("/").get_data(as_text=True)
+    for name in ("name", "email", "postal_code", "country", "comment", "public", "updates", "csrf_token"):
+        assert f'name="{name}"' in page
+    assert 'method="post"' in page
+    assert '<option selected value="CA">Canada</option>' in page
+    import re
+    external = re.findall(r'(?:src|href)="(https?://[^"]+)"', page)
+    assert all(url.startswith("https://example.org/") for url in external), external
+    assert "<details" in page and "Sources" in page
+
+
+def test_the_mail_viewer_exists_only_in_development_without_a_mail_server(make_app, tmp_path):
+    production = make_app()
+    assert production.test_client().get("/_dev/mail/").status_code == 404
+
+    development = make_app(DEVELOPMENT=True, MAIL_SERVER=None)
+    client = development.test_client()
+    sign(client, email="ana@example.ca")
+    deliver(development)
+    inbox = client.get("/_dev/mail/").get_data(as_text=True)
+    assert "Please confirm your signature" in inbox
+    import re
+    key = re.search(r'href="/_dev/mail/([^"?]+)"', inbox).group(1)
+    message = client.get(f"/_dev/mail/{key}").get_data(as_text=True)
+    assert 'href="https://petition.test/confirm/' in message
+    assert client.get("/_dev/mail/no-such-key").status_code == 404
