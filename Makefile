@@ -1,0 +1,36 @@
+# Two commands for a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+DEV := FLASK_DEBUG=1
+
+.PHONY: run test install migrate worker clean
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(BIN)/.installed
+
+migrate: install
+	$(DEV) $(FLASK) db upgrade
+
+## Serve the demo campaign on http://127.0.0.1:5000 with SQLite and the mail viewer.
+run: migrate
+	@echo "Campaign: http://127.0.0.1:5000/   Mail viewer: http://127.0.0.1:5000/_dev/mail/"
+	$(DEV) $(FLASK) run --host 127.0.0.1 --port 5000
+
+## The whole suite; set TEST_DATABASE_URL to also use PostgreSQL.
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+## Deliver mail as its own process (what the Procfile's worker runs).
+worker: install
+	$(DEV) $(FLASK) mail worker
+
+clean:
+	rm -rf $(VENV) .pytest_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
