@@ -21,6 +21,7 @@ class CampaignError(ValueError):
 class Content:
     """The campaign's words in one language."""
 
+    organization: str
     title: str
     summary: str
     target: str
@@ -46,7 +47,6 @@ class Campaign:
 
     goal: int
     deadline: dt.date | None
-    organization_name: str
     postal_address: str
     privacy_url: str
     organization_email: str
@@ -94,6 +94,7 @@ def _content(data: dict, language: str) -> Content:
         if not 1 <= int(number) <= len(footnotes):
             raise CampaignError(f"{language}.text refers to footnote [^{number}], which {language}.footnotes lacks")
     return Content(
+        organization=_limit(_require(table, "organization", language), f"{language}.organization", 120),
         title=_limit(_require(table, "title", language), f"{language}.title", 120),
         summary=_limit(_require(table, "summary", language), f"{language}.summary", 600),
         target=_require(table, "target", language),
@@ -117,7 +118,6 @@ def parse_campaign(data: dict) -> Campaign:
     return Campaign(
         goal=goal,
         deadline=deadline,
-        organization_name=_require(organization, "name", "organization"),
         postal_address=_require(organization, "postal_address", "organization"),
         privacy_url=privacy_url,
         organization_email=_require(organization, "email", "organization", optional=True) or "",

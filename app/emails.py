@@ -41,21 +41,22 @@ def render_email(kind: str, signature: Signature) -> EmailMessage:
         subject = _subject(kind, content.title)
         text = render_template(f"email/{kind}.txt", **context)
         html = render_template(f"email/{kind}.html", subject=subject, **context)
-    return build_message(signature.email, subject, text, html, language)
+    return build_message(signature.email, subject, text, html, language, content.organization)
 
 
-def sender_address() -> str:
-    """The From address: the campaign's organization name with MAIL_DEFAULT_SENDER's address."""
+def sender_address(organization: str) -> str:
+    """The From address: the organization's name with MAIL_DEFAULT_SENDER's address."""
     configured = current_app.config.get("MAIL_DEFAULT_SENDER") or ""
     address = parseaddr(configured)[1] or f"no-reply@{urlsplit(current_app.config['PUBLIC_URL']).hostname}"
-    return formataddr((current_campaign().organization_name, address))
+    return formataddr((organization, address))
 
 
-def build_message(to: str, subject: str, text: str, html: str, language: str) -> EmailMessage:
+def build_message(to: str, subject: str, text: str, html: str, language: str,
+                  organization: str) -> EmailMessage:
     """A multipart/alternative message with the headers every email carries."""
     message = EmailMessage()
     message["Subject"] = subject
-    message["From"] = sender_address()
+    message["From"] = sender_address(organization)
     message["To"] = to
     reply_to = current_campaign().organization_email
     if reply_to:

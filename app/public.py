@@ -26,7 +26,7 @@ COUNT_STALE_WHILE_REVALIDATE = 30
 def consent_wording() -> str:
     """The exact sentence next to the updates box, stored with each consent."""
     return _("Yes, %(organization)s may email me about this campaign and related ones. "
-             "I can unsubscribe at any time.", organization=current_campaign().organization_name)
+             "I can unsubscribe at any time.", organization=current_campaign().in_language(_language()).organization)
 
 
 @bp.app_context_processor

@@ -9,7 +9,9 @@
   var progress = tally.querySelector("[data-progress]");
   var announce = tally.querySelector("[data-announce]");
   var goalEl = tally.querySelector(".goal");
-  var format = new Intl.NumberFormat(document.documentElement.lang || "en");
+  var language = document.documentElement.lang || "en";
+  var format = new Intl.NumberFormat(language);
+  var plural = new Intl.PluralRules(language);
   var VISIBLE_MS = 10000, HIDDEN_MS = 60000;
   var shown = Number(progress.getAttribute("value"));
   var shownGoal = Number(progress.getAttribute("max"));
@@ -24,7 +26,8 @@
     if (data.goal !== shownGoal && goalEl) {
       goalEl.textContent = goalEl.textContent.replace(format.format(shownGoal), format.format(data.goal));
     }
-    announce.textContent = announce.getAttribute("data-template")
+    var form = plural.select(data.count) === "one" ? "data-one" : "data-other";
+    announce.textContent = announce.getAttribute(form)
       .replace("{count}", format.format(data.count))
       .replace("{goal}", format.format(data.goal));
     shown = data.count;

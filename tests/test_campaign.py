@@ -31,6 +31,7 @@ def test_demo_campaign_is_valid_in_both_languages():
     (VALID.replace("goal = 50000", 'goal = "lots"'), "goal must be a int"),
     (VALID.replace("goal = 50000", "goal = 0"), "goal must be greater than zero"),
     (VALID.replace("[fr]", "[fr_missing]"), "fr is missing"),
+    (VALID.replace('organization = "Coalition Visages', 'organisation = "Coalition Visages'), "fr.organization is missing"),
     (VALID.replace('privacy_url = "https://', 'privacy_url = "ftp://'), "organization.privacy_url"),
     (VALID.replace("[^4]", "[^9]", 1), "refers to footnote [^9]"),
 ])
@@ -42,7 +43,7 @@ def test_a_broken_campaign_file_is_refused_with_the_field_named(tmp_path, broken
 
 
 def test_a_campaign_title_with_a_line_break_is_refused(tmp_path):
-    broken = VALID.replace('[en]\ntitle = "', '[en]\ntitle = "Line\\n', 1)
+    broken = VALID.replace('title = "Ban', 'title = "Line\\nBan', 1)
     with pytest.raises(CampaignError, match="en.title"):
         load_campaign(_write(tmp_path, broken))
 
@@ -63,12 +64,10 @@ def test_campaign_check_command_reports_valid_and_invalid_files(runner, tmp_path
     assert "en.share_text is missing" in result.output
 
 
-def test_campaign_text_is_escaped_and_footnotes_become_links(tmp_path):
-    text = VALID.replace("[en]\n", '[en]\n', 1)
-    campaign = load_campaign(_write(tmp_path, text))
-    html = "".join(campaign.content["en"].paragraphs())
+def test_campaign_text_is_escaped_and_footnotes_become_links():
+    html = "".join(load_campaign(DEMO_CAMPAIGN).content["en"].paragraphs())
     assert '<sup><a href="#fn1" id="ref1" class="fnref">1</a></sup>' in html
     from app.campaign import Content
-    content = Content(title="t", summary="s", target="x", text="<b>bold</b> claim[^1]",
+    content = Content(organization="o", title="t", summary="s", target="x", text="<b>bold</b> claim[^1]",
                       footnotes=("source",), share_text="s")
     assert str(content.paragraphs()[0]).startswith("&lt;b&gt;bold&lt;/b&gt; claim<sup>")

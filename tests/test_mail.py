@@ -21,7 +21,7 @@ def test_emails_have_text_and_html_parts_and_the_campaigns_sender(client, app, s
     deliver(app)
     [message] = smtp.messages
     assert message.get_content_type() == "multipart/alternative"
-    assert "Coalition for Faces Without Files" in message["From"]
+    assert message["From"].startswith("Coalition for Faces Without Files <")
     assert message["Reply-To"] == "hello@example.org"
     assert message["Message-ID"].endswith("@petition.test>")
     assert "100 Example Street" in text_part(message)
