@@ -38,6 +38,17 @@ class EmailAddress:
             raise ValidationError(_l("Enter an email address like name@example.com.")) from None
 
 
+def email_field() -> EmailField:
+    """The email address input, the same on every form that asks for it."""
+    return EmailField(
+    _l("Email address"), filters=[clean_line],
+    validators=[DataRequired(_l("Enter your email address.")),
+                Length(max=EMAIL_MAX, message=_l("That email address is too long.")),
+                EmailAddress()],
+    render_kw={"autocomplete": "email", "maxlength": EMAIL_MAX, "spellcheck": "false"},
+)
+
+
 class SignForm(FlaskForm):
     """The campaign's sign form; field names are part of the public contract."""
 
@@ -47,13 +58,7 @@ class SignForm(FlaskForm):
                     Length(max=NAME_MAX, message=_l("Your name can be at most %(max)d characters long."))],
         render_kw={"autocomplete": "name", "maxlength": NAME_MAX},
     )
-    email = EmailField(
-        _l("Email address"), filters=[clean_line],
-        validators=[DataRequired(_l("Enter your email address.")),
-                    Length(max=EMAIL_MAX, message=_l("That email address is too long.")),
-                    EmailAddress()],
-        render_kw={"autocomplete": "email", "maxlength": EMAIL_MAX, "spellcheck": "false"},
-    )
+    email = email_field()
     postal_code = StringField(
         _l("Postal code"), filters=[clean_line],
         validators=[Length(max=16, message=_l("That postal code is too long."))],
@@ -100,13 +105,7 @@ class SignForm(FlaskForm):
 class ResendForm(FlaskForm):
     """Ask for the confirmation link again; the answer never says if we know the address."""
 
-    email = EmailField(
-        _l("Email address"), filters=[clean_line],
-        validators=[DataRequired(_l("Enter your email address.")),
-                    Length(max=EMAIL_MAX, message=_l("That email address is too long.")),
-                    EmailAddress()],
-        render_kw={"autocomplete": "email", "maxlength": EMAIL_MAX, "spellcheck": "false"},
-    )
+    email = email_field()
 
 
 class ButtonForm(FlaskForm):
