@@ -41,12 +41,12 @@ class EmailAddress:
 def email_field() -> EmailField:
     """The email address input, the same on every form that asks for it."""
     return EmailField(
-    _l("Email address"), filters=[clean_line],
-    validators=[DataRequired(_l("Enter your email address.")),
-                Length(max=EMAIL_MAX, message=_l("That email address is too long.")),
-                EmailAddress()],
-    render_kw={"autocomplete": "email", "maxlength": EMAIL_MAX, "spellcheck": "false"},
-)
+        _l("Email address"), filters=[clean_line],
+        validators=[DataRequired(_l("Enter your email address.")),
+                    Length(max=EMAIL_MAX, message=_l("That email address is too long.")),
+                    EmailAddress()],
+        render_kw={"autocomplete": "email", "maxlength": EMAIL_MAX, "spellcheck": "false"},
+    )
 
 
 class SignForm(FlaskForm):
