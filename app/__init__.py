@@ -12,7 +12,8 @@ from .config import ROOT, check_config, load_config
 from .counter import CountCache
 from .database import init_database
 from .errors import register_error_handlers
-from .extensions import babel, csrf, db, migrate
+from .accounts import load_organizer
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .i18n import init_i18n, select_language
 from .mail import can_deliver, start_in_web_deliverer
 from .security import init_security
@@ -52,15 +53,22 @@ def register_extensions(app: Flask) -> None:
     init_database(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.user_loader(load_organizer)
+    login_manager.login_view = "admin.login"
+    login_manager.login_message = None
     babel.init_app(app, locale_selector=select_language,
                    default_translation_directories=str(ROOT / "translations"))
 
 
 def register_blueprints(app: Flask) -> None:
-    """Public pages always; the mail viewer only in development without a mail server."""
-    from . import mailviewer, public
+    """Public, self-service and organizer pages; the mail viewer only in development without a mail server."""
+    from . import admin, mailviewer, manage, public
 
     app.register_blueprint(public.bp)
+    app.register_blueprint(manage.bp)
+    app.register_blueprint(admin.bp)
     if app.config["DEVELOPMENT"] and not app.config["MAIL_SERVER"]:
         app.register_blueprint(mailviewer.bp)
 

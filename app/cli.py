@@ -1,4 +1,4 @@
-"""Command-line tools: `flask --app wsgi campaign check` and `flask --app wsgi mail worker`."""
+"""Command-line tools: campaign check, mail worker, organizer add, signatures export and purge."""
 
 import signal
 
@@ -6,11 +6,16 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from . import accounts, signatures
 from .campaign import CampaignError, load_campaign
+from .export import FilterError, audited_export, parse_filters
 from .mail import Deliverer, can_deliver
 
 campaign_cli = AppGroup("campaign", help="Work with the campaign file.")
 mail_cli = AppGroup("mail", help="Deliver the outbox.")
+organizer_cli = AppGroup("organizer", help="Manage organizer accounts.")
+signatures_cli = AppGroup("signatures", help="Export and clean up signatures.")
+CLI_ACTOR = "command line"
 
 
 @campaign_cli.command("check")
@@ -42,7 +47,50 @@ def mail_worker(poll: float):
     click.echo("mail worker: stopped")
 
 
+@organizer_cli.command("add")
+@click.argument("email")
+@click.option("--password", help="The password; asked for (hidden) when left out.")
+def add_organizer(email: str, password: str | None):
+    """Create an organizer account."""
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        organizer = accounts.create_organizer(email, password)
+    except accounts.AccountError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Organizer {organizer.email} added. Log in at /admin/login.")
+
+
+@signatures_cli.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, allow_dash=True))
+@click.option("--status", type=click.Choice(["confirmed", "unconfirmed", "all"]), default="confirmed",
+              show_default=True)
+@click.option("--since", help="Signed on or after this date (YYYY-MM-DD).")
+@click.option("--until", help="Signed on or before this date (YYYY-MM-DD).")
+@click.option("--updates", is_flag=True, help="Only signers who consent to updates.")
+@click.option("--excel", is_flag=True, help="Start with a UTF-8 byte-order mark for Excel.")
+def export_signatures(file: str, status: str, since: str | None, until: str | None, updates: bool, excel: bool):
+    """Write the same CSV as the web export to FILE ('-' for standard output)."""
+    try:
+        filters = parse_filters({"status": status, "since": since, "until": until,
+                                 "updates": "1" if updates else None, "excel": "1" if excel else None})
+    except FilterError as error:
+        raise click.BadParameter(str(error)) from None
+    with click.open_file(file, "w", encoding="utf-8", newline="") as output:
+        for chunk in audited_export(filters, actor=CLI_ACTOR):
+            output.write(chunk)
+
+
+@signatures_cli.command("purge-unconfirmed")
+@click.option("--older-than", "days", type=click.IntRange(min=1), required=True, metavar="DAYS",
+              help="Delete signatures still unconfirmed this many days after signing.")
+def purge_unconfirmed(days: int):
+    """Retention clean-up: delete signatures that were never confirmed."""
+    purged = signatures.purge_unconfirmed(days, actor=CLI_ACTOR)
+    click.echo(f"Deleted {purged} unconfirmed signature{'s' if purged != 1 else ''} older than {days} days.")
+
+
 def register_commands(app: Flask) -> None:
     """Add the project's command groups to `flask`."""
-    app.cli.add_command(campaign_cli)
-    app.cli.add_command(mail_cli)
+    for group in (campaign_cli, mail_cli, organizer_cli, signatures_cli):
+        app.cli.add_command(group)

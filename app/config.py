@@ -60,6 +60,8 @@ def load_config(instance_path: str) -> dict:
         "PUBLIC_URL": (public_url or ("http://127.0.0.1:5000" if development else "")).rstrip("/"),
         "CAMPAIGN_FILE": os.environ.get("CAMPAIGN_FILE", "").strip() or str(DEMO_CAMPAIGN),
         "CONFIRM_MAX_AGE": _int("CONFIRM_MAX_AGE", 7 * 24 * 3600),
+        # Manage-my-signature links keep working for months (not part of the contract).
+        "MANAGE_MAX_AGE": _int("MANAGE_MAX_AGE", 400 * 24 * 3600),
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": _flag("RATELIMIT_ENABLED", True),

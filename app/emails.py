@@ -10,7 +10,7 @@ from flask_babel import force_locale, gettext as _
 from .campaign import current_campaign
 from .links import external_url
 from .models import Signature, utcnow
-from .tokens import CONFIRM, WITHDRAW, make_token
+from .tokens import CONFIRM, MANAGE, WITHDRAW, make_token
 
 CONFIRMATION = "confirmation"
 ALREADY_SIGNED = "already_signed"
@@ -21,6 +21,11 @@ def _links(kind: str, signature: Signature) -> dict[str, str]:
     if kind == CONFIRMATION:
         links["confirm_url"] = external_url("public.confirm", token=make_token(CONFIRM, signature.id))
         links["withdraw_url"] = external_url("public.withdraw", token=make_token(WITHDRAW, signature.id))
+    if signature.confirmed:
+        # Every email after confirmation lets the signer stop updates, hide or erase.
+        token = make_token(MANAGE, signature.id)
+        links["manage_url"] = external_url("manage.show", token=token)
+        links["unsubscribe_url"] = external_url("manage.unsubscribe", token=token)
     return links
 
 
@@ -34,14 +39,19 @@ def render_email(kind: str, signature: Signature) -> EmailMessage:
     """The complete message of the given kind for one signer."""
     campaign = current_campaign()
     language = signature.language if signature.language in campaign.content else "en"
+    links = _links(kind, signature)
     with force_locale(language):
         content = campaign.in_language(language)
         context = {"signature": signature, "campaign": campaign, "content": content,
-                   "language": language, **_links(kind, signature)}
+                   "language": language, **links}
         subject = _subject(kind, content.title)
         text = render_template(f"email/{kind}.txt", **context)
         html = render_template(f"email/{kind}.html", subject=subject, **context)
-    return build_message(signature.email, subject, text, html, language, content.organization)
+    message = build_message(signature.email, subject, text, html, language, content.organization)
+    if "unsubscribe_url" in links:
+        message["List-Unsubscribe"] = f"<{links['unsubscribe_url']}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return message
 
 
 def sender_address(organization: str) -> str:

@@ -1,6 +1,11 @@
 """Unbound Flask extensions, bound to the app in the factory."""
 
+import hashlib
+
+from flask import current_app, request
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -11,7 +16,16 @@ class Base(DeclarativeBase):
     """Declarative base for every model."""
 
 
+def client_key() -> str:
+    """The client's address, hashed with the secret key: limits need a key, not the raw IP."""
+    address = request.remote_addr or "unknown"
+    return hashlib.blake2s(address.encode(), key=current_app.config["SECRET_KEY"].encode()[:32],
+                           digest_size=12).hexdigest()
+
+
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 csrf = CSRFProtect()
 babel = Babel()
+limiter = Limiter(key_func=client_key, key_prefix="petition")
+login_manager = LoginManager()

@@ -4,7 +4,7 @@ import re
 
 from flask_babel import get_locale, lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from .addresses import country_choices, is_country, normalize_email, normalize_postal_code
@@ -110,3 +110,23 @@ class ResendForm(FlaskForm):
 
 class ButtonForm(FlaskForm):
     """A form with nothing but its CSRF token, behind a single button."""
+
+
+class LoginForm(FlaskForm):
+    """The organizer login form: the contract's `email` and `password`."""
+
+    email = EmailField(_l("Email address"), filters=[clean_line],
+                       validators=[DataRequired(_l("Enter your email address.")), Length(max=EMAIL_MAX)],
+                       render_kw={"autocomplete": "username", "spellcheck": "false"})
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password.")),
+                                                          Length(max=1024)],
+                             render_kw={"autocomplete": "current-password"})
+
+
+class FindSignerForm(FlaskForm):
+    """Look a signer up by email address (GET, so no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    email = email_field()

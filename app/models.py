@@ -2,6 +2,7 @@
 
 from datetime import datetime, timezone
 
+from flask_login import UserMixin
 from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -43,6 +44,7 @@ class Signature(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
+    email_domain: Mapped[str] = mapped_column(String(255), default="", index=True)
     name: Mapped[str] = mapped_column(String(100))
     postal_code: Mapped[str] = mapped_column(String(16), default="")
     country: Mapped[str] = mapped_column(String(2), default="CA")
@@ -105,3 +107,33 @@ class CountShard(db.Model):
     shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     count: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Organizer(UserMixin, db.Model):
+    """A campaign organizer who logs in to the dashboard."""
+
+    __tablename__ = "organizers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # Part of the login session's identity: changing it ends every session of this organizer.
+    session_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+
+class AuditEvent(db.Model):
+    """Who exported or erased what, and when; never a signer's personal data."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(32))
+    details: Mapped[str] = mapped_column(Text, default="")
+    rows: Mapped[int | None] = mapped_column(Integer)

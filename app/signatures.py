@@ -2,6 +2,7 @@
 
 import hashlib
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import delete, select, update
@@ -13,7 +14,8 @@ from .emails import ALREADY_SIGNED, CONFIRMATION
 from .extensions import db
 from .mail import queue_email, wake_deliverer
 from .models import ConsentWording, Signature, utcnow
-from .tokens import CONFIRM, WITHDRAW, InvalidToken, read_token
+from .audit import ERASE, HIDE, PURGE, record_event
+from .tokens import CONFIRM, MANAGE, WITHDRAW, InvalidToken, read_token
 
 
 class UnknownSignature(InvalidToken):
@@ -60,7 +62,7 @@ def _sign_once(data: NewSignature) -> None:
         return
     now = utcnow()
     signature = Signature(
-        name=data.name, email=data.email, postal_code=data.postal_code, country=data.country,
+        name=data.name, email=data.email, email_domain=data.email.rsplit("@", 1)[1], postal_code=data.postal_code, country=data.country,
         comment=data.comment, public=data.public, updates=data.updates, language=data.language,
         source=data.source, signed_at=now,
     )
@@ -100,9 +102,13 @@ def resend(email: str) -> None:
     wake_deliverer()
 
 
+def _max_age(purpose: str) -> int:
+    return current_app.config["MANAGE_MAX_AGE" if purpose == MANAGE else "CONFIRM_MAX_AGE"]
+
+
 def signature_for_link(purpose: str, token: str) -> Signature:
     """The signature a link is for; raise ExpiredToken, InvalidToken or UnknownSignature."""
-    signature_id = read_token(purpose, token, current_app.config["CONFIRM_MAX_AGE"])
+    signature_id = read_token(purpose, token, _max_age(purpose))
     signature = db.session.get(Signature, signature_id)
     if signature is None:
         raise UnknownSignature()
@@ -161,3 +167,59 @@ def public_signers(page: int, per_page: int = 50) -> SignerPage:
     ).all()
     return SignerPage(signers=[tuple(row) for row in rows[:per_page]], page=page,
                       has_next=len(rows) > per_page)
+
+
+def find_signature(email: str) -> Signature | None:
+    """The signature of a normalised address, if any."""
+    return db.session.scalar(select(Signature).where(Signature.email == email))
+
+
+def erase_signature(signature_id: int, actor: str) -> bool:
+    """Delete a signature and everything of it; the count drops if it was confirmed.
+
+    Its links stop working (they name a row that is gone, and ids are never reused).
+    The audit log records that an erasure happened and by whom, nothing of the signer.
+    """
+    with write_transaction():
+        erased = db.session.execute(
+            delete(Signature).where(Signature.id == signature_id)
+            .returning(Signature.confirmed_at)
+            .execution_options(synchronize_session=False)
+        ).first()
+        if erased is None:
+            return False
+        was_confirmed = erased.confirmed_at is not None
+        if was_confirmed:
+            add_to_count(-1)
+        record_event(actor, ERASE, "confirmed signature" if was_confirmed else "unconfirmed signature", rows=1)
+    if was_confirmed:
+        forget_count()
+    return True
+
+
+def hide_signature(signature_id: int, actor: str) -> None:
+    """Take a name off the public list (the signature stays counted)."""
+    with write_transaction():
+        db.session.execute(update(Signature).where(Signature.id == signature_id).values(public=False)
+                           .execution_options(synchronize_session=False))
+        record_event(actor, HIDE, "name hidden from the public list", rows=1)
+
+
+def stop_updates(signature_id: int) -> None:
+    """Withdraw consent to updates, at once; the signature stays counted."""
+    with write_transaction():
+        db.session.execute(update(Signature).where(Signature.id == signature_id)
+                           .values(updates=False, updates_consented_at=None, consent_version=None)
+                           .execution_options(synchronize_session=False))
+
+
+def purge_unconfirmed(older_than_days: int, actor: str) -> int:
+    """Delete signatures never confirmed within `older_than_days` of signing; how many."""
+    cutoff = utcnow() - timedelta(days=older_than_days)
+    with write_transaction():
+        purged = db.session.execute(
+            delete(Signature).where(Signature.confirmed_at.is_(None), Signature.signed_at < cutoff)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        record_event(actor, PURGE, f"unconfirmed for more than {older_than_days} days", rows=purged)
+    return purged

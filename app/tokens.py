@@ -5,6 +5,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 CONFIRM = "confirm-signature"
 WITHDRAW = "withdraw-signature"
+MANAGE = "manage-signature"
 
 
 class InvalidToken(Exception):

@@ -18,7 +18,8 @@ from sqlalchemy import create_engine, delete, text, update
 from app import create_app
 from app.extensions import db
 from app.mail import deliver_due
-from app.models import ConsentWording, CountShard, OutboxMessage, Signature
+from app.accounts import create_organizer
+from app.models import AuditEvent, ConsentWording, CountShard, OutboxMessage, Organizer, Signature
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
 PUBLIC_URL = "https://petition.test"
@@ -63,7 +64,7 @@ def settings(database_url: str, instance_path, **extra) -> dict:
 
 def empty_tables() -> None:
     """Leave the database as the migrations made it."""
-    for model in (OutboxMessage, Signature, ConsentWording):
+    for model in (OutboxMessage, Signature, ConsentWording, Organizer, AuditEvent):
         db.session.execute(delete(model))
     db.session.execute(update(CountShard).values(count=0))
     db.session.commit()
@@ -243,3 +244,33 @@ def signature_rows(app) -> list[Signature]:
 def outbox_rows(app) -> list[OutboxMessage]:
     with app.app_context():
         return list(db.session.scalars(db.select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+# --- organizers ------------------------------------------------------------------------------
+
+ORGANIZER_EMAIL = "organizer@example.org"
+ORGANIZER_PASSWORD = "correct horse battery staple"
+
+
+def add_organizer(app, email=ORGANIZER_EMAIL, password=ORGANIZER_PASSWORD):
+    with app.app_context():
+        return create_organizer(email, password)
+
+
+def log_in(client, email=ORGANIZER_EMAIL, password=ORGANIZER_PASSWORD, next_path=None):
+    """Submit the login form as an organizer would."""
+    path = "/admin/login" + (f"?next={next_path}" if next_path else "")
+    return client.post(path, data={"email": email, "password": password,
+                                   "csrf_token": csrf_token(client, "/admin/login")})
+
+
+@pytest.fixture
+def organizer(app):
+    return add_organizer(app)
+
+
+@pytest.fixture
+def admin_client(app, organizer):
+    client = app.test_client()
+    assert log_in(client).status_code == 303
+    return client

@@ -1,0 +1,112 @@
+"""Organizer accounts: create them, check passwords, throttle guessing, end sessions."""
+
+import secrets
+from dataclasses import dataclass
+
+from flask import current_app
+from limits import RateLimitItemPerHour, RateLimitItemPerMinute
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .addresses import normalize_email
+from .database import write_transaction
+from .extensions import db, limiter
+from .models import Organizer, utcnow
+
+MIN_PASSWORD_LENGTH = 12
+# Per address: a person mistypes a few times; a script tries thousands.
+FAILURES_PER_CLIENT = RateLimitItemPerMinute(10)
+# Per account, from browsers that have never logged in as it. An attacker can use
+# this up, but the organizer's own browser (with its device cookie) is counted apart.
+FAILURES_PER_ACCOUNT = RateLimitItemPerHour(20)
+FAILURES_PER_DEVICE = RateLimitItemPerHour(20)
+# Keeps timing the same whether or not the account exists.
+_DUMMY_HASH = generate_password_hash("not a real password")
+
+
+class AccountError(ValueError):
+    """The organizer cannot be created as asked."""
+
+
+@dataclass(frozen=True)
+class Throttled(Exception):
+    """Too many failed logins; try again after `retry_after` seconds."""
+
+    retry_after: int
+
+
+def create_organizer(email: str, password: str) -> Organizer:
+    """Add an organizer with a hashed password."""
+    try:
+        email = normalize_email(email)
+    except ValueError as error:
+        raise AccountError(f"not an email address: {error}") from None
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    with write_transaction():
+        if db.session.scalar(select(Organizer.id).where(Organizer.email == email)) is not None:
+            raise AccountError(f"an organizer with the address {email} exists already")
+        organizer = Organizer(email=email, password_hash=generate_password_hash(password),
+                              session_token=secrets.token_hex(16))
+        db.session.add(organizer)
+    return organizer
+
+
+def load_organizer(session_id: str) -> Organizer | None:
+    """Flask-Login's user loader: the id is 'organizer id:session token'."""
+    organizer_id, _, token = session_id.partition(":")
+    if not organizer_id.isdigit() or not token:
+        return None
+    organizer = db.session.get(Organizer, int(organizer_id))
+    if organizer is None or not secrets.compare_digest(organizer.session_token, token):
+        return None
+    return organizer
+
+
+def _limits(email: str, client: str, device_for: int | None, organizer_id: int | None):
+    """The throttles this attempt counts against."""
+    keys = [(FAILURES_PER_CLIENT, "login-client", client)]
+    if organizer_id is not None and device_for == organizer_id:
+        keys.append((FAILURES_PER_DEVICE, "login-device", f"{organizer_id}:{client}"))
+    else:
+        keys.append((FAILURES_PER_ACCOUNT, "login-account", email))
+    return keys
+
+
+def authenticate(email: str, password: str, client: str, device_for: int | None) -> Organizer | None:
+    """The organizer if the password is right; None if not; Throttled when guessing too fast.
+
+    `device_for` is the organizer id this browser has logged in as before (from a
+    signed cookie); such a browser is not held back by failures from elsewhere.
+    """
+    try:
+        email = normalize_email(email)
+    except ValueError:
+        email = email.strip().casefold()
+    organizer = db.session.scalar(select(Organizer).where(Organizer.email == email))
+    strategy = limiter.limiter
+    enabled = current_app.config.get("RATELIMIT_ENABLED", True)
+    checks = _limits(email, client, device_for, organizer.id if organizer else None)
+    if enabled:
+        for item, *key in checks:
+            if not strategy.test(item, *key):
+                reset_at, _remaining = strategy.get_window_stats(item, *key)
+                raise Throttled(retry_after=max(1, int(reset_at - utcnow().timestamp()) + 1))
+
+    valid = check_password_hash(organizer.password_hash if organizer else _DUMMY_HASH, password)
+    if organizer is None or not valid:
+        if enabled:
+            for item, *key in checks:
+                strategy.hit(item, *key)
+        return None
+    with write_transaction():
+        organizer.last_login_at = utcnow()
+        db.session.add(organizer)
+    return organizer
+
+
+def end_sessions(organizer: Organizer) -> None:
+    """Invalidate every session of this organizer, wherever its cookie went."""
+    with write_transaction():
+        organizer.session_token = secrets.token_hex(16)
+        db.session.add(organizer)

@@ -1,0 +1,153 @@
+"""Organizer pages: login, dashboard, CSV export, finding, hiding and erasing signers."""
+
+from urllib.parse import urlsplit
+
+from flask import (Blueprint, Response, current_app, redirect, render_template, request,
+                   session, stream_with_context, url_for)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from . import accounts, signatures, stats
+from .audit import recent_events
+from .chart import day_chart
+from .export import FilterError, audited_export, parse_filters
+from .extensions import client_key
+from .forms import ButtonForm, FindSignerForm, LoginForm
+from .models import utcnow
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+DEVICE_COOKIE = "organizer_device"
+DEVICE_MAX_AGE = 365 * 24 * 3600
+
+
+@bp.after_request
+def never_cache(response: Response) -> Response:
+    """Nothing an organizer sees may sit in a shared or browser cache."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def safe_next(target: str | None) -> str:
+    """A local path to go to after login; anything else goes to the dashboard."""
+    fallback = url_for("admin.dashboard")
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return fallback
+    if "\\" in target or any(ord(character) < 32 for character in target):
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return fallback
+    return target
+
+
+def _device_serializer() -> URLSafeTimedSerializer:
+    config = current_app.config
+    return URLSafeTimedSerializer([*config["SECRET_KEY_FALLBACKS"], config["SECRET_KEY"]],
+                                  salt="organizer-device")
+
+
+def _device_organizer() -> int | None:
+    """The organizer this browser logged in as before, from its signed cookie."""
+    cookie = request.cookies.get(DEVICE_COOKIE)
+    if not cookie:
+        return None
+    try:
+        value = _device_serializer().loads(cookie, max_age=DEVICE_MAX_AGE)
+    except BadSignature:
+        return None
+    return value if isinstance(value, int) else None
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next")))
+    form = LoginForm()
+    error, status, headers = None, 200, {}
+    if form.validate_on_submit():
+        try:
+            organizer = accounts.authenticate(form.email.data, form.password.data,
+                                              client=client_key(), device_for=_device_organizer())
+        except accounts.Throttled as throttled:
+            minutes = max(1, round(throttled.retry_after / 60))
+            error = _("Too many attempts. Please wait %(minutes)d minutes and try again.", minutes=minutes)
+            status, headers = 429, {"Retry-After": str(throttled.retry_after)}
+        else:
+            if organizer is not None:
+                session.clear()  # a fresh session: nothing from before the login carries over
+                login_user(organizer)
+                response = redirect(safe_next(request.args.get("next")), 303)
+                response.set_cookie(DEVICE_COOKIE, _device_serializer().dumps(organizer.id),
+                                    max_age=DEVICE_MAX_AGE, httponly=True, samesite="Lax",
+                                    secure=current_app.config["SESSION_COOKIE_SECURE"], path="/admin")
+                return response
+            error = _("That email address and password do not match an organizer account.")
+            status = 401
+    elif form.is_submitted():
+        status = 422
+    return render_template("admin/login.html", form=form, error=error), status, headers
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    accounts.end_sessions(current_user._get_current_object())
+    logout_user()
+    session.clear()
+    return redirect(url_for("admin.login"), 303)
+
+
+@bp.get("/")
+@login_required
+def dashboard():
+    days = stats.per_day(30)
+    return render_template(
+        "admin/dashboard.html", totals=stats.totals(), chart=day_chart(days), days=days,
+        regions=stats.regions(), sources=stats.top_sources(), domains=stats.domain_rates(),
+        latest=stats.latest_signatures(), outbox=stats.outbox_health(), events=recent_events(),
+        find_form=FindSignerForm(), now=utcnow(),
+    )
+
+
+@bp.get("/export.csv")
+@login_required
+def export():
+    try:
+        filters = parse_filters(request.args)
+    except FilterError as error:
+        return render_template("admin/export_error.html", message=str(error)), 400
+    chunks = audited_export(filters, actor=current_user.email)
+    response = Response(stream_with_context(chunks), content_type="text/csv; charset=utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filters.filename(utcnow().date())}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.get("/signers")
+@login_required
+def find():
+    form = FindSignerForm(request.args)
+    signature = None
+    searched = "email" in request.args
+    if searched and form.validate():
+        signature = signatures.find_signature(form.email.normalized)
+    return render_template("admin/find.html", form=form, signature=signature, searched=searched,
+                           button=ButtonForm()), 200 if not searched or not form.errors else 422
+
+
+@bp.post("/signers/<int:signature_id>/hide")
+@login_required
+def hide(signature_id: int):
+    signatures.hide_signature(signature_id, actor=current_user.email)
+    return render_template("admin/done.html", message=_("The name is no longer shown in the public list."))
+
+
+@bp.post("/signers/<int:signature_id>/erase")
+@login_required
+def erase(signature_id: int):
+    erased = signatures.erase_signature(signature_id, actor=current_user.email)
+    message = (_("The signature and its data are erased.") if erased
+               else _("There was no such signature; nothing was erased."))
+    return render_template("admin/done.html", message=message), 200 if erased else 404
