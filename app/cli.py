@@ -76,9 +76,9 @@ def export_signatures(file: str, status: str, since: str | None, until: str | No
                                  "updates": "1" if updates else None, "excel": "1" if excel else None})
     except FilterError as error:
         raise click.BadParameter(str(error)) from None
-    with click.open_file(file, "w", encoding="utf-8", newline="") as output:
+    with click.open_file(file, "wb") as output:
         for chunk in audited_export(filters, actor=CLI_ACTOR):
-            output.write(chunk)
+            output.write(chunk.encode("utf-8"))
 
 
 @signatures_cli.command("purge-unconfirmed")

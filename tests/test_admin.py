@@ -1,0 +1,183 @@
+"""Journey 5: organizer login, throttling, sessions, the dashboard, finding and erasing signers."""
+
+import pytest
+
+from app.addresses import normalize_email
+from conftest import (ORGANIZER_EMAIL, add_organizer, csrf_token, deliver, link_in, log_in, press_button,
+                      sign, signature_rows)
+
+
+def test_organizer_add_command_creates_an_account_that_can_log_in(app, runner):
+    result = runner.invoke(args=["organizer", "add", "Lead@Example.org", "--password", "a long enough secret"])
+    assert result.exit_code == 0, result.output
+    client = app.test_client()
+    response = log_in(client, email="lead@example.org", password="a long enough secret")
+    assert response.status_code == 303
+    assert client.get("/admin/").status_code == 200
+
+
+def test_organizer_add_prompts_for_a_hidden_password_when_none_is_given(app, runner):
+    result = runner.invoke(args=["organizer", "add", "prompted@example.org"],
+                           input="typed secret words\ntyped secret words\n")
+    assert result.exit_code == 0, result.output
+    assert "typed secret words" not in result.output
+    assert log_in(app.test_client(), "prompted@example.org", "typed secret words").status_code == 303
+
+
+def test_organizer_add_refuses_short_passwords_and_duplicates(app, runner, organizer):
+    short = runner.invoke(args=["organizer", "add", "new@example.org", "--password", "short"])
+    assert short.exit_code != 0 and "at least 12 characters" in short.output
+    again = runner.invoke(args=["organizer", "add", ORGANIZER_EMAIL, "--password", "another long secret"])
+    assert again.exit_code != 0 and "exists already" in again.output
+
+
+def test_passwords_are_stored_hashed(app, organizer):
+    assert organizer.password_hash.startswith(("scrypt:", "pbkdf2:"))
+    assert "correct horse" not in organizer.password_hash
+
+
+def test_admin_pages_need_a_login_and_send_to_it_with_next(client):
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    assert "/admin/login?next=" in response.headers["Location"]
+    assert client.get("/admin/export.csv").status_code == 302
+
+
+def test_unknown_account_and_wrong_password_get_the_same_answer(client, organizer):
+    wrong_password = log_in(client, password="not the password at all")
+    unknown = log_in(client, email="nobody@example.org")
+    assert wrong_password.status_code == unknown.status_code == 401
+    message = "That email address and password do not match an organizer account."
+    assert message in wrong_password.get_data(as_text=True)
+    assert message in unknown.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("target, expected", [
+    ("/admin/signers", "/admin/signers"),
+    ("/admin/?x=1", "/admin/?x=1"),
+    ("//evil.example/", "/admin/"),
+    ("/\\evil.example", "/admin/"),
+    ("https://evil.example/", "/admin/"),
+    ("javascript:alert(1)", "/admin/"),
+    ("/%0d%0aLocation:%20https://evil.example", "/%0d%0aLocation:%20https://evil.example"),
+    ("/\r\nLocation: https://evil.example", "/admin/"),
+])
+def test_next_only_leads_to_local_paths(client, organizer, target, expected):
+    from urllib.parse import quote
+    response = log_in(client, next_path=quote(target, safe=""))
+    assert response.status_code == 303
+    assert response.headers["Location"] == expected
+
+
+def test_login_starts_a_new_session_and_logout_ends_it_everywhere(app, client, organizer):
+    client.get("/admin/login")
+    with client.session_transaction() as before:
+        before["planted"] = "by an attacker"
+    log_in(client)
+    with client.session_transaction() as after:
+        assert "planted" not in after
+        stolen_copy = dict(after)
+    assert client.get("/admin/").status_code == 200
+
+    response = client.post("/admin/logout", data={"csrf_token": csrf_token(client, "/admin/")})
+    assert response.status_code == 303
+    assert client.get("/admin/").status_code == 302
+
+    # A copy of the session cookie taken before logout no longer works either.
+    thief = app.test_client()
+    with thief.session_transaction() as session:
+        session.update(stolen_copy)
+    assert thief.get("/admin/").status_code == 302
+
+
+def test_login_is_throttled_per_client_address(make_app):
+    app = make_app()
+    add_organizer(app)
+    client = app.test_client()
+    for _ in range(10):
+        assert log_in(client, password="wrong password here").status_code == 401
+    throttled = log_in(client)  # even the right password waits now, from this address
+    assert throttled.status_code == 429
+    assert int(throttled.headers["Retry-After"]) > 0
+    assert "Too many attempts" in throttled.get_data(as_text=True)
+
+
+def test_guessing_an_account_from_many_addresses_does_not_lock_out_its_organizer(app, organizer):
+    owner = app.test_client()
+    assert log_in(owner).status_code == 303  # the organizer's browser has logged in before
+    owner.post("/admin/logout", data={"csrf_token": csrf_token(owner, "/admin/")})
+
+    for number in range(25):  # an attacker rotating addresses
+        attacker = app.test_client()
+        response = attacker.post(
+            "/admin/login", data={"email": ORGANIZER_EMAIL, "password": f"guess {number} password",
+                                  "csrf_token": csrf_token(attacker, "/admin/login")},
+            environ_base={"REMOTE_ADDR": f"203.0.113.{number}"})
+        assert response.status_code in (401, 429)
+    assert response.status_code == 429, "the account itself is throttled for unknown browsers"
+
+    assert log_in(owner).status_code == 303, "the organizer's own browser still gets in"
+
+
+def test_admin_responses_are_never_cached(admin_client):
+    for path in ("/admin/", "/admin/signers", "/admin/export.csv"):
+        assert admin_client.get(path).headers["Cache-Control"] == "no-store"
+    assert "no-store" in admin_client.get("/admin/login").headers["Cache-Control"]
+
+
+def test_dashboard_shows_totals_days_regions_sources_domains_latest_and_outbox(app, client, smtp, admin_client):
+    sign(client, "/?source=newsletter", email="ana@example.ca", postal_code="H2X 1Y4", updates="y")
+    sign(client, "/?source=newsletter", email="bo@mail.example", postal_code="V5K 0A1")
+    sign(client, email="cy@example.ca", postal_code="K1A 0B1", name="<b>Cy</b>")
+    deliver(app)
+    for message in smtp.messages[:2]:
+        press_button(client, link_in(message, "/confirm/"))
+
+    page = admin_client.get("/admin/").get_data(as_text=True)
+    assert '<dt>Confirmed</dt><dd>2</dd>' in page
+    assert '<dt>Waiting for confirmation</dt><dd>1</dd>' in page
+    assert '<dt>Confirmed and consenting to updates</dt><dd>1</dd>' in page
+    assert "<svg" in page and 'class="signed"' in page
+    assert "Quebec" in page and "British Columbia" in page
+    assert "<td>newsletter</td><td class=\"num\">2</td><td class=\"num\">2</td>" in page
+    assert "<td>example.ca</td><td class=\"num\">2</td><td class=\"num\">50%</td>" in page
+    assert "&lt;b&gt;Cy&lt;/b&gt;" in page and "<b>Cy</b>" not in page
+    assert "Email delivery" in page
+
+
+def test_find_a_signer_hide_their_name_and_erase_them(app, client, smtp, admin_client):
+    sign(client, email="ana@example.ca", public="y", name="Ana Public")
+    deliver(app)
+    confirm_path = link_in(smtp.messages[0], "/confirm/")
+    press_button(client, confirm_path)
+    assert "Ana Public" in client.get("/signers").get_data(as_text=True)
+
+    found = admin_client.get("/admin/signers?email=ANA@example.ca").get_data(as_text=True)
+    assert "Ana Public" in found
+    [row] = signature_rows(app)
+    token = csrf_token(admin_client, "/admin/signers?email=ana@example.ca")
+    assert admin_client.post(f"/admin/signers/{row.id}/hide", data={"csrf_token": token}).status_code == 200
+    assert "Ana Public" not in client.get("/signers").get_data(as_text=True)
+    assert client.get("/api/count").get_json()["count"] == 1
+
+    response = admin_client.post(f"/admin/signers/{row.id}/erase", data={"csrf_token": token})
+    assert response.status_code == 200
+    assert signature_rows(app) == []
+    assert client.get("/api/count").get_json()["count"] == 0
+    assert client.get(confirm_path).status_code == 404, "the erased signer's links stop working"
+    assert admin_client.post(f"/admin/signers/{row.id}/erase", data={"csrf_token": token}).status_code == 404
+
+    dashboard = admin_client.get("/admin/").get_data(as_text=True)
+    assert "erase: confirmed signature" in dashboard
+    assert "ana@example.ca" not in dashboard and "Ana Public" not in dashboard
+
+
+def test_finding_an_unknown_or_malformed_address_says_so(admin_client):
+    assert "No signature with that address." in admin_client.get("/admin/signers?email=x@example.ca").get_data(as_text=True)
+    response = admin_client.get("/admin/signers?email=nonsense")
+    assert response.status_code == 422
+    assert "Enter an email address like name@example.com." in response.get_data(as_text=True)
+
+
+def test_normalised_addresses_accept_idn_domains_in_one_form():
+    assert normalize_email("Ana@Exämple.CA") == normalize_email(" ana@xn--exmple-cua.ca")

@@ -1,0 +1,97 @@
+"""Journey 4: the manage link in every email after confirmation, and what it lets a signer do."""
+
+from conftest import csrf_token, deliver, link_in, press_button, sign, signature_rows
+
+
+def _confirmed_signer_email(client, app, smtp, **fields):
+    """Sign, confirm, then sign again: the 'already signed' email is one sent after confirmation."""
+    sign(client, email="ana@example.ca", **fields)
+    deliver(app)
+    press_button(client, link_in(smtp.messages[-1], "/confirm/"))
+    sign(client, email="ana@example.ca")
+    deliver(app)
+    message = smtp.messages[-1]
+    assert "already signed" in message["Subject"]
+    return message
+
+
+def test_confirmation_email_has_no_manage_link_but_later_emails_do(client, app, smtp):
+    sign(client, email="ana@example.ca")
+    deliver(app)
+    assert "/manage/" not in smtp.messages[0].get_body(("plain",)).get_content()
+    message = _confirmed_signer_email(client, app, smtp)
+    assert link_in(message, "/manage/")
+    assert "/manage/" in message.get_body(("html",)).get_content()
+
+
+def test_stop_updates_takes_effect_at_once_and_keeps_the_signature_counted(client, app, smtp):
+    message = _confirmed_signer_email(client, app, smtp, updates="y")
+    manage = link_in(message, "/manage/")
+    page = client.get(manage)
+    assert page.status_code == 200 and "Stop updates" in page.get_data(as_text=True)
+    response = client.post(f"{manage}/updates", data={"csrf_token": csrf_token(client, manage)})
+    assert response.status_code == 303
+    [row] = signature_rows(app)
+    assert row.updates is False and row.updates_consented_at is None
+    assert client.get("/api/count").get_json()["count"] == 1
+    assert "no more updates" in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_one_click_unsubscribe_header_works_without_cookies(client, app, smtp):
+    message = _confirmed_signer_email(client, app, smtp, updates="y")
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    url = message["List-Unsubscribe"].strip("<>")
+    assert url.startswith("https://petition.test/manage/") and url.endswith("/unsubscribe")
+    provider = app.test_client()  # a mail provider: no session, no CSRF token
+    response = provider.post(url.removeprefix("https://petition.test"), data={"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    assert signature_rows(app)[0].updates is False
+
+
+def test_hide_my_name_takes_it_off_the_public_list(client, app, smtp):
+    message = _confirmed_signer_email(client, app, smtp, public="y", name="Visible Ana")
+    assert "Visible Ana" in client.get("/signers").get_data(as_text=True)
+    manage = link_in(message, "/manage/")
+    client.post(f"{manage}/hide", data={"csrf_token": csrf_token(client, manage)})
+    assert "Visible Ana" not in client.get("/signers").get_data(as_text=True)
+    assert client.get("/api/count").get_json()["count"] == 1
+
+
+def test_erase_me_deletes_everything_drops_the_count_and_kills_every_link(client, app, smtp):
+    message = _confirmed_signer_email(client, app, smtp, public="y")
+    manage = link_in(message, "/manage/")
+    response = client.post(f"{manage}/erase", data={"csrf_token": csrf_token(client, manage)})
+    assert response.status_code == 200
+    assert "Your signature is erased" in response.get_data(as_text=True)
+    assert signature_rows(app) == []
+    assert client.get("/api/count").get_json()["count"] == 0
+    assert client.get(manage).status_code == 404
+    first_confirm = link_in(smtp.messages[0], "/confirm/")
+    assert client.get(first_confirm).status_code == 404
+    assert client.post(first_confirm, data={"csrf_token": csrf_token(client)}).status_code == 404
+    assert client.get("/api/count").get_json()["count"] == 0
+
+
+def test_manage_links_last_for_months_not_days(make_app, smtp):
+    app = make_app(CONFIRM_MAX_AGE=-1, MANAGE_MAX_AGE=400 * 24 * 3600)
+    client = app.test_client()
+    sign(client, email="ana@example.ca")
+    deliver(app)
+    from sqlalchemy import update
+    from app.extensions import db
+    from app.models import Signature, utcnow
+    with app.app_context():
+        db.session.execute(update(Signature).values(confirmed_at=utcnow()))
+        db.session.commit()
+    sign(client, email="ana@example.ca")
+    deliver(app)
+    assert client.get(link_in(smtp.messages[-1], "/manage/")).status_code == 200
+
+
+def test_a_tampered_manage_link_changes_nothing(client, app, smtp):
+    message = _confirmed_signer_email(client, app, smtp, updates="y")
+    manage = link_in(message, "/manage/") + "x"
+    assert client.get(manage).status_code == 404
+    assert client.post(f"{manage}/erase", data={"csrf_token": csrf_token(client)}).status_code == 404
+    assert client.post(f"{manage}/unsubscribe").status_code == 404
+    assert signature_rows(app)[0].updates is True
