@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 DEV := FLASK_DEBUG=1
 
-.PHONY: run test install migrate worker clean
+.PHONY: run test install migrate organizer worker clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,7 @@ install: $(BIN)/.installed
 
 migrate: install
 	$(DEV) $(FLASK) db upgrade
+	$(DEV) $(FLASK) demo seed
 
 ## Serve the demo campaign on http://127.0.0.1:5000 with SQLite and the mail viewer.
 run: migrate
@@ -26,6 +27,10 @@ run: migrate
 ## The whole suite; set TEST_DATABASE_URL to also use PostgreSQL.
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## Create an organizer account for the dashboard (asks for the password).
+organizer: migrate
+	@read -p "Organizer email: " email && $(DEV) $(FLASK) organizer add "$$email"
 
 ## Deliver mail as its own process (what the Procfile's worker runs).
 worker: install

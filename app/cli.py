@@ -15,6 +15,7 @@ campaign_cli = AppGroup("campaign", help="Work with the campaign file.")
 mail_cli = AppGroup("mail", help="Deliver the outbox.")
 organizer_cli = AppGroup("organizer", help="Manage organizer accounts.")
 signatures_cli = AppGroup("signatures", help="Export and clean up signatures.")
+demo_cli = AppGroup("demo", help="Development helpers.")
 CLI_ACTOR = "command line"
 
 
@@ -90,7 +91,19 @@ def purge_unconfirmed(days: int):
     click.echo(f"Deleted {purged} unconfirmed signature{'s' if purged != 1 else ''} older than {days} days.")
 
 
+@demo_cli.command("seed")
+@click.option("--count", default=400, show_default=True)
+def seed_demo(count: int):
+    """Add fictional signatures to an empty development database."""
+    from .demo import seed_demo_signatures
+
+    if not current_app.config["DEVELOPMENT"]:
+        raise click.ClickException("demo seed only runs in development (FLASK_DEBUG=1).")
+    added = seed_demo_signatures(count)
+    click.echo(f"Added {added} demo signatures." if added else "Signatures exist already; nothing added.")
+
+
 def register_commands(app: Flask) -> None:
     """Add the project's command groups to `flask`."""
-    for group in (campaign_cli, mail_cli, organizer_cli, signatures_cli):
+    for group in (campaign_cli, mail_cli, organizer_cli, signatures_cli, demo_cli):
         app.cli.add_command(group)
