@@ -1,12 +1,14 @@
 """The CSV export: the contract's columns, filters, streaming in batches, and safe cells."""
 
-import csv
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import reduce
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import Select, select
+from sqlalchemy import Boolean, Select, String, case, cast, func, literal, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
 
 from .audit import EXPORT, record_event, set_event_rows
 from .database import write_transaction
@@ -18,6 +20,7 @@ COLUMNS = ("id", "name", "email", "postal_code", "country", "comment", "public",
 STATUSES = ("confirmed", "unconfirmed", "all")
 BATCH_ROWS = 2000
 BOM = "\ufeff"
+EOL = "\r\n"
 # A spreadsheet treats a cell starting with one of these as a formula (or a DDE call).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -91,8 +94,102 @@ def parse_filters(args) -> ExportFilters:
     return filters
 
 
+class iso_utc(FunctionElement):
+    """A UTC timestamp column as ISO 8601 text ending in Z, formatted by the database."""
+
+    type = String()
+    inherit_cache = True
+
+
+class needs_quotes(FunctionElement):
+    """True when a text cell holds a double quote, a comma or a line break (RFC 4180)."""
+
+    type = Boolean()
+    inherit_cache = True
+
+
+class starts_like_formula(FunctionElement):
+    """True when a text cell starts with a character spreadsheets treat as a formula."""
+
+    type = Boolean()
+    inherit_cache = True
+
+
+FORMULA_CODES = ", ".join(str(ord(character)) for character in FORMULA_STARTS)
+
+
+@compiles(iso_utc, "sqlite")
+def _iso_utc_sqlite(element, compiler, **kw):
+    # SQLite holds 'YYYY-MM-DD HH:MM:SS.ffffff'; slicing it is several times cheaper than strftime.
+    column = compiler.process(element.clauses, **kw)
+    return f"(substr({column}, 1, 10) || 'T' || substr({column}, 12, 8) || 'Z')"
+
+
+@compiles(iso_utc, "postgresql")
+def _iso_utc_postgresql(element, compiler, **kw):
+    return "to_char(%s, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')" % compiler.process(element.clauses, **kw)
+
+
+@compiles(needs_quotes, "sqlite")
+def _needs_quotes_sqlite(element, compiler, **kw):
+    pattern = compiler.process(literal('*[",\r\n]*'), **kw)
+    return f"({compiler.process(element.clauses, **kw)} GLOB {pattern})"
+
+
+@compiles(needs_quotes, "postgresql")
+def _needs_quotes_postgresql(element, compiler, **kw):
+    pattern = compiler.process(literal('[",\r\n]'), **kw)
+    return f"({compiler.process(element.clauses, **kw)} ~ {pattern})"
+
+
+@compiles(starts_like_formula, "sqlite")
+def _starts_like_formula_sqlite(element, compiler, **kw):
+    return f"(unicode({compiler.process(element.clauses, **kw)}) IN ({FORMULA_CODES}))"
+
+
+@compiles(starts_like_formula, "postgresql")
+def _starts_like_formula_postgresql(element, compiler, **kw):
+    return f"(ascii({compiler.process(element.clauses, **kw)}) IN ({FORMULA_CODES}))"
+
+
+def _text_cell(column) -> ColumnElement:
+    """A text cell, quoted only when RFC 4180 needs it (as Python's csv module does), and
+    prefixed with ' when a spreadsheet would run it as a formula.
+
+    Every branch names the column itself: SQLite evaluates a nested expression again at
+    each place it appears, which made a nested version twice as slow.
+    """
+    formula_mark = case((starts_like_formula(column), literal("'")), else_=literal(""))
+    return case(
+        (needs_quotes(column), literal('"') + formula_mark + func.replace(column, '"', '""') + literal('"')),
+        (starts_like_formula(column), literal("'") + column),
+        else_=column,
+    )
+
+
+TEXT_COLUMNS = ("name", "email", "postal_code", "country", "comment", "language", "source")
+
+
+def _cell(column: str) -> ColumnElement:
+    """One export column as the exact text of its CSV cell."""
+    attribute = getattr(Signature, column)
+    if column in TEXT_COLUMNS:
+        return _text_cell(attribute)
+    if column in ("public", "updates"):
+        return case((attribute.is_(True), "true"), else_="false")
+    if column in ("signed_at", "confirmed_at"):
+        return func.coalesce(iso_utc(attribute), "")
+    return cast(attribute, String)
+
+
+def _line() -> ColumnElement:
+    """A whole CSV line, built by the database: a million rows never become twelve million
+    Python objects, which had made the export several times slower than the sqlite3 tool."""
+    return reduce(lambda line, cell: line + literal(",") + cell, (_cell(column) for column in COLUMNS))
+
+
 def _query(filters: ExportFilters) -> Select:
-    query = select(*(getattr(Signature, column) for column in COLUMNS)).order_by(Signature.id)
+    query = select(_line()).order_by(Signature.id)
     if filters.status == "confirmed":
         query = query.where(Signature.confirmed_at.is_not(None))
     elif filters.status == "unconfirmed":
@@ -107,27 +204,10 @@ def _query(filters: ExportFilters) -> Select:
     return query
 
 
-def neutralize(text: str) -> str:
-    """Make a cell that a spreadsheet would run as a formula display as text instead."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def _cell(value) -> str | int:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return value
-    if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return neutralize(str(value))
-
-
 class CsvExport:
-    """The export as text chunks of about BATCH_ROWS rows each; memory stays flat.
+    """The export as text chunks of BATCH_ROWS lines each; memory stays flat.
 
-    Rows come from a server-side cursor (PostgreSQL) or SQLite's lazy cursor, one
+    Lines come from a server-side cursor (PostgreSQL) or SQLite's lazy cursor, one
     batch at a time. Once iterated, `rows` holds how many were written.
     """
 
@@ -136,20 +216,16 @@ class CsvExport:
         self.rows = 0
 
     def __iter__(self) -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        if self.filters.excel:
-            buffer.write(BOM)
-        writer.writerow(COLUMNS)
-        result = db.session.execute(_query(self.filters).execution_options(yield_per=BATCH_ROWS))
-        for partition in result.partitions():
-            writer.writerows([_cell(value) for value in row] for row in partition)
-            self.rows += len(partition)
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-        if buffer.tell():  # the header alone, when nothing matched
-            yield buffer.getvalue()
+        header = (BOM if self.filters.excel else "") + ",".join(COLUMNS) + EOL
+        # Core, not the ORM: each row is one finished line and needs no object around it.
+        query = _query(self.filters).execution_options(stream_results=True)
+        result = db.session.connection().execute(query)
+        for lines in result.scalars().partitions(BATCH_ROWS):
+            self.rows += len(lines)
+            yield header + EOL.join(lines) + EOL
+            header = ""
+        if header:  # nothing matched: the header alone
+            yield header
 
 
 def audited_export(filters: ExportFilters, actor: str) -> Iterator[str]:
