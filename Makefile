@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 DEV := FLASK_DEBUG=1
 
-.PHONY: run test install migrate organizer worker clean
+.PHONY: run test install migrate organizer bench worker clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ test: install
 ## Create an organizer account for the dashboard (asks for the password).
 organizer: migrate
 	@read -p "Organizer email: " email && $(DEV) $(FLASK) organizer add "$$email"
+
+## Measure export (and later HTTP) speed against same-run baselines; writes docs/benchmarks.md.
+bench: install
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 ## Deliver mail as its own process (what the Procfile's worker runs).
 worker: install
