@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 DEV := FLASK_DEBUG=1
 
-.PHONY: run test install migrate organizer bench worker clean
+.PHONY: run test install translations messages migrate organizer bench screenshots worker clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,16 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 
 install: $(BIN)/.installed
 
-migrate: install
+## Compile the message catalogues (translations/*/LC_MESSAGES/*.po -> .mo).
+translations: install
+	$(BIN)/pybabel compile -q -d translations
+
+## After changing text in code or templates: refresh the catalogue, then translate what is new.
+messages: install
+	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output --project petition -o translations/messages.pot .
+	$(BIN)/pybabel update -q -i translations/messages.pot -d translations --no-fuzzy-matching
+
+migrate: translations
 	$(DEV) $(FLASK) db upgrade
 	$(DEV) $(FLASK) demo seed
 
@@ -25,7 +34,7 @@ run: migrate
 	$(DEV) $(FLASK) run --host 127.0.0.1 --port 5000
 
 ## The whole suite; set TEST_DATABASE_URL to also use PostgreSQL.
-test: install
+test: translations
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## Create an organizer account for the dashboard (asks for the password).
@@ -35,6 +44,10 @@ organizer: migrate
 ## Measure export (and later HTTP) speed against same-run baselines; writes docs/benchmarks.md.
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+## Campaign page screenshots (phone and desktop, English and French) into docs/screenshots/.
+screenshots: translations
+	$(BIN)/python tools/screenshots.py
 
 ## Deliver mail as its own process (what the Procfile's worker runs).
 worker: install

@@ -116,10 +116,11 @@ class LoginForm(FlaskForm):
     """The organizer login form: the contract's `email` and `password`."""
 
     email = EmailField(_l("Email address"), filters=[clean_line],
-                       validators=[DataRequired(_l("Enter your email address.")), Length(max=EMAIL_MAX)],
+                       validators=[DataRequired(_l("Enter your email address.")),
+                                   Length(max=EMAIL_MAX, message=_l("That email address is too long."))],
                        render_kw={"autocomplete": "username", "spellcheck": "false"})
     password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password.")),
-                                                          Length(max=1024)],
+                                                          Length(max=1024, message=_l("That password is too long."))],
                              render_kw={"autocomplete": "current-password"})
 
 

@@ -14,6 +14,7 @@ from .counter import current_tally
 from .extensions import db
 from .forms import ButtonForm, ResendForm, SignForm
 from .links import external_url
+from .security import allow_framing
 from .tokens import CONFIRM, WITHDRAW, ExpiredToken, InvalidToken
 
 bp = Blueprint("public", __name__)
@@ -131,6 +132,13 @@ def thanks():
     campaign = current_campaign()
     return render_template("public/thanks.html", content=campaign.in_language(_language()),
                            share_url=external_url("public.index"))
+
+
+@bp.get("/embed")
+@allow_framing
+def embed():
+    """The partners' widget: count, goal, progress and a link to sign, live like the page."""
+    return render_template("public/embed.html", tally=current_tally(), campaign_url=external_url("public.index"))
 
 
 @bp.get("/api/count")

@@ -1,6 +1,8 @@
 """Response hardening: security headers on every response, and the proxy setting."""
 
-from flask import Flask, Response, request
+from functools import wraps
+
+from flask import Flask, Response, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -16,14 +18,30 @@ CONTENT_SECURITY_POLICY = "; ".join([
 ])
 
 
+FRAMEABLE_POLICY = CONTENT_SECURITY_POLICY.replace("frame-ancestors 'none'", "frame-ancestors *")
+
+
+def allow_framing(view):
+    """Let any site show this view in an iframe (the partners' widget); every other page refuses."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        g.allow_framing = True
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
 def add_security_headers(response: Response) -> Response:
     """Headers every response carries, error pages included."""
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    framable = g.get("allow_framing", False) and response.status_code < 400
+    headers.setdefault("Content-Security-Policy", FRAMEABLE_POLICY if framable else CONTENT_SECURITY_POLICY)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     # same-origin keeps the Referer Flask-WTF's HTTPS check needs and tells no one else where a signer came from.
     headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("X-Frame-Options", "DENY")
+    if not framable:
+        headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")

@@ -33,8 +33,12 @@ def test_campaign_page_has_the_contracts_form_and_no_third_party_resources(clien
     assert 'method="post"' in page
     assert '<option selected value="CA">Canada</option>' in page
     import re
-    external = re.findall(r'(?:src|href)="(https?://[^"]+)"', page)
-    assert all(url.startswith("https://example.org/") for url in external), external
+    # What a browser fetches by itself: src attributes and <link> elements other than
+    # canonical/alternate (those are only addresses, like the share links).
+    fetched = re.findall(r'src="([^"]+)"', page) + [
+        href for rel, href in re.findall(r'<link rel="([^"]+)" href="([^"]+)"', page)
+        if rel not in ("canonical", "alternate")]
+    assert fetched and all(url.startswith("/static/") for url in fetched), fetched
     assert "<details" in page and "Sources" in page
 
 
@@ -53,3 +57,15 @@ def test_the_mail_viewer_exists_only_in_development_without_a_mail_server(make_a
     message = client.get(f"/_dev/mail/{key}").get_data(as_text=True)
     assert 'href="https://petition.test/confirm/' in message
     assert client.get("/_dev/mail/no-such-key").status_code == 404
+
+
+def test_the_campaign_page_with_its_css_and_js_stays_under_the_60_kb_budget(client):
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    from page_weight import BUDGET_BYTES, page_weight
+
+    for language in ("en", "fr"):
+        weight = page_weight(client, language)
+        assert {"/static/site.css", "/static/counter.js", "/static/share.js"} <= set(weight["files"])
+        assert weight["raw"] < BUDGET_BYTES, weight  # even uncompressed, as the dev server sends it

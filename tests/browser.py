@@ -1,0 +1,68 @@
+"""Headless Debian Chromium for the browser tests and the screenshots; no self-downloading browsers."""
+
+import os
+import shutil
+import tempfile
+import threading
+import time
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+PHONE = (390, 844)
+DESKTOP = (1280, 900)
+
+
+def browser_available() -> bool:
+    return os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)
+
+
+def start_browser(size=DESKTOP, javascript: bool = True, language: str = "en-CA") -> webdriver.Chrome:
+    """A fresh headless Chromium with no profile and no background network traffic."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run", "--disable-quic", "--hide-scrollbars", f"--lang={language}",
+                 f"--window-size={size[0]},{size[1]}", f"--user-data-dir={tempfile.mkdtemp(prefix='chromium-')}"):
+        options.add_argument(flag)
+    options.add_experimental_option("prefs", {
+        "intl.accept_languages": language,
+        "profile.managed_default_content_settings.javascript": 1 if javascript else 2,
+    })
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+
+
+class QuietHandler(WSGIRequestHandler):
+    """No request lines in the logs: they carry addresses and link tokens."""
+
+    def log_request(self, *args, **kwargs):
+        pass
+
+
+class LiveServer:
+    """The app served over real HTTP on a free port, in a thread."""
+
+    def __init__(self, app, port: int):
+        self.server = make_server("127.0.0.1", port, app, threaded=True, request_handler=QuietHandler)
+        self.url = f"http://127.0.0.1:{port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.thread.join(10)
+
+
+def wait_until(condition, timeout: float = 20.0, interval: float = 0.2):
+    """Poll `condition` until it returns something true, or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
