@@ -17,12 +17,12 @@ install: $(BIN)/.installed
 
 ## Compile the message catalogues (translations/*/LC_MESSAGES/*.po -> .mo).
 translations: install
-	$(BIN)/pybabel compile -q -d translations
+	$(BIN)/pybabel -q compile -d translations
 
 ## After changing text in code or templates: refresh the catalogue, then translate what is new.
 messages: install
-	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output --project petition -o translations/messages.pot .
-	$(BIN)/pybabel update -q -i translations/messages.pot -d translations --no-fuzzy-matching
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output --project petition -o translations/messages.pot . 2>/dev/null
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete -w 100
 
 migrate: translations
 	$(DEV) $(FLASK) db upgrade

@@ -55,7 +55,7 @@ def test_signing_in_french_confirms_by_email_and_an_open_page_counts_without_rel
     fill_sign_form(browser, "Léa Gagnon", "lea@example.ca")
     browser.find_element(By.ID, "updates").click()
     browser.find_element(By.CSS_SELECTOR, "form[action^='/sign'] button[type=submit]").click()
-    assert "/check-inbox" in browser.current_url
+    wait_until(lambda: "/check-inbox" in browser.current_url)
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "fr"
 
     [message] = smtp.wait_for(1, timeout=20)
@@ -63,8 +63,9 @@ def test_signing_in_french_confirms_by_email_and_an_open_page_counts_without_rel
     assert "Bonjour Léa Gagnon" in text_part(message)
     browser.get(server.url + link_in_live(message, server.url, "/confirm/"))
     browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
-    assert browser.current_url.endswith("/thanks")
+    wait_until(lambda: browser.current_url.endswith("/thanks"))
     assert "/confirm/" not in browser.current_url
+    assert browser.find_element(By.CSS_SELECTOR, "[data-copy]").is_displayed(), "share.js adds Copy the link"
 
     browser.switch_to.window(watching)
     wait_until(lambda: shown_count(browser) == "1", timeout=30)
@@ -85,16 +86,17 @@ def test_signing_and_confirming_work_with_javascript_turned_off(live, smtp):
     driver = start_browser(size=PHONE, javascript=False)
     try:
         driver.get(server.url)
-        assert driver.execute_script is not None
         fill_sign_form(driver, "No Script", "noscript@example.ca", "M5V 2T6")
         driver.find_element(By.CSS_SELECTOR, "form[action^='/sign'] button[type=submit]").click()
-        assert "/check-inbox" in driver.current_url
+        wait_until(lambda: "/check-inbox" in driver.current_url)
         [message] = smtp.wait_for(1, timeout=20)
         driver.get(server.url + link_in_live(message, server.url, "/confirm/"))
         driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
-        assert driver.current_url.endswith("/thanks")
+        wait_until(lambda: driver.current_url.endswith("/thanks"))
         driver.get(server.url)
         assert shown_count(driver) == "1", "the server-rendered count is right without JavaScript"
+        copy = driver.find_element(By.CSS_SELECTOR, "[data-copy]")
+        assert not copy.is_displayed(), "JavaScript really is off: share.js never revealed the button"
     finally:
         driver.quit()
     assert signature_rows(app)[0].confirmed_at is not None
