@@ -57,3 +57,13 @@ def test_a_form_with_errors_ties_each_message_to_its_field(client):
         tag = re.search(rf'<input[^>]*\bid="{field}"[^>]*>', page).group(0)
         assert 'aria-invalid="true"' in tag
         assert f"{field}-error" in re.search(r'aria-describedby="([^"]+)"', tag).group(1)
+
+
+def test_organizer_pages_label_every_field_too(admin_client, client):
+    sign(client, email="ana@example.ca")
+    for path in ("/admin/", "/admin/signers", "/admin/signers?email=ana@example.ca", "/admin/?lang=fr"):
+        page = admin_client.get(path).get_data(as_text=True)
+        assert re.search(r'<html lang="(en|fr)">', page)
+        _labelled_inputs_ok(page)
+    dashboard = admin_client.get("/admin/").get_data(as_text=True)
+    assert 'role="img" aria-labelledby="chart-title"' in dashboard
