@@ -8,7 +8,7 @@ from flask import Flask
 
 from .campaign import load_campaign
 from .cli import register_commands
-from .config import ROOT, check_config, load_config
+from .config import ROOT, check_config, limiter_storage_options, load_config
 from .counter import CountCache
 from .database import init_database
 from .errors import register_error_handlers
@@ -34,6 +34,7 @@ def create_app(overrides: Mapping | None = None) -> Flask:
     if overrides:
         app.config.update(overrides)
     check_config(app.config)
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", limiter_storage_options(app.config["RATELIMIT_STORAGE_URI"]))
     app.extensions["campaign"] = load_campaign(app.config["CAMPAIGN_FILE"])
     app.extensions["count_cache"] = CountCache()
 

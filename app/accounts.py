@@ -1,10 +1,15 @@
 """Organizer accounts: create them, check passwords, throttle guessing, end sessions."""
 
+import logging
 import secrets
 from dataclasses import dataclass
 
 from flask import current_app
 from limits import RateLimitItemPerHour, RateLimitItemPerMinute
+from limits.errors import StorageError
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from redis.exceptions import RedisError
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -20,6 +25,9 @@ FAILURES_PER_CLIENT = RateLimitItemPerMinute(10)
 # this up, but the organizer's own browser (with its device cookie) is counted apart.
 FAILURES_PER_ACCOUNT = RateLimitItemPerHour(20)
 FAILURES_PER_DEVICE = RateLimitItemPerHour(20)
+# Counts failures in this process while the shared storage (Redis) cannot be reached.
+_FALLBACK = MovingWindowRateLimiter(MemoryStorage())
+log = logging.getLogger(__name__)
 # Keeps timing the same whether or not the account exists.
 _DUMMY_HASH = generate_password_hash("not a real password")
 
@@ -84,25 +92,43 @@ def authenticate(email: str, password: str, client: str, device_for: int | None)
     except ValueError:
         email = email.strip().casefold()
     organizer = db.session.scalar(select(Organizer).where(Organizer.email == email))
-    strategy = limiter.limiter
     enabled = current_app.config.get("RATELIMIT_ENABLED", True)
     checks = _limits(email, client, device_for, organizer.id if organizer else None)
     if enabled:
-        for item, *key in checks:
-            if not strategy.test(item, *key):
-                reset_at, _remaining = strategy.get_window_stats(item, *key)
-                raise Throttled(retry_after=max(1, int(reset_at - utcnow().timestamp()) + 1))
+        _refuse_if_throttled(checks)
 
     valid = check_password_hash(organizer.password_hash if organizer else _DUMMY_HASH, password)
     if organizer is None or not valid:
         if enabled:
-            for item, *key in checks:
-                strategy.hit(item, *key)
+            _count_failure(checks)
         return None
     with write_transaction():
         organizer.last_login_at = utcnow()
         db.session.add(organizer)
     return organizer
+
+
+def _with_storage(action):
+    """Run `action(strategy)` on the shared limit storage, or on this process's memory when it is down."""
+    try:
+        return action(limiter.limiter)
+    except (RedisError, StorageError) as error:
+        log.warning("login throttle storage unreachable (%s): counting in memory", type(error).__name__)
+        return action(_FALLBACK)
+
+
+def _refuse_if_throttled(checks) -> None:
+    def check(strategy):
+        for item, *key in checks:
+            if not strategy.test(item, *key):
+                reset_at, _remaining = strategy.get_window_stats(item, *key)
+                raise Throttled(retry_after=max(1, int(reset_at - utcnow().timestamp()) + 1))
+
+    _with_storage(check)
+
+
+def _count_failure(checks) -> None:
+    _with_storage(lambda strategy: [strategy.hit(item, *key) for item, *key in checks])
 
 
 def end_sessions(organizer: Organizer) -> None:

@@ -12,7 +12,7 @@ from . import accounts, signatures, stats
 from .audit import recent_events
 from .chart import day_chart
 from .export import FilterError, audited_export, parse_filters
-from .extensions import client_key
+from .extensions import client_key, configured_limit, limiter
 from .forms import ButtonForm, FindSignerForm, LoginForm
 from .models import utcnow
 
@@ -61,6 +61,7 @@ def _device_organizer() -> int | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(configured_limit("RATELIMIT_LOGIN"), methods=["POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")))

@@ -63,8 +63,17 @@ def load_config(instance_path: str) -> dict:
         # Manage-my-signature links keep working for months (not part of the contract).
         "MANAGE_MAX_AGE": _int("MANAGE_MAX_AGE", 400 * 24 * 3600),
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "").strip() or "memory://",
         "RATELIMIT_ENABLED": _flag("RATELIMIT_ENABLED", True),
+        # Per client address. Generous for signing: a rally on one Wi-Fi shares an address.
+        "RATELIMIT_SIGN": os.environ.get("RATELIMIT_SIGN", "20 per minute;300 per hour"),
+        "RATELIMIT_RESEND": os.environ.get("RATELIMIT_RESEND", "5 per minute;30 per hour"),
+        "RATELIMIT_CONFIRM": os.environ.get("RATELIMIT_CONFIRM", "30 per minute"),
+        "RATELIMIT_LOGIN": os.environ.get("RATELIMIT_LOGIN", "30 per minute"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # Redis down: count in this process's memory meanwhile, never fail or stall a request.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", "").strip() or None,
         "MAIL_PORT": _int("MAIL_PORT", 25),
         "MAIL_USE_TLS": _flag("MAIL_USE_TLS", False),
@@ -97,6 +106,13 @@ def check_config(config: dict) -> None:
             "to the address signers use, such as https://petition.example.org. "
             "For local development set FLASK_DEBUG=1 instead (make run does)."
         )
+
+
+def limiter_storage_options(uri: str) -> dict:
+    """Short Redis timeouts: a stalled Redis must not hold a signer's request."""
+    if uri.startswith(("redis://", "rediss://", "redis+")):
+        return {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+    return {}
 
 
 def _database_url(url: str, instance: Path) -> str:

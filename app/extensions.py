@@ -23,6 +23,11 @@ def client_key() -> str:
                            digest_size=12).hexdigest()
 
 
+def configured_limit(name: str):
+    """A rate limit read from the configuration at request time, so operators and tests set it."""
+    return lambda: current_app.config[name]
+
+
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 csrf = CSRFProtect()

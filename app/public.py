@@ -11,7 +11,7 @@ from . import signatures
 from .addresses import region_name
 from .campaign import current_campaign
 from .counter import current_tally
-from .extensions import db
+from .extensions import configured_limit, db, limiter
 from .forms import ButtonForm, ResendForm, SignForm
 from .links import external_url
 from .security import allow_framing
@@ -62,6 +62,7 @@ def index():
 
 
 @bp.post("/sign")
+@limiter.limit(configured_limit("RATELIMIT_SIGN"))
 def sign():
     form = SignForm()
     if not form.validate_on_submit():
@@ -82,6 +83,7 @@ def check_inbox():
 
 
 @bp.post("/resend")
+@limiter.limit(configured_limit("RATELIMIT_RESEND"))
 def resend():
     form = ResendForm()
     if not form.validate_on_submit():
@@ -98,6 +100,7 @@ def _link_problem(error: InvalidToken):
 
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
+@limiter.limit(configured_limit("RATELIMIT_CONFIRM"))
 def confirm(token: str):
     form = ButtonForm()
     try:
@@ -113,6 +116,7 @@ def confirm(token: str):
 
 
 @bp.route("/not-me/<token>", methods=["GET", "POST"])
+@limiter.limit(configured_limit("RATELIMIT_CONFIRM"))
 def withdraw(token: str):
     form = ButtonForm()
     try:
