@@ -108,7 +108,7 @@ def dashboard():
         "admin/dashboard.html", totals=stats.totals(), chart=day_chart(days), days=days,
         regions=stats.regions(), sources=stats.top_sources(), domains=stats.domain_rates(),
         latest=stats.latest_signatures(), outbox=stats.outbox_health(), events=recent_events(),
-        find_form=FindSignerForm(), now=utcnow(),
+        bursts=stats.domain_bursts(current_app.config["DOMAIN_BURST_THRESHOLD"]),
     )
 
 

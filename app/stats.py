@@ -12,6 +12,14 @@ from .models import OutboxMessage, Signature, utcnow
 
 CONFIRMED = Signature.confirmed_at.is_not(None)
 
+# Mail providers so large that many signatures from them in an hour mean nothing.
+LARGE_PROVIDERS = frozenset({
+    "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "hotmail.ca", "live.com", "live.ca",
+    "msn.com", "yahoo.com", "yahoo.ca", "ymail.com", "icloud.com", "me.com", "mac.com", "aol.com",
+    "proton.me", "protonmail.com", "gmx.com", "gmx.net", "videotron.ca", "sympatico.ca", "bell.net",
+    "rogers.com", "shaw.ca", "telus.net", "cogeco.ca", "eastlink.ca", "sasktel.net", "mail.com",
+})
+
 
 def _count_where(condition):
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
@@ -131,3 +139,15 @@ def outbox_health() -> OutboxHealth:
     if oldest is not None and oldest.tzinfo is None:
         oldest = oldest.replace(tzinfo=timezone.utc)
     return OutboxHealth(int(queued), int(failed), oldest)
+
+
+def domain_bursts(threshold: int, window: timedelta = timedelta(hours=1)) -> list[tuple[str, int]]:
+    """Domains outside the large providers with at least `threshold` signatures in `window`:
+    a sign of scripted signing, shown to organizers rather than silently blocked."""
+    since = utcnow() - window
+    total = func.count()
+    rows = db.session.execute(
+        select(Signature.email_domain, total).where(Signature.signed_at >= since)
+        .group_by(Signature.email_domain).having(total >= threshold).order_by(total.desc())
+    ).all()
+    return [(domain, int(count)) for domain, count in rows if domain not in LARGE_PROVIDERS]

@@ -181,3 +181,24 @@ def test_finding_an_unknown_or_malformed_address_says_so(admin_client):
 
 def test_normalised_addresses_accept_idn_domains_in_one_form():
     assert normalize_email("Ana@Exämple.CA") == normalize_email(" ana@xn--exmple-cua.ca")
+
+
+def test_a_burst_from_one_small_domain_is_flagged_on_the_dashboard_but_nothing_is_blocked(make_app):
+    app = make_app(DOMAIN_BURST_THRESHOLD=5)
+    add_organizer(app)
+    client = app.test_client()
+    for number in range(6):
+        assert sign(client, email=f"bot{number}@burst.example").status_code == 303
+        assert sign(client, email=f"person{number}@gmail.com").status_code == 303
+    sign(client, email="one@quiet.example")
+    organizer = app.test_client()
+    log_in(organizer)
+    page = organizer.get("/admin/").get_data(as_text=True)
+    assert "Unusual activity" in page
+    assert "<strong>burst.example</strong>: 6 signatures in the last hour" in page
+    assert "<strong>gmail.com</strong>" not in page and "<strong>quiet.example</strong>" not in page
+    assert len(signature_rows(app)) == 13
+
+
+def test_no_burst_no_warning(admin_client):
+    assert "Unusual activity" not in admin_client.get("/admin/").get_data(as_text=True)

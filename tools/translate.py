@@ -1,6 +1,7 @@
-"""Refresh the French catalogue and fill in new translations: `python tools/translate.py MSGID=TEXT ...`.
+"""Fill in French translations after `make messages`: `python tools/translate.py MSGID=TEXT ...`.
 
-Used after `make messages`; prints whatever is still untranslated.
+For a plural message give the singular msgid and `ONE||OTHER`. Prints whatever is still
+untranslated.
 """
 
 import sys
@@ -16,8 +17,10 @@ def main(pairs: list[str]) -> None:
     with CATALOGUE.open("rb") as handle:
         catalogue = read_po(handle)
     for message in catalogue:
-        if message.id in new:
-            message.string = new.pop(message.id)
+        key = message.id[0] if isinstance(message.id, tuple) else message.id
+        if key in new:
+            text = new.pop(key)
+            message.string = tuple(text.split("||")) if isinstance(message.id, tuple) else text
     for unknown in new:
         print(f"not in the catalogue: {unknown!r}")
     for message in catalogue:
