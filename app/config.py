@@ -70,7 +70,9 @@ def load_config(instance_path: str) -> dict:
         "RATELIMIT_RESEND": os.environ.get("RATELIMIT_RESEND", "5 per minute;30 per hour"),
         "RATELIMIT_CONFIRM": os.environ.get("RATELIMIT_CONFIRM", "30 per minute"),
         "RATELIMIT_LOGIN": os.environ.get("RATELIMIT_LOGIN", "30 per minute"),
-        "RATELIMIT_HEADERS_ENABLED": True,
+        # Retry-After is set by the 429 handler alone; the X-RateLimit-* headers would tell
+        # every visitor how the limits are tuned.
+        "RATELIMIT_HEADERS_ENABLED": False,
         # Redis down: count in this process's memory meanwhile, never fail or stall a request.
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_SWALLOW_ERRORS": True,
@@ -84,6 +86,7 @@ def load_config(instance_path: str) -> dict:
         # Not part of the public contract: operational knobs with safe defaults.
         "MAIL_IN_WEB": _flag("MAIL_IN_WEB", True),
         "DOMAIN_BURST_THRESHOLD": _int("DOMAIN_BURST_THRESHOLD", 30),
+        "SQLITE_BUSY_TIMEOUT_MS": _int("SQLITE_BUSY_TIMEOUT_MS", 5000),
         "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 10),
         "MAIL_MAX_ATTEMPTS": _int("MAIL_MAX_ATTEMPTS", 8),
         "SESSION_COOKIE_SECURE": not development,

@@ -9,18 +9,15 @@ from sqlalchemy.engine import Engine
 
 from .extensions import db
 
-SQLITE_BUSY_TIMEOUT_MS = 5000
-
-
 def init_database(app: Flask) -> None:
     """Tune each engine for its dialect once the extension has created it."""
     with app.app_context():
         engine = db.engine
     if engine.dialect.name == "sqlite":
-        _tune_sqlite(engine)
+        _tune_sqlite(engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
 
 
-def _tune_sqlite(engine: Engine) -> None:
+def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     # pysqlite opens transactions lazily and only before writes; taking over BEGIN
     # lets write transactions lock up front (BEGIN IMMEDIATE), so two signers never
     # deadlock on a read lock upgrade and the busy timeout applies instead.
@@ -28,7 +25,8 @@ def _tune_sqlite(engine: Engine) -> None:
     def configure(dbapi_connection, _record):
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        # A writer waits this long for another; after that the request gets a 503, not a 500.
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys = ON")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode = WAL")

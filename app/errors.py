@@ -2,11 +2,15 @@
 
 import logging
 import secrets
+import time
 
 from flask import Flask, render_template, request
+from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from .extensions import limiter
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,14 @@ def handle_csrf_error(error: CSRFError):
     return _page(400, csrf=True)
 
 
+def handle_rate_limited(error: RateLimitExceeded):
+    """Over a limit: a friendly page, and how many seconds to wait before the window frees up."""
+    current = limiter.current_limit
+    wait = max(1, int(current.reset_at - time.time())) if current else 60
+    body, status = _page(429)
+    return body, status, {"Retry-After": str(wait)}
+
+
 def handle_database_unavailable(error: OperationalError):
     """A locked or unreachable database: ask the client to come back shortly."""
     log.warning("database unavailable: %s", type(error.orig).__name__ if error.orig else "unknown")
@@ -57,6 +69,7 @@ def handle_unexpected_error(error: InternalServerError):
 def register_error_handlers(app: Flask) -> None:
     """Install the handlers; more specific ones win."""
     app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(RateLimitExceeded, handle_rate_limited)
     app.register_error_handler(OperationalError, handle_database_unavailable)
     app.register_error_handler(InternalServerError, handle_unexpected_error)
     app.register_error_handler(HTTPException, handle_http_error)

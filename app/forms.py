@@ -10,6 +10,8 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from .addresses import country_choices, is_country, normalize_email, normalize_postal_code
 
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Values that end up in a mail header may hold no control character at all (CR and LF above all).
+HEADER_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 NAME_MAX, COMMENT_MAX, EMAIL_MAX = 100, 1000, 320
 
 
@@ -28,10 +30,21 @@ def clean_text(value: str | None) -> str:
     return "\n".join(" ".join(line.split()) for line in lines).strip()
 
 
+def trim(value: str | None) -> str:
+    """Surrounding white space only: anything inside is for the validator to judge."""
+    return (value or "").strip()
+
+
 class EmailAddress:
-    """Validates the address's syntax and stores its normalised form on the field."""
+    """Validates the address's syntax and stores its normalised form on the field.
+
+    The address goes into a mail header, so a CR, LF or any other control character
+    inside it is refused, never quietly removed.
+    """
 
     def __call__(self, form, field):
+        if HEADER_UNSAFE.search(field.data or ""):
+            raise ValidationError(_l("Enter an email address like name@example.com."))
         try:
             field.normalized = normalize_email(field.data or "")
         except ValueError:
@@ -41,7 +54,7 @@ class EmailAddress:
 def email_field() -> EmailField:
     """The email address input, the same on every form that asks for it."""
     return EmailField(
-        _l("Email address"), filters=[clean_line],
+        _l("Email address"), filters=[trim],
         validators=[DataRequired(_l("Enter your email address.")),
                     Length(max=EMAIL_MAX, message=_l("That email address is too long.")),
                     EmailAddress()],
@@ -115,7 +128,7 @@ class ButtonForm(FlaskForm):
 class LoginForm(FlaskForm):
     """The organizer login form: the contract's `email` and `password`."""
 
-    email = EmailField(_l("Email address"), filters=[clean_line],
+    email = EmailField(_l("Email address"), filters=[trim],
                        validators=[DataRequired(_l("Enter your email address.")),
                                    Length(max=EMAIL_MAX, message=_l("That email address is too long."))],
                        render_kw={"autocomplete": "username", "spellcheck": "false"})

@@ -91,8 +91,9 @@ def make_app(database_url, smtp, tmp_path):
         deliverer = app.extensions.get("deliverer")
         if deliverer is not None:
             deliverer.stop()
-    if built:
-        with built[0].app_context():
+    on_test_database = [app for app in built if app.config["SQLALCHEMY_DATABASE_URI"] == database_url]
+    if on_test_database:
+        with on_test_database[0].app_context():
             empty_tables()
     for app in built:
         with app.app_context():

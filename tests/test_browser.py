@@ -143,8 +143,8 @@ def test_the_error_summary_takes_focus_and_links_to_the_fields(live, browser):
     server, _app = live
     browser.get(server.url)
     browser.find_element(By.CSS_SELECTOR, "form[action^='/sign'] button[type=submit]").click()
-    summary = browser.switch_to.active_element
-    assert "error-summary" in summary.get_attribute("class")
+    summary = wait_until(lambda: (element := browser.switch_to.active_element)
+                         and "error-summary" in (element.get_attribute("class") or "") and element)
     link = summary.find_element(By.CSS_SELECTOR, "a[href='#name']")
     link.click()
     assert browser.switch_to.active_element.get_attribute("id") == "name"

@@ -1,0 +1,158 @@
+"""Faults and bad input: locked or missing databases, stalled mail, 500s, and what the logs hold."""
+
+import logging
+import socket
+import sqlite3
+import threading
+
+import pytest
+
+from app.mail import Deliverer
+from app.models import OutboxMessage
+from conftest import (TEST_DATABASE_URL, add_organizer, csrf_token, deliver, link_in, log_in, outbox_rows,
+                      press_button, sign, signature_rows)
+
+
+@pytest.mark.parametrize("email", ["ana@example.ca\r\nBcc: victim@example.ca", "ana@exa\nmple.ca",
+                                   "ana\x00@example.ca", "ana@example.ca\rX-Injected: 1"])
+def test_line_breaks_and_control_characters_in_an_address_are_refused_not_stripped(client, app, email):
+    response = sign(client, email=email)
+    assert response.status_code == 422
+    assert "Enter an email address like name@example.com." in response.get_data(as_text=True)
+    assert signature_rows(app) == []
+
+
+def test_an_address_with_surrounding_white_space_is_still_fine(client, app):
+    assert sign(client, email="\t ana@example.ca \r\n").status_code == 303
+    assert signature_rows(app)[0].email == "ana@example.ca"
+
+
+def test_too_large_a_request_gets_a_413_page(client):
+    response = client.post("/sign", data={"comment": "x" * 100_000})
+    assert response.status_code == 413
+    assert "too much" in response.get_data(as_text=True)
+
+
+@pytest.mark.skipif(bool(TEST_DATABASE_URL), reason="SQLite's file lock; PostgreSQL is covered below")
+def test_a_locked_sqlite_database_answers_503_with_retry_after_and_writes_nothing(make_app, database_url):
+    app = make_app(SQLITE_BUSY_TIMEOUT_MS=100)
+    client = app.test_client()
+    token = csrf_token(client)
+    holder = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        response = client.post("/sign", data={"name": "Ana", "email": "ana@example.ca", "postal_code": "K1A 0B1",
+                                              "country": "CA", "csrf_token": token})
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert "Nothing you sent was lost" in response.get_data(as_text=True)
+    assert signature_rows(app) == []
+    assert sign(client, email="ana@example.ca").status_code == 303, "and it works once the lock is gone"
+
+
+def test_an_unreachable_database_answers_503_never_500(make_app):
+    app = make_app(SQLALCHEMY_DATABASE_URI="postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1")
+    client = app.test_client()
+    for path in ("/", "/api/count", "/signers", "/healthz"):
+        response = client.get(path)
+        assert response.status_code == 503, path
+    assert client.get("/").headers["Retry-After"] == "5"
+    assert client.get("/api/count").get_json() == {"error": 503}
+
+
+def test_an_unexpected_error_shows_a_generic_page_with_an_incident_id_that_is_in_the_log(make_app, caplog):
+    app = make_app(PROPAGATE_EXCEPTIONS=False)
+
+    def broken():
+        raise RuntimeError("secret detail ana@example.ca")
+
+    app.add_url_rule("/broken", "broken", broken)
+    with caplog.at_level(logging.ERROR):
+        response = app.test_client().get("/broken?email=ana@example.ca")
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    assert "secret detail" not in page and "Traceback" not in page
+    incident = page.split("quote incident ")[1][:8]
+    [record] = [r for r in caplog.records if incident in r.getMessage()]
+    assert "ana@example.ca" not in record.getMessage()
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+class StalledSMTPServer:
+    """Accepts connections and never says a word, like a mail server that has hung."""
+
+    def __init__(self):
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(5)
+        self.port = self.listener.getsockname()[1]
+        self.connected = threading.Event()
+        self.held = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            self.held.append(connection)
+            self.connected.set()
+
+    def close(self):
+        self.listener.close()
+        for connection in self.held:
+            connection.close()
+
+
+def test_a_stalled_mail_server_delays_mail_but_never_a_page(make_app):
+    stalled = StalledSMTPServer()
+    app = make_app(MAIL_PORT=stalled.port, MAIL_TIMEOUT=3)
+    client = app.test_client()
+    try:
+        assert sign(client, email="first@example.ca").status_code == 303
+        deliverer = Deliverer(app, poll_seconds=0.05).start()
+        assert stalled.connected.wait(10), "the deliverer is now stuck waiting for a greeting"
+        # While it waits, signers are answered at once: the page never talks to SMTP.
+        for number in range(5):
+            assert sign(client, email=f"next{number}@example.ca").status_code == 303
+        assert deliverer._thread.is_alive()
+        deliverer.stop()
+    finally:
+        stalled.close()
+    first = outbox_rows(app)[0]
+    assert first.status == OutboxMessage.QUEUED and first.attempts == 1
+    assert first.last_error in ("TimeoutError", "SMTPServerDisconnected", "timeout")
+    assert len(signature_rows(app)) == 6
+
+
+def test_the_logs_of_a_whole_journey_hold_none_of_the_signers_data(make_app, smtp, caplog):
+    app = make_app()
+    client = app.test_client()
+    secrets_of_signer = ["Zoë Personne", "zoe.personne@example.ca", "H2X 1Y4", "198.51.100.77"]
+    environ = {"REMOTE_ADDR": "198.51.100.77"}
+    with caplog.at_level(logging.DEBUG):
+        sign(client, email="zoe.personne@example.ca", name="Zoë Personne", postal_code="H2X 1Y4",
+             environ_base=environ)
+        sign(client, email="ZOE.personne@example.ca", environ_base=environ)
+        deliver(app)
+        confirm_path = link_in(smtp.messages[0], "/confirm/")
+        secrets_of_signer.append(confirm_path.rsplit("/", 1)[1])
+        press_button(client, confirm_path)
+        client.post("/resend", data={"email": "zoe.personne@example.ca", "csrf_token": csrf_token(client)})
+        smtp.stop()
+        try:
+            sign(client, email="other@example.ca", environ_base=environ)
+            deliver(app)
+        finally:
+            smtp.start()
+        add_organizer(app)
+        log_in(app.test_client(), password="wrong password entirely")
+    ours = [record for record in caplog.records if not record.name.startswith("mail.log")]  # aiosmtpd's own
+    assert ours, "the journey logged something (the retry at least), so the check means something"
+    text = "\n".join(record.getMessage() for record in ours)
+    for secret in secrets_of_signer:
+        assert secret not in text, secret
