@@ -7,6 +7,7 @@ import threading
 import time
 
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from werkzeug.serving import WSGIRequestHandler, make_server
 
@@ -61,7 +62,10 @@ def wait_until(condition, timeout: float = 20.0, interval: float = 0.2):
     """Poll `condition` until it returns something true, or fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        value = condition()
+        try:
+            value = condition()
+        except (StaleElementReferenceException, NoSuchElementException):
+            value = None  # the page was still changing
         if value:
             return value
         time.sleep(interval)
