@@ -1,0 +1,112 @@
+"""Property-based tests: whatever arrives at the forms or in a link, the answer is never a 5xx
+and no row is ever half written."""
+
+from urllib.parse import quote
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+from sqlalchemy import func, select
+
+from app.addresses import normalize_email
+from app.extensions import db
+from app.forms import CONTROL_CHARACTERS, NAME_MAX
+from app.models import CountShard, OutboxMessage, Signature
+from conftest import add_organizer, csrf_token
+
+EXAMPLES = 150
+FUZZ = settings(max_examples=EXAMPLES, deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+anything = st.text(alphabet=st.characters(codec="utf-8"), max_size=300) | st.sampled_from(
+    ["", " ", "\x00", "\r\n", "=1+1", "<script>", "a" * 5000, "ana@example.ca", "ANA@Example.CA ",
+     "ana@exämple.ca", "\u202e", "K1A 0B1", "CA", "FR", "XX", "y", "on"])
+emailish = st.one_of(anything, st.emails().map(str), st.builds(lambda local, raw: f"{local}@{raw}",
+                                                               st.text(max_size=20), st.text(max_size=20)))
+
+
+def assert_no_half_written_rows(app):
+    with app.app_context():
+        signatures = db.session.scalars(select(Signature)).all()
+        for signature in signatures:
+            outbox = db.session.scalar(select(func.count()).where(OutboxMessage.signature_id == signature.id))
+            assert outbox == signature.emails_queued <= 5
+            assert signature.email == normalize_email(signature.email)
+            assert 0 < len(signature.name) <= NAME_MAX and not CONTROL_CHARACTERS.search(signature.name)
+            assert signature.country and len(signature.country) == 2
+            assert not CONTROL_CHARACTERS.search(signature.comment)
+        confirmed = sum(1 for signature in signatures if signature.confirmed_at is not None)
+        assert db.session.scalar(select(func.sum(CountShard.count))) == confirmed
+        db.session.remove()
+
+
+@pytest.fixture
+def fuzz_client(app):
+    client = app.test_client()
+    return client, csrf_token(client), csrf_token(client, "/check-inbox")
+
+
+def mostly(valid, rest=anything):
+    """Two draws in three from `valid`: enough whole valid forms reach the success path."""
+    return st.one_of(valid, valid, rest)
+
+
+names = mostly(st.text(alphabet=st.characters(categories=["L", "Zs", "Pd"]), min_size=1, max_size=120)
+               .filter(str.strip))
+valid_emails = mostly(st.emails().map(str), emailish)
+postal_codes = mostly(st.sampled_from(["K1A 0B1", "h2x1y4", " v5k 0a1 "]))
+countries = mostly(st.just("CA"))
+
+
+def test_sign_form_never_fails_and_never_half_writes(app, fuzz_client):
+    client, token, _ = fuzz_client
+
+    @FUZZ
+    @given(name=names, email=valid_emails, postal_code=postal_codes, country=countries, comment=anything,
+           public=anything, updates=anything, website=st.sampled_from(["", "", "x"]), source=anything,
+           lang=st.sampled_from(["", "en", "fr", "xx"]))
+    def sign_anything(name, email, postal_code, country, comment, public, updates, website, source, lang):
+        response = client.post(f"/sign?source={quote(source)}&lang={lang}", data={
+            "name": name, "email": email, "postal_code": postal_code, "country": country, "comment": comment,
+            "public": public, "updates": updates, "website": website, "csrf_token": token})
+        assert response.status_code in (303, 413, 422), response.status_code
+        assert_no_half_written_rows(app)
+
+    sign_anything()
+    with app.app_context():
+        stored = db.session.scalar(select(func.count()).select_from(Signature))
+    assert stored > 0, "some examples were valid signatures, so the success path was fuzzed too"
+
+
+@FUZZ
+@given(email=emailish)
+def test_resend_form_never_fails(app, fuzz_client, email):
+    client, _, token = fuzz_client
+    assert client.post("/resend", data={"email": email, "csrf_token": token}).status_code in (303, 422)
+    assert_no_half_written_rows(app)
+
+
+@FUZZ
+@given(token=anything, path=st.sampled_from(["/confirm/", "/not-me/", "/manage/"]),
+       method=st.sampled_from(["GET", "POST"]))
+def test_any_token_in_any_link_gets_a_4xx_or_a_page(app, fuzz_client, token, path, method):
+    client, csrf, _ = fuzz_client
+    url = path + quote(token, safe="")
+    response = client.open(url, method=method, data={"csrf_token": csrf} if method == "POST" else None)
+    assert response.status_code < 500, (url, response.status_code)
+    assert response.status_code in (200, 303, 308, 404, 405, 410)  # 308: Werkzeug merging "//"
+    assert_no_half_written_rows(app)
+
+
+@FUZZ
+@given(email=emailish, password=anything, next_path=anything)
+def test_login_form_never_fails(app, email, password, next_path):
+    client = app.test_client()
+    if not getattr(app, "_fuzz_organizer", False):
+        add_organizer(app)
+        app._fuzz_organizer = True
+    response = client.post(f"/admin/login?next={quote(next_path, safe='')}", data={
+        "email": email, "password": password, "csrf_token": csrf_token(client, "/admin/login")})
+    assert response.status_code in (303, 401, 413, 422, 429), response.status_code
+    if response.status_code == 303:
+        location = response.headers["Location"]
+        assert location.startswith("/") and not location.startswith("//")
