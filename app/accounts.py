@@ -90,8 +90,11 @@ def authenticate(email: str, password: str, client: str, device_for: int | None)
     try:
         email = normalize_email(email)
     except ValueError:
-        email = email.strip().casefold()
-    organizer = db.session.scalar(select(Organizer).where(Organizer.email == email))
+        # No account has a malformed address, and such a value (a NUL, say) may not even
+        # be sent to PostgreSQL. It still costs a hash and counts as a failure below.
+        email, organizer = "", None
+    else:
+        organizer = db.session.scalar(select(Organizer).where(Organizer.email == email))
     enabled = current_app.config.get("RATELIMIT_ENABLED", True)
     checks = _limits(email, client, device_for, organizer.id if organizer else None)
     if enabled:

@@ -86,7 +86,7 @@ def load_config(instance_path: str) -> dict:
         # Not part of the public contract: operational knobs with safe defaults.
         "MAIL_IN_WEB": _flag("MAIL_IN_WEB", True),
         "DOMAIN_BURST_THRESHOLD": _int("DOMAIN_BURST_THRESHOLD", 30),
-        "SQLITE_BUSY_TIMEOUT_MS": _int("SQLITE_BUSY_TIMEOUT_MS", 5000),
+        "DATABASE_LOCK_TIMEOUT_MS": _int("DATABASE_LOCK_TIMEOUT_MS", 5000),
         "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 10),
         "MAIL_MAX_ATTEMPTS": _int("MAIL_MAX_ATTEMPTS", 8),
         "SESSION_COOKIE_SECURE": not development,

@@ -13,8 +13,20 @@ def init_database(app: Flask) -> None:
     """Tune each engine for its dialect once the extension has created it."""
     with app.app_context():
         engine = db.engine
+    wait_ms = int(app.config["DATABASE_LOCK_TIMEOUT_MS"])
     if engine.dialect.name == "sqlite":
-        _tune_sqlite(engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+        _tune_sqlite(engine, wait_ms)
+    elif engine.dialect.name == "postgresql":
+        _tune_postgresql(engine, wait_ms)
+
+
+def _tune_postgresql(engine: Engine, lock_timeout_ms: int) -> None:
+    # A request waits this long for a row or table lock; then it gets a 503, never hangs.
+    @event.listens_for(engine, "connect")
+    def configure(dbapi_connection, _record):
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET lock_timeout = {lock_timeout_ms}")
+        dbapi_connection.commit()
 
 
 def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
@@ -26,7 +38,7 @@ def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         # A writer waits this long for another; after that the request gets a 503, not a 500.
-        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
         cursor.execute("PRAGMA foreign_keys = ON")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode = WAL")

@@ -7,7 +7,7 @@ import time
 from flask import Flask, render_template, request
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .extensions import limiter
@@ -56,6 +56,12 @@ def handle_database_unavailable(error: OperationalError):
     return body, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
+def handle_unstorable_input(error: DataError):
+    """Input the database refuses (a value no validator should have let through): a 400, not a 500."""
+    log.warning("database refused a value: %s", type(error.orig).__name__ if error.orig else "unknown")
+    return _page(400)
+
+
 def handle_unexpected_error(error: InternalServerError):
     """Log the failure under an incident id the visitor can quote, without request data."""
     incident = secrets.token_hex(4)
@@ -71,5 +77,6 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(RateLimitExceeded, handle_rate_limited)
     app.register_error_handler(OperationalError, handle_database_unavailable)
+    app.register_error_handler(DataError, handle_unstorable_input)
     app.register_error_handler(InternalServerError, handle_unexpected_error)
     app.register_error_handler(HTTPException, handle_http_error)

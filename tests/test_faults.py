@@ -5,11 +5,12 @@ import socket
 import sqlite3
 import threading
 
+import psycopg
 import pytest
 
 from app.mail import Deliverer
 from app.models import OutboxMessage
-from conftest import (TEST_DATABASE_URL, add_organizer, csrf_token, deliver, link_in, log_in, outbox_rows,
+from conftest import (add_organizer, csrf_token, deliver, link_in, log_in, outbox_rows,
                       press_button, sign, signature_rows)
 
 
@@ -33,19 +34,36 @@ def test_too_large_a_request_gets_a_413_page(client):
     assert "too much" in response.get_data(as_text=True)
 
 
-@pytest.mark.skipif(bool(TEST_DATABASE_URL), reason="SQLite's file lock; PostgreSQL is covered below")
-def test_a_locked_sqlite_database_answers_503_with_retry_after_and_writes_nothing(make_app, database_url):
-    app = make_app(SQLITE_BUSY_TIMEOUT_MS=100)
+class LockHolder:
+    """Another process holding the write lock: SQLite's database lock, or PostgreSQL's table lock."""
+
+    def __init__(self, database_url: str):
+        self.url = database_url
+
+    def __enter__(self):
+        if self.url.startswith("sqlite"):
+            self.connection = sqlite3.connect(self.url.removeprefix("sqlite:///"), isolation_level=None)
+            self.connection.execute("BEGIN IMMEDIATE")
+        else:
+            self.connection = psycopg.connect(self.url.replace("postgresql+psycopg://", "postgresql://"))
+            self.connection.execute("LOCK TABLE signatures IN ACCESS EXCLUSIVE MODE")
+        return self
+
+    def __exit__(self, *exc_info):
+        if self.url.startswith("sqlite"):
+            self.connection.execute("ROLLBACK")
+        else:
+            self.connection.rollback()
+        self.connection.close()
+
+
+def test_a_locked_database_answers_503_with_retry_after_and_writes_nothing(make_app, database_url):
+    app = make_app(DATABASE_LOCK_TIMEOUT_MS=100)
     client = app.test_client()
     token = csrf_token(client)
-    holder = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
-    try:
+    with LockHolder(database_url):
         response = client.post("/sign", data={"name": "Ana", "email": "ana@example.ca", "postal_code": "K1A 0B1",
                                               "country": "CA", "csrf_token": token})
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
     assert "Nothing you sent was lost" in response.get_data(as_text=True)
