@@ -89,7 +89,9 @@ def load_config(instance_path: str) -> dict:
         "DATABASE_LOCK_TIMEOUT_MS": _int("DATABASE_LOCK_TIMEOUT_MS", 5000),
         "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 10),
         "MAIL_MAX_ATTEMPTS": _int("MAIL_MAX_ATTEMPTS", 8),
-        "SESSION_COOKIE_SECURE": not development,
+        # Secure cookies whenever the public address is HTTPS (every real deployment); a
+        # Secure cookie on a plain-HTTP site would never come back and break every form.
+        "SESSION_COOKIE_SECURE": (public_url or "").startswith("https://"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "MAX_CONTENT_LENGTH": 64 * 1024,

@@ -74,16 +74,28 @@ def retry_delay(attempts: int) -> timedelta:
     return min(RETRY_BASE * 2 ** doublings, RETRY_CAP)
 
 
+def _takeable(now: datetime):
+    """Queued and due, or left behind by a deliverer that died before handing it to SMTP."""
+    return or_(
+        and_(OutboxMessage.status == OutboxMessage.QUEUED, OutboxMessage.next_attempt_at <= now),
+        and_(OutboxMessage.status == OutboxMessage.SENDING, OutboxMessage.lease_until < now,
+             OutboxMessage.handed_at.is_(None)),
+    )
+
+
+def _interrupted(now: datetime):
+    """Handed to SMTP by a deliverer that died before it could record the outcome."""
+    return and_(OutboxMessage.status == OutboxMessage.SENDING, OutboxMessage.lease_until < now,
+                OutboxMessage.handed_at.is_not(None))
+
+
+INTERRUPTED = "interrupted while sending; not sent again, to avoid a duplicate"
+
+
 def claim_due(now: datetime, limit: int = BATCH_SIZE) -> list[int]:
     """Atomically take up to `limit` due messages for this deliverer; their ids."""
     due = (
-        select(OutboxMessage.id)
-        .where(or_(
-            and_(OutboxMessage.status == OutboxMessage.QUEUED, OutboxMessage.next_attempt_at <= now),
-            and_(OutboxMessage.status == OutboxMessage.SENDING, OutboxMessage.lease_until < now),
-        ))
-        .order_by(OutboxMessage.id)
-        .limit(limit)
+        select(OutboxMessage.id).where(_takeable(now)).order_by(OutboxMessage.id).limit(limit)
         .with_for_update(skip_locked=True)
     )
     with write_transaction():
@@ -98,24 +110,41 @@ def claim_due(now: datetime, limit: int = BATCH_SIZE) -> list[int]:
     return sorted(claimed)
 
 
+def fail_interrupted(now: datetime) -> int:
+    """Mark messages whose sending was cut off as failed: the server may have them already, and
+    a second copy is worse than a missing one the signer can ask for again. How many."""
+    with write_transaction():
+        return db.session.execute(
+            update(OutboxMessage).where(_interrupted(now))
+            .values(status=OutboxMessage.FAILED, lease_until=None, last_error=INTERRUPTED)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+
+
 def has_due(now: datetime) -> bool:
     """A cheap read, so idle deliverers never take SQLite's write lock."""
     return db.session.execute(
-        select(OutboxMessage.id).where(or_(
-            and_(OutboxMessage.status == OutboxMessage.QUEUED, OutboxMessage.next_attempt_at <= now),
-            and_(OutboxMessage.status == OutboxMessage.SENDING, OutboxMessage.lease_until < now),
-        )).limit(1)
+        select(OutboxMessage.id).where(or_(_takeable(now), _interrupted(now))).limit(1)
     ).first() is not None
 
 
-def _finish(message_id: int, **values) -> None:
+def _update_sending(message_id: int, **values) -> None:
+    """Change a message this deliverer holds (and no longer, should its lease have passed)."""
     with write_transaction():
         db.session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxMessage.SENDING)
-            .values(lease_until=None, **values)
+            .values(**values)
             .execution_options(synchronize_session=False)
         )
+
+
+def _mark_handed(message_id: int) -> None:
+    _update_sending(message_id, handed_at=utcnow())
+
+
+def _finish(message_id: int, **values) -> None:
+    _update_sending(message_id, lease_until=None, **values)
 
 
 def _retry_or_fail(message: OutboxMessage, error: str, now: datetime) -> None:
@@ -123,7 +152,8 @@ def _retry_or_fail(message: OutboxMessage, error: str, now: datetime) -> None:
         log.warning("outbox message %s failed after %s attempts: %s", message.id, message.attempts, error)
         _finish(message.id, status=OutboxMessage.FAILED, last_error=error[:200])
     else:
-        _finish(message.id, status=OutboxMessage.QUEUED, last_error=error[:200],
+        # A refused or failed conversation delivered nothing: sending again is safe.
+        _finish(message.id, status=OutboxMessage.QUEUED, last_error=error[:200], handed_at=None,
                 next_attempt_at=now + retry_delay(message.attempts))
 
 
@@ -133,6 +163,7 @@ def deliver_due(now: datetime | None = None) -> int:
     if not has_due(now):
         db.session.commit()
         return 0
+    fail_interrupted(now)
     ids = claim_due(now)
     if not ids:
         return 0
@@ -152,7 +183,9 @@ def deliver_due(now: datetime | None = None) -> int:
                 _finish(message.id, status=OutboxMessage.FAILED, last_error="gave up: no outcome recorded")
                 continue
             try:
-                transport.send(render_email(message.kind, signature))
+                email = render_email(message.kind, signature)
+                _mark_handed(message.id)
+                transport.send(email)
             except PermanentFailure as error:
                 log.warning("outbox message %s refused by the mail server: %s", message.id, error)
                 _finish(message.id, status=OutboxMessage.FAILED, last_error=str(error)[:200])

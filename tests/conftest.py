@@ -228,9 +228,9 @@ def html_part(message: EmailMessage) -> str:
     return message.get_body(("html",)).get_content()
 
 
-def link_in(message: EmailMessage, path_prefix: str) -> str:
-    """The path of the first link in the text part that starts with PUBLIC_URL + prefix."""
-    match = re.search(re.escape(PUBLIC_URL) + r"(" + re.escape(path_prefix) + r"[^\s]+)", text_part(message))
+def link_in(message: EmailMessage, path_prefix: str, base: str = PUBLIC_URL) -> str:
+    """The path of the first link in the text part that starts with base + prefix."""
+    match = re.search(re.escape(base) + r"(" + re.escape(path_prefix) + r"[^\s]+)", text_part(message))
     assert match, f"no {path_prefix} link in:\n{text_part(message)}"
     return match.group(1)
 

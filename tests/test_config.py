@@ -53,7 +53,9 @@ def test_environment_variables_of_the_contract_are_read(monkeypatch, tmp_path):
     assert config["CONFIRM_MAX_AGE"] == 3600
     assert config["TRUSTED_PROXIES"] == 1
     assert config["RATELIMIT_ENABLED"] is False
-    assert config["SESSION_COOKIE_SECURE"] is True
+    assert config["SESSION_COOKIE_SECURE"] is True, "the public address is HTTPS"
+    monkeypatch.setenv("PUBLIC_URL", "http://10.0.0.5:8000")
+    assert load_config(str(tmp_path))["SESSION_COOKIE_SECURE"] is False
 
 
 def test_a_malformed_number_is_reported_by_name(monkeypatch, tmp_path):

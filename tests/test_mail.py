@@ -138,6 +138,20 @@ def test_a_message_left_sending_by_a_dead_deliverer_is_taken_over_after_its_leas
     assert len(smtp.messages) == 1
 
 
+def test_a_message_handed_to_smtp_by_a_deliverer_that_died_is_never_sent_twice(client, app, smtp):
+    sign(client, email="ana@example.ca")
+    with app.app_context():
+        [message_id] = claim_due(utcnow())
+        # The deliverer handed it over, then died before recording what the server said.
+        db.session.execute(update(OutboxMessage).values(handed_at=utcnow()))
+        db.session.commit()
+    assert deliver(app, now=utcnow() + LEASE + timedelta(seconds=1)) == 0
+    [row] = outbox_rows(app)
+    assert row.status == OutboxMessage.FAILED
+    assert "not sent again" in row.last_error
+    assert smtp.messages == []
+
+
 def test_a_message_claimed_too_often_without_outcome_is_given_up(make_app, smtp):
     app = make_app(MAIL_MAX_ATTEMPTS=2)
     sign(app.test_client(), email="ana@example.ca")

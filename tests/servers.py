@@ -1,0 +1,73 @@
+"""Real gunicorn servers for the concurrency tests, and visitors that use them as browsers do."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+class Gunicorn:
+    """gunicorn with gunicorn.conf.py and production settings, on a free port, until stopped."""
+
+    def __init__(self, port: int, workers: int, env: dict):
+        self.url = f"http://127.0.0.1:{port}"
+        full_env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": str(workers),
+                    "SECRET_KEY": "test-secret-key", "PUBLIC_URL": self.url, **env}
+        full_env.pop("FLASK_DEBUG", None)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "wsgi:app"],
+            cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self._wait_until_ready()
+
+    def _wait_until_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("gunicorn exited:\n" + self.process.stdout.read())
+            try:
+                if requests.get(self.url + "/healthz", timeout=5).status_code == 200:
+                    return
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # still booting
+            time.sleep(0.1)
+        raise RuntimeError("gunicorn did not answer /healthz")
+
+    def worker_pids(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        return [int(pid) for pid in children]
+
+    def stop(self) -> str:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            output, _ = self.process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            output, _ = self.process.communicate()
+        return output
+
+
+class Visitor:
+    """One person with their own cookies: reads the page's form token, then submits it."""
+
+    def __init__(self, base_url: str):
+        self.base = base_url
+        self.session = requests.Session()
+
+    def token(self, path: str = "/") -> str:
+        return CSRF.search(self.session.get(self.base + path, timeout=30).text).group(1)
+
+    def post(self, path: str, data: dict, token_from: str = "/") -> requests.Response:
+        data = {**data, "csrf_token": self.token(token_from)}
+        return self.session.post(self.base + path, data=data, allow_redirects=False, timeout=30)
+
+    def sign(self, email: str, **fields) -> requests.Response:
+        return self.post("/sign", {"name": "Parallel Person", "email": email, "postal_code": "K1A 0B1",
+                                   "country": "CA", **fields})
