@@ -43,11 +43,16 @@ def sign_in_parallel(url: str, emails: list[str]) -> list[tuple[str, int | None]
 
     def one(email):
         visitor = Visitor(url)
-        token = visitor.token()
+        try:
+            token = visitor.token()
+        except requests.ConnectionError:
+            token = None  # the worker serving the page was killed
         try:
             barrier.wait(timeout=30)
         except threading.BrokenBarrierError:
             pass
+        if token is None:
+            return email, None
         try:
             response = visitor.session.post(url + "/sign", allow_redirects=False, timeout=30, data={
                 "name": "Parallel Person", "email": email, "postal_code": "K1A 0B1", "country": "CA",
