@@ -45,8 +45,8 @@ def sign_in_parallel(url: str, emails: list[str]) -> list[tuple[str, int | None]
         visitor = Visitor(url)
         try:
             token = visitor.token()
-        except requests.ConnectionError:
-            token = None  # the worker serving the page was killed
+        except requests.RequestException:
+            token = None  # the worker serving the page was killed (refused, reset or cut short)
         try:
             barrier.wait(timeout=30)
         except threading.BrokenBarrierError:
@@ -58,7 +58,7 @@ def sign_in_parallel(url: str, emails: list[str]) -> list[tuple[str, int | None]
                 "name": "Parallel Person", "email": email, "postal_code": "K1A 0B1", "country": "CA",
                 "csrf_token": token})
             return email, response.status_code
-        except requests.ConnectionError:
+        except requests.RequestException:
             return email, None  # the worker serving it was killed
 
     with ThreadPoolExecutor(max_workers=20) as pool:
