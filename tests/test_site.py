@@ -69,3 +69,34 @@ def test_the_campaign_page_with_its_css_and_js_stays_under_the_60_kb_budget(clie
         weight = page_weight(client, language)
         assert {"/static/site.css", "/static/counter.js", "/static/share.js"} <= set(weight["files"])
         assert weight["raw"] < BUDGET_BYTES, weight  # even uncompressed, as the dev server sends it
+
+
+def test_hsts_is_sent_only_over_https_as_the_trusted_proxy_reports_it(make_app):
+    proxied = make_app(TRUSTED_PROXIES=1).test_client()
+    over_https = proxied.get("/", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"})
+    assert over_https.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    assert "Strict-Transport-Security" not in proxied.get("/").headers
+    direct = make_app().test_client()
+    spoofed = direct.get("/", headers={"X-Forwarded-Proto": "https"})
+    assert "Strict-Transport-Security" not in spoofed.headers, "no proxy is trusted: the header is ignored"
+
+
+def test_session_cookies_are_httponly_samesite_lax_and_secure_for_an_https_site(make_app):
+    app = make_app(SESSION_COOKIE_SECURE=True)  # what an https:// PUBLIC_URL sets
+    response = app.test_client().get("/", base_url="https://petition.test")
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
+
+
+def test_security_headers_are_on_error_pages_and_json_too(client):
+    for response in (client.get("/nowhere"), client.get("/api/count"), client.post("/sign")):
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+        assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_only_the_embed_widget_may_be_framed(client):
+    embed = client.get("/embed")
+    assert "frame-ancestors *" in embed.headers["Content-Security-Policy"]
+    assert "X-Frame-Options" not in embed.headers
+    assert "script-src 'self'" in embed.headers["Content-Security-Policy"]
