@@ -16,6 +16,7 @@ from .accounts import load_organizer
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .i18n import init_i18n, select_language
 from .mail import can_deliver, start_in_web_deliverer
+from .pagecache import PageCache
 from .security import init_security
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ def create_app(overrides: Mapping | None = None) -> Flask:
     app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", limiter_storage_options(app.config["RATELIMIT_STORAGE_URI"]))
     app.extensions["campaign"] = load_campaign(app.config["CAMPAIGN_FILE"])
     app.extensions["count_cache"] = CountCache()
+    app.extensions["page_cache"] = PageCache()
 
     register_extensions(app)
     register_blueprints(app)

@@ -2,6 +2,7 @@
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from babel import Locale
 from email_validator import EmailNotValidError, validate_email
@@ -70,15 +71,16 @@ def country_name(code: str, language: str | None = None) -> str:
     return locale.territories.get(code, code)
 
 
-def country_choices(language: str) -> list[tuple[str, str]]:
-    """(code, name) pairs sorted by name in that language, Canada first."""
+@lru_cache(maxsize=8)
+def country_choices(language: str) -> tuple[tuple[str, str], ...]:
+    """(code, name) pairs sorted by name in that language, Canada first (computed once)."""
     names = Locale.parse(language).territories
     countries = [
         (code, name) for code, name in names.items()
         if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
     ]
     countries.sort(key=lambda pair: unicodedata.normalize("NFKD", pair[1]).casefold())
-    return [("CA", names["CA"])] + [pair for pair in countries if pair[0] != "CA"]
+    return (("CA", names["CA"]),) + tuple(pair for pair in countries if pair[0] != "CA")
 
 
 def is_country(code: str) -> bool:

@@ -2,7 +2,7 @@
 
 import re
 
-from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -47,18 +47,21 @@ def _language() -> str:
     return str(get_locale() or "en")
 
 
-def _render_campaign(form: SignForm, status: int = 200):
+def _render_campaign(form: SignForm, status: int = 200, tally=None):
     campaign = current_campaign()
     return render_template(
         "public/index.html", form=form, campaign=campaign,
-        content=campaign.in_language(_language()), tally=current_tally(),
+        content=campaign.in_language(_language()), tally=tally or current_tally(),
         consent=consent_wording(), source=_source(), share_url=external_url("public.index"),
     ), status
 
 
 @bp.get("/")
 def index():
-    return _render_campaign(SignForm())
+    tally = current_tally()
+    key = (_language(), _source(), tally.count, tally.goal)
+    page = current_app.extensions["page_cache"].render(key, lambda: _render_campaign(SignForm(), tally=tally)[0])
+    return page
 
 
 @bp.post("/sign")

@@ -17,13 +17,15 @@ CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 class Gunicorn:
     """gunicorn with gunicorn.conf.py and production settings, on a free port, until stopped."""
 
-    def __init__(self, port: int, workers: int, env: dict):
+    def __init__(self, port: int, workers: int, env: dict, app_spec: str = "wsgi:app",
+                 ready_path: str = "/healthz"):
         self.url = f"http://127.0.0.1:{port}"
+        self.ready_path = ready_path
         full_env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": str(workers),
                     "SECRET_KEY": "test-secret-key", "PUBLIC_URL": self.url, **env}
         full_env.pop("FLASK_DEBUG", None)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "wsgi:app"],
+            [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", app_spec],
             cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self._wait_until_ready()
 
@@ -33,12 +35,12 @@ class Gunicorn:
             if self.process.poll() is not None:
                 raise RuntimeError("gunicorn exited:\n" + self.process.stdout.read())
             try:
-                if requests.get(self.url + "/healthz", timeout=5).status_code == 200:
+                if requests.get(self.url + self.ready_path, timeout=5).status_code == 200:
                     return
             except (requests.ConnectionError, requests.Timeout):
                 pass  # still booting
             time.sleep(0.1)
-        raise RuntimeError("gunicorn did not answer /healthz")
+        raise RuntimeError(f"gunicorn did not answer {self.ready_path}")
 
     def worker_pids(self) -> list[int]:
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()

@@ -100,3 +100,21 @@ def test_only_the_embed_widget_may_be_framed(client):
     assert "frame-ancestors *" in embed.headers["Content-Security-Policy"]
     assert "X-Frame-Options" not in embed.headers
     assert "script-src 'self'" in embed.headers["Content-Security-Policy"]
+
+
+def test_the_cached_campaign_page_gives_each_visitor_their_own_working_form_token(app, smtp):
+    from conftest import CSRF, link_in, press_button
+    first, second = app.test_client(), app.test_client()
+    token_first = CSRF.search(first.get("/").get_data(as_text=True)).group(1)
+    token_second = CSRF.search(second.get("/").get_data(as_text=True)).group(1)
+    assert token_first != token_second
+    for client, token, email in ((first, token_first, "one@example.ca"), (second, token_second, "two@example.ca")):
+        response = client.post("/sign", data={"name": "N", "email": email, "postal_code": "K1A 0B1",
+                                              "country": "CA", "csrf_token": token})
+        assert response.status_code == 303
+    assert '<strong class="count" data-count>0</strong>' in first.get("/").get_data(as_text=True)
+    deliver(app)
+    press_button(first, link_in(smtp.messages[0], "/confirm/"))
+    assert '<strong class="count" data-count>1</strong>' in second.get("/").get_data(as_text=True)
+    assert '<html lang="fr">' in second.get("/?lang=fr").get_data(as_text=True)
+    assert 'action="/sign?source=flyer"' in second.get("/?source=flyer").get_data(as_text=True)
