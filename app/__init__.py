@@ -9,6 +9,7 @@ from flask import Flask
 from .campaign import load_campaign
 from .cli import register_commands
 from .config import ROOT, check_config, limiter_storage_options, load_config
+from .countapi import CountFastPath
 from .counter import CountCache
 from .database import init_database
 from .errors import register_error_handlers
@@ -44,6 +45,7 @@ def create_app(overrides: Mapping | None = None) -> Flask:
     register_blueprints(app)
     register_error_handlers(app)
     register_commands(app)
+    app.wsgi_app = CountFastPath(app, app.wsgi_app)
     init_security(app)
     init_i18n(app)
     register_mail(app)
@@ -57,10 +59,16 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
-    login_manager.init_app(app)
+    # No global current_user for templates: Flask-Login's would read the session while
+    # rendering any page; the admin blueprint provides its own, lazily.
+    login_manager.init_app(app, add_context_processor=False)
     login_manager.user_loader(load_organizer)
     login_manager.login_view = "admin.login"
     login_manager.login_message = None
+    # Organizers never get "remember me" cookies, and Flask-Login's hook for them reads the
+    # session on every response: that adds "Vary: Cookie" to /api/count and every public page,
+    # which would keep a CDN from sharing one cached count among all visitors.
+    app.after_request_funcs[None].remove(login_manager._update_remember_cookie)
     babel.init_app(app, locale_selector=select_language,
                    default_translation_directories=str(ROOT / "translations"))
 

@@ -22,6 +22,12 @@ DEVICE_COOKIE = "organizer_device"
 DEVICE_MAX_AGE = 365 * 24 * 3600
 
 
+@bp.context_processor
+def organizer_context() -> dict:
+    """current_user for the organizer templates, read only where a template uses it."""
+    return {"current_user": current_user}
+
+
 @bp.after_request
 def never_cache(response: Response) -> Response:
     """Nothing an organizer sees may sit in a shared or browser cache."""

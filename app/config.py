@@ -96,6 +96,9 @@ def load_config(instance_path: str) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,
+        # Every validator carries its own translated message, so WTForms' catalogue (which
+        # Flask-WTF would load again on every request with a form) is not needed.
+        "WTF_I18N_ENABLED": False,
     }
 
 

@@ -78,15 +78,26 @@ class CountCache:
                 self._read_at = time.monotonic()
             return self._value
 
+    def fresh(self) -> tuple[int, datetime] | None:
+        """The cached value if it is still fresh, without touching the database; else None."""
+        value = self._value
+        if value is not None and time.monotonic() - self._read_at < self.seconds:
+            return value
+        return None
+
     def forget(self) -> None:
         """Drop the cached value after this process changed the count."""
         self._read_at = float("-inf")
 
 
+def tally_of(count: int, updated_at: datetime, campaign_goal: int) -> Tally:
+    return Tally(count=count, goal=goal_for(count, campaign_goal), updated_at=updated_at)
+
+
 def current_tally() -> Tally:
     """The confirmed count, the goal in force and when the count last changed."""
     count, updated_at = current_app.extensions["count_cache"].get()
-    return Tally(count=count, goal=goal_for(count, current_campaign().goal), updated_at=updated_at)
+    return tally_of(count, updated_at, current_campaign().goal)
 
 
 def forget_count() -> None:

@@ -17,7 +17,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from flask import Flask, current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from .database import write_transaction
@@ -43,7 +43,7 @@ class PermanentFailure(Exception):
     """The server refused the message for good."""
 
 
-def queue_email(signature: Signature, kind: str) -> bool:
+def queue_email(signature_id: int, kind: str) -> bool:
     """Add a message for the signature to the outbox, within the caller's transaction.
 
     Returns False, queueing nothing, once the signature has had its share of mail,
@@ -51,13 +51,13 @@ def queue_email(signature: Signature, kind: str) -> bool:
     """
     allowed = db.session.execute(
         update(Signature)
-        .where(Signature.id == signature.id, Signature.emails_queued < MAX_EMAILS_PER_SIGNATURE)
+        .where(Signature.id == signature_id, Signature.emails_queued < MAX_EMAILS_PER_SIGNATURE)
         .values(emails_queued=Signature.emails_queued + 1)
         .execution_options(synchronize_session=False)
     ).rowcount
     if not allowed:
         return False
-    db.session.add(OutboxMessage(signature_id=signature.id, kind=kind))
+    db.session.execute(insert(OutboxMessage).values(signature_id=signature_id, kind=kind))
     return True
 
 

@@ -32,24 +32,36 @@ def allow_framing(view):
     return wrapper
 
 
-def add_security_headers(response: Response) -> Response:
-    """Headers every response carries, error pages included."""
-    headers = response.headers
-    framable = g.get("allow_framing", False) and response.status_code < 400
-    headers.setdefault("Content-Security-Policy", FRAMEABLE_POLICY if framable else CONTENT_SECURITY_POLICY)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    # same-origin keeps the Referer Flask-WTF's HTTPS check needs and tells no one else where a signer came from.
-    headers.setdefault("Referrer-Policy", "same-origin")
+def security_headers(secure: bool, framable: bool = False) -> list[tuple[str, str]]:
+    """The headers every response carries, error pages included."""
+    headers = [
+        ("Content-Security-Policy", FRAMEABLE_POLICY if framable else CONTENT_SECURITY_POLICY),
+        ("X-Content-Type-Options", "nosniff"),
+        # same-origin keeps the Referer Flask-WTF's HTTPS check needs and tells no one else
+        # where a signer came from.
+        ("Referrer-Policy", "same-origin"),
+        ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+    ]
     if not framable:
-        headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
-    if request.is_secure:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        headers.append(("X-Frame-Options", "DENY"))
+    if secure:
+        headers.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+    return headers
+
+
+def add_security_headers(response: Response) -> Response:
+    """Flask's after-request hook: the security headers, unless the view set its own."""
+    framable = g.get("allow_framing", False) and response.status_code < 400
+    for name, value in security_headers(request.is_secure, framable):
+        response.headers.setdefault(name, value)
     return response
 
 
 def init_security(app: Flask) -> None:
-    """Trust exactly TRUSTED_PROXIES hops of X-Forwarded-* headers, and add the headers hook."""
+    """Trust exactly TRUSTED_PROXIES hops of X-Forwarded-* headers, and add the headers hook.
+
+    ProxyFix wraps everything else, so every layer below it sees the real client and scheme.
+    """
     hops = app.config["TRUSTED_PROXIES"]
     if hops > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)

@@ -5,15 +5,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from .counter import add_to_count, forget_count
 from .database import write_transaction
 from .emails import ALREADY_SIGNED, CONFIRMATION
 from .extensions import db
 from .mail import queue_email, wake_deliverer
-from .models import ConsentWording, Signature, utcnow
+from .models import ConsentWording, OutboxMessage, Signature, utcnow
 from .audit import ERASE, HIDE, PURGE, record_event
 from .tokens import CONFIRM, MANAGE, WITHDRAW, InvalidToken, read_token
 
@@ -43,35 +43,41 @@ def consent_version(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def insert_ignoring_duplicates(model):
+    """INSERT ... ON CONFLICT DO NOTHING for this database: a duplicate is skipped, not an error."""
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(model).on_conflict_do_nothing()
+
+
 def _record_consent(text: str, language: str) -> str:
     version = consent_version(text)
-    if db.session.get(ConsentWording, version) is None:
-        db.session.add(ConsentWording(version=version, language=language, text=text))
-        db.session.flush()
+    db.session.execute(insert_ignoring_duplicates(ConsentWording).values(
+        version=version, language=language, text=text, first_shown_at=utcnow()))
     return version
 
 
-def _remind(signature: Signature) -> None:
-    queue_email(signature, ALREADY_SIGNED if signature.confirmed else CONFIRMATION)
+def _remind(signature_id: int, confirmed: bool) -> None:
+    """Mail a known address again: the link if still pending, an 'already signed' note if counted."""
+    queue_email(signature_id, ALREADY_SIGNED if confirmed else CONFIRMATION)
 
 
 def _sign_once(data: NewSignature) -> None:
-    existing = db.session.scalar(select(Signature).where(Signature.email == data.email))
-    if existing is not None:
-        _remind(existing)
-        return
     now = utcnow()
-    signature = Signature(
-        name=data.name, email=data.email, email_domain=data.email.rsplit("@", 1)[1], postal_code=data.postal_code, country=data.country,
-        comment=data.comment, public=data.public, updates=data.updates, language=data.language,
-        source=data.source, signed_at=now,
-    )
-    if data.updates:
-        signature.updates_consented_at = now
-        signature.consent_version = _record_consent(data.consent_text, data.language)
-    db.session.add(signature)
-    db.session.flush()
-    queue_email(signature, CONFIRMATION)
+    consent = _record_consent(data.consent_text, data.language) if data.updates else None
+    # One statement decides whether the address is new: a parallel signer with the same
+    # address finds the row and takes the reminder branch instead of failing.
+    new_id = db.session.execute(insert_ignoring_duplicates(Signature).values(
+        name=data.name, email=data.email, email_domain=data.email.rsplit("@", 1)[1],
+        postal_code=data.postal_code, country=data.country, comment=data.comment, public=data.public,
+        updates=data.updates, updates_consented_at=now if data.updates else None, consent_version=consent,
+        language=data.language, source=data.source, signed_at=now, emails_queued=1,
+    ).returning(Signature.id)).scalar()
+    if new_id is not None:
+        db.session.execute(insert(OutboxMessage).values(signature_id=new_id, kind=CONFIRMATION))
+        return
+    existing = db.session.execute(
+        select(Signature.id, Signature.confirmed_at).where(Signature.email == data.email)).one()
+    _remind(existing.id, existing.confirmed_at is not None)
 
 
 def sign(data: NewSignature) -> None:
@@ -80,16 +86,8 @@ def sign(data: NewSignature) -> None:
     The caller learns nothing about which happened: the signer's page must read
     the same either way.
     """
-    for attempt in (1, 2):
-        try:
-            with write_transaction():
-                _sign_once(data)
-            break
-        except IntegrityError:
-            # Another request stored the same address (or consent wording) between
-            # our read and our write; the second pass sees it and takes the other branch.
-            if attempt == 2:
-                raise
+    with write_transaction():
+        _sign_once(data)
     wake_deliverer()
 
 
@@ -98,7 +96,7 @@ def resend(email: str) -> None:
     with write_transaction():
         signature = db.session.scalar(select(Signature).where(Signature.email == email))
         if signature is not None:
-            _remind(signature)
+            _remind(signature.id, signature.confirmed)
     wake_deliverer()
 
 

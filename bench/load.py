@@ -17,7 +17,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from servers import Gunicorn, Visitor  # noqa: E402
 
 WRK = Path(__file__).resolve().parent / "wrk"
-DURATION = int(os.environ.get("BENCH_SECONDS", "10"))
+DURATION = int(os.environ.get("BENCH_SECONDS", "8"))
 THREADS, CONNECTIONS = 2, 32
 WORKERS = 2 * (os.cpu_count() or 1)
 PENDING = 60_000
@@ -83,32 +83,36 @@ def visit(url: str) -> dict:
     return {"BENCH_COOKIE": cookie, "BENCH_TOKEN": token, "BENCH_THREADS": str(THREADS)}
 
 
-def bench_app(database_url: str) -> dict:
+def bench_http(database_url: str, rounds: int = 3) -> dict:
+    """Every endpoint and the hello-world baseline, in turns, both servers up all along.
+
+    Each figure is the best of `rounds`: this machine's other load comes and goes, and
+    alternating keeps the baseline and the app under the same conditions.
+    """
     tokens_file = prepare_database(database_url)
-    server = Gunicorn(free_port(), WORKERS, app_env(database_url))
+    hello = Gunicorn(free_port(), WORKERS, {}, app_spec="bench.hello:app", ready_path="/")
+    app = Gunicorn(free_port(), WORKERS, app_env(database_url))
+    runs: dict[str, list[dict]] = {name: [] for name in ("hello", "page", "count", "sign", "confirm")}
     try:
-        session = visit(server.url)
-        results = {
-            "page": run_wrk(server.url + "/"),
-            "count": run_wrk(server.url + "/api/count"),
-            "sign": run_wrk(server.url, "sign.lua", session),
-            "confirm": run_wrk(server.url, "confirm.lua", {**session, "BENCH_TOKENS_FILE": str(tokens_file)}),
-        }
-        engine = create_engine(database_url)
-        with engine.connect() as connection:
-            rows = connection.execute(text("SELECT count(*) FROM signatures WHERE confirmed_at IS NOT NULL")).scalar()
-            shards = connection.execute(text("SELECT sum(count) FROM count_shards")).scalar()
-        engine.dispose()
-        results["consistent"] = rows == shards
-        results["count_after"] = rows
+        session = visit(app.url)
+        for round_number in range(rounds):
+            runs["hello"].append(run_wrk(hello.url + "/"))
+            runs["page"].append(run_wrk(app.url + "/"))
+            runs["count"].append(run_wrk(app.url + "/api/count"))
+            runs["sign"].append(run_wrk(app.url, "sign.lua", session))
+            runs["confirm"].append(run_wrk(app.url, "confirm.lua", {
+                **session, "BENCH_TOKENS_FILE": str(tokens_file),
+                "BENCH_OFFSET": str(round_number * PENDING // rounds)}))
     finally:
-        server.stop()
-    return results
-
-
-def bench_hello() -> dict:
-    server = Gunicorn(free_port(), WORKERS, {}, app_spec="bench.hello:app", ready_path="/")
-    try:
-        return run_wrk(server.url + "/")
-    finally:
-        server.stop()
+        app.stop()
+        hello.stop()
+    # Only once the server has finished its last requests: the count must equal the rows.
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        confirmed = connection.execute(
+            text("SELECT count(*) FROM signatures WHERE confirmed_at IS NOT NULL")).scalar()
+        shards = connection.execute(text("SELECT sum(count) FROM count_shards")).scalar()
+    engine.dispose()
+    best = {name: max(results, key=lambda run: run["rps"]) for name, results in runs.items()}
+    best["consistent"] = confirmed == shards
+    return best

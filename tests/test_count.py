@@ -63,3 +63,34 @@ def test_goal_raises_itself_to_the_next_milestone_when_reached():
     assert goal_for(100_000, 50_000) == 200_000
     assert goal_for(730_000, 50_000) == 1_000_000
     assert [next_milestone(n) for n in (0, 1, 2, 7, 10, 150)] == [1, 2, 5, 10, 20, 200]
+
+
+def test_the_fast_path_and_the_flask_view_answer_alike(app, client):
+    cache = app.extensions["count_cache"]
+    cache.forget()
+    from_flask = client.get("/api/count")  # stale cache: Flask reads the database
+    assert cache.fresh() is not None
+    from_fast_path = client.get("/api/count")  # fresh: answered in front of Flask
+    assert from_fast_path.data == from_flask.data
+    skip = {"Date", "Server"}
+    assert ({k: v for k, v in from_fast_path.headers.items() if k not in skip}
+            == {k: v for k, v in from_flask.headers.items() if k not in skip})
+    etag = from_fast_path.headers["ETag"]
+    assert client.get("/api/count", headers={"If-None-Match": etag}).status_code == 304
+    head = client.head("/api/count")
+    assert head.status_code == 200 and head.data == b""
+
+
+def test_the_fast_path_steps_aside_once_the_tally_is_stale(app, client):
+    cache = app.extensions["count_cache"]
+    client.get("/api/count")
+    cache.forget()
+    assert cache.fresh() is None
+    assert client.get("/api/count").status_code == 200
+    assert cache.fresh() is not None, "the Flask view refreshed it"
+
+
+def test_cacheable_responses_do_not_vary_by_cookie(app, client):
+    app.extensions["count_cache"].forget()
+    for path in ("/api/count", "/embed", "/healthz"):
+        assert "Vary" not in client.get(path).headers, path

@@ -6,6 +6,7 @@ local links = {}
 for line in io.lines(os.getenv("BENCH_TOKENS_FILE")) do links[#links + 1] = line end
 local thread_id = 0
 local threads = tonumber(os.getenv("BENCH_THREADS"))
+local offset = tonumber(os.getenv("BENCH_OFFSET") or "0")
 
 function setup(thread)
   thread_id = thread_id + 1
@@ -15,7 +16,7 @@ end
 local next_index = nil
 
 function request()
-  if next_index == nil then next_index = tid end
+  if next_index == nil then next_index = offset + tid end
   local link = links[((next_index - 1) % #links) + 1]
   next_index = next_index + threads
   return wrk.format("POST", "/confirm/" .. link, {
