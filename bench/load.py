@@ -5,10 +5,8 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-import requests
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
