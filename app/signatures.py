@@ -8,13 +8,13 @@ from flask import current_app
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from .audit import ERASE, HIDE, PURGE, record_event
 from .counter import add_to_count, forget_count
 from .database import write_transaction
 from .emails import ALREADY_SIGNED, CONFIRMATION
 from .extensions import db
 from .mail import queue_email, wake_deliverer
 from .models import ConsentWording, OutboxMessage, Signature, utcnow
-from .audit import ERASE, HIDE, PURGE, record_event
 from .tokens import CONFIRM, MANAGE, WITHDRAW, InvalidToken, read_token
 
 
