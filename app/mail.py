@@ -93,12 +93,16 @@ INTERRUPTED = "interrupted while sending; not sent again, to avoid a duplicate"
 
 
 def claim_due(now: datetime, limit: int = BATCH_SIZE) -> list[int]:
-    """Atomically take up to `limit` due messages for this deliverer; their ids."""
+    """Atomically take up to `limit` due messages for this deliverer; their ids.
+
+    The same write transaction first retires messages a dead deliverer had handed to SMTP.
+    """
     due = (
         select(OutboxMessage.id).where(_takeable(now)).order_by(OutboxMessage.id).limit(limit)
         .with_for_update(skip_locked=True)
     )
     with write_transaction():
+        _fail_interrupted(now)
         claimed = db.session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id.in_(due.scalar_subquery()))
@@ -110,15 +114,15 @@ def claim_due(now: datetime, limit: int = BATCH_SIZE) -> list[int]:
     return sorted(claimed)
 
 
-def fail_interrupted(now: datetime) -> int:
-    """Mark messages whose sending was cut off as failed: the server may have them already, and
-    a second copy is worse than a missing one the signer can ask for again. How many."""
-    with write_transaction():
-        return db.session.execute(
-            update(OutboxMessage).where(_interrupted(now))
-            .values(status=OutboxMessage.FAILED, lease_until=None, last_error=INTERRUPTED)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+def _fail_interrupted(now: datetime) -> None:
+    """Within the caller's transaction, mark messages whose sending was cut off as failed: the
+    server may have them already, and a second copy is worse than a missing one the signer
+    can ask for again."""
+    db.session.execute(
+        update(OutboxMessage).where(_interrupted(now))
+        .values(status=OutboxMessage.FAILED, lease_until=None, last_error=INTERRUPTED)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def has_due(now: datetime) -> bool:
@@ -163,7 +167,6 @@ def deliver_due(now: datetime | None = None) -> int:
     if not has_due(now):
         db.session.commit()
         return 0
-    fail_interrupted(now)
     ids = claim_due(now)
     if not ids:
         return 0
