@@ -53,7 +53,7 @@ class CountFastPath:
             return self.downstream(environ, start_response)
         body, etag, headers = count_response(tally_of(*fresh, self.goal))
         secure = environ.get("wsgi.url_scheme") == "https"
-        headers = headers + security_headers(secure)
+        headers = [*headers, *security_headers(secure)]
         if etag in environ.get("HTTP_IF_NONE_MATCH", ""):
             start_response("304 NOT MODIFIED", headers)
             return [b""]

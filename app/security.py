@@ -1,6 +1,6 @@
 """Response hardening: security headers on every response, and the proxy setting."""
 
-from functools import wraps
+from functools import lru_cache, wraps
 
 from flask import Flask, Response, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -32,8 +32,9 @@ def allow_framing(view):
     return wrapper
 
 
-def security_headers(secure: bool, framable: bool = False) -> list[tuple[str, str]]:
-    """The headers every response carries, error pages included."""
+@lru_cache(maxsize=4)
+def security_headers(secure: bool, framable: bool = False) -> tuple[tuple[str, str], ...]:
+    """The headers every response carries, error pages included (built once per combination)."""
     headers = [
         ("Content-Security-Policy", FRAMEABLE_POLICY if framable else CONTENT_SECURITY_POLICY),
         ("X-Content-Type-Options", "nosniff"),
@@ -46,7 +47,7 @@ def security_headers(secure: bool, framable: bool = False) -> list[tuple[str, st
         headers.append(("X-Frame-Options", "DENY"))
     if secure:
         headers.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
-    return headers
+    return tuple(headers)
 
 
 def add_security_headers(response: Response) -> Response:
