@@ -145,7 +145,12 @@ def _copy_rows(source_engine: Engine, target_engine: Engine, batch_size: int,
         with source.begin(), target.begin():
             copied = []
             for table in db.metadata.sorted_tables:
-                rows = _copy_table(source, target, table, batch_size, progress)
+                try:
+                    rows = _copy_table(source, target, table, batch_size, progress)
+                except DBAPIError as error:  # a row the target's constraints refuse, or a lost connection
+                    # Only the first line: the database's details may quote a signer's data.
+                    reason = str(error.orig).splitlines()[0]
+                    raise TransferError(f"Copying {table.name} failed, so nothing was kept: {reason}") from None
                 next_id = _carry_id_counter(source, target, table)
                 copied.append(CopiedTable(table.name, rows, next_id))
             _compare_counts(source, target)

@@ -161,3 +161,31 @@ def test_copy_refuses_the_apps_own_database_and_urls_it_cannot_open(app):
     assert unreachable.exit_code == 1 and "Cannot open the target database" in unreachable.output
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Signature)) == 0
+
+
+def test_a_row_the_target_rejects_stops_the_copy_and_leaves_no_rows_behind(
+        make_app, smtp, tmp_path, new_postgres_database):
+    postgres_cli_url, postgres_url = new_postgres_database
+    source = migrated_app(make_app, f"sqlite:///{tmp_path / 'source.db'}")
+    client = source.test_client()
+    for address in ("ana@example.ca", "bea@example.ca", "chloe@example.ca"):
+        sign(client, email=address)
+    with source.app_context():  # SQLite ignores column lengths; PostgreSQL will not take this row
+        db.session.execute(text("UPDATE signatures SET country = 'CAN' WHERE email = 'chloe@example.ca'"))
+        db.session.commit()
+
+    failed = copy_to(source, postgres_cli_url, "--batch-size", "2")
+
+    assert failed.exit_code == 1
+    assert "Copying signatures failed" in failed.output and "nothing was kept" in failed.output
+    assert "chloe" not in failed.output  # no signer's data on the operator's screen either
+    target = make_app(SQLALCHEMY_DATABASE_URI=postgres_url)
+    schema_only = every_row(target)
+    assert not any(rows for name, rows in schema_only.items() if name != "count_shards")
+    assert all(count == 0 for _shard, count, _updated_at in schema_only["count_shards"])
+
+    with source.app_context():
+        db.session.execute(text("UPDATE signatures SET country = 'CA' WHERE email = 'chloe@example.ca'"))
+        db.session.commit()
+    assert copy_to(source, postgres_cli_url).exit_code == 0  # the failed try left the target reusable
+    assert every_row(target) == every_row(source)
