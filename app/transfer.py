@@ -18,7 +18,7 @@ from alembic.util import CommandError
 from flask import Flask, current_app
 from flask_migrate import upgrade
 from sqlalchemy import Connection, Engine, Table, delete, func, insert, inspect, select, text, tuple_
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
 from .config import database_url
@@ -70,14 +70,14 @@ def copy_database(target: str, batch_size: int = BATCH_SIZE,
     source_engine = db.engine
     directory = current_app.extensions["migrate"].directory
     try:
-        if make_url(target_url) == source_engine.url:
-            raise TransferError("The target is the app's own database (DATABASE_URL); name another one.")
         target_app = _bare_app(target_url, current_app.instance_path, directory)
     except ArgumentError as error:  # includes NoSuchModuleError: an unknown kind of database
         raise TransferError(f"{target!r} is not a database URL SQLAlchemy can open ({error}).") from None
     with target_app.app_context():
         target_engine = db.engine
     try:
+        if _location(target_engine.url) == _location(source_engine.url):
+            raise TransferError("The target is the app's own database (DATABASE_URL); name another one.")
         head = ScriptDirectory(directory).get_current_head()
         with source_engine.connect() as source:
             _check_source_revision(source, head)
@@ -105,6 +105,11 @@ def _bare_app(url: str, instance_path: str, directory: str) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=directory)
     return app
+
+
+def _location(url: URL) -> tuple:
+    """Which database a URL reaches, whoever logs in and through whichever driver."""
+    return url.get_backend_name(), url.host, url.port, url.database
 
 
 def _check_source_revision(source: Connection, head: str) -> None:
