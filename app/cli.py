@@ -1,4 +1,4 @@
-"""Command-line tools: campaign check, mail worker, organizer add, signatures export and purge."""
+"""Command-line tools: campaign check, mail worker, organizer add, signatures export and purge, database copy."""
 
 import signal
 
@@ -6,7 +6,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from . import accounts, signatures
+from . import accounts, signatures, transfer
 from .campaign import CampaignError, load_campaign
 from .export import FilterError, audited_export, parse_filters
 from .mail import Deliverer, can_deliver
@@ -16,6 +16,8 @@ mail_cli = AppGroup("mail", help="Deliver the outbox.")
 organizer_cli = AppGroup("organizer", help="Manage organizer accounts.")
 signatures_cli = AppGroup("signatures", help="Export and clean up signatures.")
 demo_cli = AppGroup("demo", help="Development helpers.")
+# Flask-Migrate owns `db`; moving the data elsewhere is this group's job.
+database_cli = AppGroup("database", help="Move the data to another database.")
 CLI_ACTOR = "command line"
 
 
@@ -103,7 +105,31 @@ def seed_demo(count: int):
     click.echo(f"Added {added} demo signatures." if added else "Signatures exist already; nothing added.")
 
 
+@database_cli.command("copy-to")
+@click.argument("target_url")
+@click.option("--batch-size", type=click.IntRange(min=1), default=transfer.BATCH_SIZE, show_default=True,
+              help="Rows read and written at a time.")
+def copy_database(target_url: str, batch_size: int):
+    """Copy every row from the app's database (DATABASE_URL) into the empty database at TARGET_URL."""
+    source = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    click.echo(f"Copying {transfer.display_url(source)} to {transfer.display_url(target_url)}. "
+               "Signatures taken during the copy would stay behind: stop the app first.")
+    try:
+        report = transfer.copy_database(target_url, batch_size, progress=click.echo)
+    except transfer.TransferError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Copied, and every table's row count matches the source (schema at migration {report.revision}):")
+    for table in report.tables:
+        next_id = f"   next id {table.next_id:,}" if table.next_id is not None else ""
+        click.echo(f"  {table.name:<24}{table.rows:>12,} rows{next_id}")
+    click.echo(f"Count: {report.count:,}; confirmed signatures: {report.confirmed:,}.")
+    if report.count != report.confirmed:
+        click.echo("Warning: the count and the confirmed signatures already differed in the source; "
+                   "the copy keeps both as they were.", err=True)
+    click.echo("Done. Point DATABASE_URL at the target and start the app again.")
+
+
 def register_commands(app: Flask) -> None:
     """Add the project's command groups to `flask`."""
-    for group in (campaign_cli, mail_cli, organizer_cli, signatures_cli, demo_cli):
+    for group in (campaign_cli, mail_cli, organizer_cli, signatures_cli, demo_cli, database_cli):
         app.cli.add_command(group)

@@ -56,7 +56,7 @@ def load_config(instance_path: str) -> dict:
         "DEVELOPMENT": development,
         "SECRET_KEY": secret_key,
         "SECRET_KEY_FALLBACKS": _list("SECRET_KEY_FALLBACKS"),
-        "SQLALCHEMY_DATABASE_URI": _database_url(os.environ.get("DATABASE_URL", ""), instance),
+        "SQLALCHEMY_DATABASE_URI": database_url(os.environ.get("DATABASE_URL", ""), instance),
         "PUBLIC_URL": (public_url or ("http://127.0.0.1:5000" if development else "")).rstrip("/"),
         "CAMPAIGN_FILE": os.environ.get("CAMPAIGN_FILE", "").strip() or str(DEMO_CAMPAIGN),
         "CONFIRM_MAX_AGE": _int("CONFIRM_MAX_AGE", 7 * 24 * 3600),
@@ -124,7 +124,8 @@ def limiter_storage_options(uri: str) -> dict:
     return {}
 
 
-def _database_url(url: str, instance: Path) -> str:
+def database_url(url: str, instance: Path) -> str:
+    """A SQLAlchemy URL from DATABASE_URL's form: SQLite in the instance folder when blank."""
     url = url.strip()
     if not url:
         return f"sqlite:///{instance / 'petition.db'}"
