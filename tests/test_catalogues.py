@@ -74,3 +74,26 @@ def test_a_missing_or_broken_catalogue_is_never_silent(translations):
     compiled.write_bytes(b"not a catalogue")
     with pytest.raises(CatalogueError, match="messages.mo"):
         ensure_catalogues(translations, ["fr"])
+
+
+RACER = """
+import os, sys
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from app.catalogues import ensure_catalogues
+folder = Path({folder!r})
+source = folder / "fr" / "LC_MESSAGES" / "messages.po"
+for _ in range(40):
+    os.utime(source)  # stale again: every process keeps compiling while the others read
+    ensure_catalogues(folder, ["fr"])
+"""
+
+
+def test_workers_starting_together_compile_without_ever_reading_half_a_catalogue(translations):
+    code = RACER.format(root=str(ROOT), folder=str(translations))
+    racers = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    failures = [error for racer in racers for error in [racer.communicate(timeout=120)[1]] if racer.returncode]
+    assert failures == []
+    assert french(translations).gettext("Who has signed") == "Qui a signé"
+    assert sorted(path.name for path in (translations / "fr" / "LC_MESSAGES").iterdir()) == \
+        ["messages.mo", "messages.po"]
