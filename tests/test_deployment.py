@@ -49,17 +49,22 @@ def test_procfile_has_release_web_and_worker_as_the_contract_says():
     assert processes["worker"][-1] == ({}, ["flask", "--app", "wsgi", "mail", "worker"])
 
 
-def test_every_procfile_step_is_a_command_that_accepts_its_arguments():
+def test_every_procfile_step_is_a_command_that_accepts_its_arguments(tmp_path):
+    clone = fresh_clone(tmp_path)
     environment = {"SECRET_KEY": "k", "PUBLIC_URL": "https://x.test", "PATH": str(BIN)}
-    for steps in procfile().values():
+    for name, steps in procfile().items():
         for assignments, (program, *arguments) in steps:
             if program == "gunicorn":
                 command = [BIN / "gunicorn", "--check-config", *arguments]
             else:
                 command = [BIN / program, *arguments, "--help"]
-            result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
+            result = subprocess.run(command, cwd=clone, capture_output=True, text=True,
                                     env={**environment, **assignments})
             assert result.returncode == 0, f"{program} {' '.join(arguments)}:\n{result.stderr}"
+            # Each process loads the app, which compiles the catalogue a fresh clone lacks.
+            compiled = clone / "translations" / "fr" / "LC_MESSAGES" / "messages.mo"
+            assert compiled.exists(), name
+            compiled.unlink()
 
 
 # --- the README's plain-server deploy, as written, from a fresh clone -------------------------------
