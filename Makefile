@@ -15,7 +15,8 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 
 install: $(BIN)/.installed
 
-## Compile the message catalogues (translations/*/LC_MESSAGES/*.po -> .mo).
+## Compile the message catalogues (.po -> .mo). The app also does it at start-up when one is
+## missing or stale; this is for builds whose app folder is read-only at run time.
 translations: install
 	$(BIN)/pybabel -q compile -d translations
 
@@ -24,7 +25,7 @@ messages: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output --project petition -o translations/messages.pot . 2>/dev/null
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete -w 100
 
-migrate: translations
+migrate: install
 	$(DEV) $(FLASK) db upgrade
 	$(DEV) $(FLASK) demo seed
 
@@ -34,7 +35,7 @@ run: migrate
 	$(DEV) $(FLASK) run --host 127.0.0.1 --port 5000
 
 ## The whole suite; set TEST_DATABASE_URL to also use PostgreSQL.
-test: translations
+test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## Create an organizer account for the dashboard (asks for the password).
@@ -46,7 +47,7 @@ bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 ## Campaign page screenshots (phone and desktop, English and French) into docs/screenshots/.
-screenshots: translations
+screenshots: install
 	$(BIN)/python tools/screenshots.py
 
 ## Deliver mail as its own process (what the Procfile's worker runs).

@@ -1,8 +1,20 @@
 """Gunicorn settings, read from the environment the way Procfile platforms set it."""
 
+import ipaddress
 import os
+from urllib.parse import urlsplit
 
-bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
+
+def behind_proxy() -> bool:
+    """TRUSTED_PROXIES is set: a reverse proxy stands in front (a bad value counts as set; the app refuses it)."""
+    return os.environ.get("TRUSTED_PROXIES", "").strip() not in ("", "0")
+
+
+# Behind a proxy on the same machine, listen on loopback only: whoever reached the port directly
+# could forge the X-Forwarded-For the app trusts. HOST overrides it (a platform's router connects
+# from outside; the Procfile sets HOST=0.0.0.0).
+host = os.environ.get("HOST", "").strip() or ("127.0.0.1" if behind_proxy() else "0.0.0.0")
+bind = f"{host}:{os.environ.get('PORT', '8000')}"
 # Two workers per core suits a 2-core box; WEB_CONCURRENCY is what Procfile platforms set.
 workers = int(os.environ.get("WEB_CONCURRENCY", str(2 * (os.cpu_count() or 1))))
 # Threads let one worker wait on the database for one visitor while serving another.
@@ -17,3 +29,71 @@ forwarded_allow_ips = ""
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
+
+
+def on_starting(server) -> None:
+    """Gunicorn's start-up hook, in the master: refuse limits that would not hold; warn about open ports."""
+    check_rate_limit_store(server)
+    warn_about_open_bind(server)
+
+
+def check_rate_limit_store(server) -> None:
+    """Refuse to start when the workers would each count the rate limits alone, or the store is down.
+
+    Flask-Limiter's default memory:// store lives in each worker, so N workers would let every
+    limit through N times. A RuntimeError here is what gunicorn prints as "Error: ..." and exits 1.
+    """
+    switch = os.environ.get("RATELIMIT_ENABLED", "").strip().lower()
+    if switch and switch not in {"1", "true", "yes", "on"}:  # the app's own reading of the flag
+        return
+    uri = os.environ.get("RATELIMIT_STORAGE_URI", "").strip() or "memory://"
+    if uri.startswith("memory://"):
+        workers = server.cfg.workers
+        if workers > 1:
+            raise RuntimeError(
+                f"{workers} workers would each count the rate limits alone (RATELIMIT_STORAGE_URI is "
+                f"memory://), so every limit would let {workers} times as many requests through. "
+                "Set RATELIMIT_STORAGE_URI=redis://localhost:6379/0 (a Redis on this machine; the same "
+                "Redis for every server), or run one worker with WEB_CONCURRENCY=1, or, for a benchmark "
+                "only, RATELIMIT_ENABLED=0.")
+        server.log.warning("Rate limits are counted in this process's memory: they hold for this one "
+                           "worker only. Several servers need RATELIMIT_STORAGE_URI=redis://...")
+        return
+    from limits.errors import ConfigurationError
+    from limits.storage import storage_from_string
+
+    options = {"socket_connect_timeout": 2, "socket_timeout": 2} if uri.startswith("redis") else {}
+    try:
+        answers = storage_from_string(uri, **options).check()
+    except ConfigurationError as error:
+        raise RuntimeError(f"RATELIMIT_STORAGE_URI={_without_password(uri)} is not a store Flask-Limiter "
+                           f"can use: {error}") from None
+    if not answers:
+        raise RuntimeError(f"The rate limits' store at {_without_password(uri)} does not answer. Start it "
+                           "(for Redis: `redis-cli ping` should say PONG), or correct RATELIMIT_STORAGE_URI.")
+
+
+def warn_about_open_bind(server) -> None:
+    """Behind a proxy, say so when the port is open beyond loopback (allowed: platforms need it)."""
+    if not behind_proxy():
+        return
+    for address in server.cfg.address:
+        if isinstance(address, tuple) and not _is_loopback(address[0]):
+            server.log.warning(
+                "Listening on %s:%s with TRUSTED_PROXIES set: only the proxy must be able to reach this "
+                "port (a platform's router, or a firewall), as whoever reaches it can forge "
+                "X-Forwarded-For. Unset HOST to listen on 127.0.0.1.", address[0] or "*", address[1])
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _without_password(uri: str) -> str:
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()

@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Flask
 
 from .campaign import load_campaign
+from .catalogues import ensure_catalogues
 from .cli import register_commands
 from .config import ROOT, check_config, limiter_storage_options, load_config
 from .countapi import CountFastPath
@@ -15,7 +16,7 @@ from .database import init_database
 from .errors import register_error_handlers
 from .accounts import load_organizer
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
-from .i18n import init_i18n, select_language
+from .i18n import TRANSLATED, init_i18n, select_language
 from .mail import can_deliver, start_in_web_deliverer
 from .pagecache import PageCache
 from .security import init_security
@@ -36,6 +37,7 @@ def create_app(overrides: Mapping | None = None) -> Flask:
     if overrides:
         app.config.update(overrides)
     check_config(app.config)
+    ensure_catalogues(ROOT / "translations", TRANSLATED)
     app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", limiter_storage_options(app.config["RATELIMIT_STORAGE_URI"]))
     app.extensions["campaign"] = load_campaign(app.config["CAMPAIGN_FILE"])
     app.extensions["count_cache"] = CountCache()

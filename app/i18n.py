@@ -3,6 +3,8 @@
 from flask import Flask, Response, g, request
 
 LANGUAGES = ("en", "fr")
+# English is written in the code and templates; the others need a catalogue.
+TRANSLATED = tuple(language for language in LANGUAGES if language != "en")
 COOKIE = "lang"
 
 

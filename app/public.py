@@ -58,7 +58,9 @@ def _render_campaign(form: SignForm, status: int = 200, tally=None):
 @bp.get("/")
 def index():
     tally = current_tally()
-    key = (_language(), _source(), tally.count, tally.goal)
+    # The page's links start with the script root (SCRIPT_NAME, the operator's setting): keyed by
+    # it, a server that ever took it from a request could not hand one visitor's links to all.
+    key = (request.script_root, _language(), _source(), tally.count, tally.goal)
     page = current_app.extensions["page_cache"].render(key, lambda: _render_campaign(SignForm(), tally=tally)[0])
     return page
 

@@ -1,6 +1,7 @@
 """Response hardening: security headers on every response, and the proxy setting."""
 
 from functools import lru_cache, wraps
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask, Response, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -58,12 +59,31 @@ def add_security_headers(response: Response) -> Response:
     return response
 
 
-def init_security(app: Flask) -> None:
-    """Trust exactly TRUSTED_PROXIES hops of X-Forwarded-* headers, and add the headers hook.
+def make_redirect_relative(response: Response) -> Response:
+    """Flask's after-request hook: a Location on this site loses its scheme and host.
 
+    Werkzeug builds the slash redirect (/admin -> /admin/) from the request's Host header;
+    relative, it cannot send anyone to a host a client named.
+    """
+    location = response.headers.get("Location")
+    if location:
+        parts = urlsplit(location)
+        if parts.netloc and parts.netloc.lower() == request.host.lower():
+            # One leading slash: "//host/..." would be read as another host again.
+            path = "/" + parts.path.lstrip("/")
+            response.headers["Location"] = urlunsplit(("", "", path, parts.query, parts.fragment))
+    return response
+
+
+def init_security(app: Flask) -> None:
+    """Trust exactly TRUSTED_PROXIES hops of X-Forwarded-For and -Proto, and add the hooks.
+
+    Only the client address and scheme: X-Forwarded-Host, -Port and -Prefix would let one
+    request change the links of a page that the page cache then serves to everyone.
     ProxyFix wraps everything else, so every layer below it sees the real client and scheme.
     """
     hops = app.config["TRUSTED_PROXIES"]
     if hops > 0:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
     app.after_request(add_security_headers)
+    app.after_request(make_redirect_relative)

@@ -33,7 +33,8 @@ class Gunicorn:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError("gunicorn exited:\n" + self.process.stdout.read())
+                output, _ = self.process.communicate()  # and closes the pipe
+                raise RuntimeError("gunicorn exited:\n" + output)
             try:
                 if requests.get(self.url + self.ready_path, timeout=5).status_code == 200:
                     return

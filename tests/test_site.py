@@ -118,3 +118,29 @@ def test_the_cached_campaign_page_gives_each_visitor_their_own_working_form_toke
     assert '<strong class="count" data-count>1</strong>' in second.get("/").get_data(as_text=True)
     assert '<html lang="fr">' in second.get("/?lang=fr").get_data(as_text=True)
     assert 'action="/sign?source=flyer"' in second.get("/?source=flyer").get_data(as_text=True)
+
+
+POISON = {"X-Forwarded-Prefix": "//evil.example", "X-Forwarded-Host": "evil.example",
+          "X-Forwarded-Port": "6666", "X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+
+
+def test_forwarded_prefix_and_host_never_reach_the_cached_campaign_page(make_app):
+    client = make_app(TRUSTED_PROXIES=1).test_client()
+    poisoned = client.get("/?source=poison", headers=POISON).get_data(as_text=True)  # a miss: rendered afresh
+    later = client.get("/?source=poison").get_data(as_text=True)  # a hit: what every later visitor gets
+    for page in (poisoned, later):
+        assert "evil" not in page and "6666" not in page
+        assert 'src="/static/counter.js"' in page and 'action="/sign?source=poison"' in page
+        assert 'href="https://petition.test/?lang=en"' in page  # absolute links come from PUBLIC_URL alone
+
+
+def test_redirects_never_take_a_host_from_the_request(make_app):
+    for hops in (0, 1):
+        client = make_app(TRUSTED_PROXIES=hops).test_client()
+        slash = client.get("/admin", headers={"Host": "evil.example", **POISON})
+        assert slash.status_code == 308
+        assert slash.headers["Location"] == "/admin/"
+        login = client.get("/admin/", headers={"Host": "evil.example", **POISON})
+        assert login.status_code == 302 and "evil" not in login.headers["Location"]
+        assert login.headers["Location"].startswith("/admin/login")
+
