@@ -21,6 +21,8 @@ from .tokens import CONFIRM, WITHDRAW, ExpiredToken, InvalidToken
 bp = Blueprint("public", __name__)
 
 SOURCE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# ASCII digits only: str.isdigit() also accepts "²" and "١", which int() then refuses.
+PAGE = re.compile(r"[0-9]{1,6}")
 
 
 def consent_wording() -> str:
@@ -158,7 +160,7 @@ def count():
 @bp.get("/signers")
 def signers():
     raw_page = request.args.get("page", "1")
-    if not raw_page.isdigit() or not 1 <= int(raw_page) <= 100_000:
+    if not PAGE.fullmatch(raw_page) or not 1 <= int(raw_page) <= 100_000:
         abort(404)
     page = int(raw_page)
     listing = signatures.public_signers(page)
