@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import TEST_SECRET_KEY
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
@@ -35,9 +37,9 @@ def test_every_procfile_step_is_a_command_that_accepts_its_arguments(tmp_path):
             elif program == "gunicorn":
                 result = subprocess.run([BIN / "gunicorn", "--check-config", *arguments], cwd=ROOT,
                                         capture_output=True, text=True,
-                                        env={"SECRET_KEY": "k", "PUBLIC_URL": "https://x.test", "PATH": str(BIN)})
+                                        env={"SECRET_KEY": TEST_SECRET_KEY, "PUBLIC_URL": "https://x.test", "PATH": str(BIN)})
             else:
                 result = subprocess.run([BIN / program, *arguments, "--help"], cwd=ROOT, capture_output=True,
-                                        text=True, env={"SECRET_KEY": "k", "PUBLIC_URL": "https://x.test",
+                                        text=True, env={"SECRET_KEY": TEST_SECRET_KEY, "PUBLIC_URL": "https://x.test",
                                                         "PATH": str(BIN)})
             assert result.returncode == 0, f"{' '.join(step)}:\n{result.stderr}"
