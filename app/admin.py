@@ -15,6 +15,7 @@ from .export import FilterError, audited_export, parse_filters
 from .extensions import client_key, configured_limit, limiter
 from .forms import ButtonForm, FindSignerForm, LoginForm
 from .models import utcnow
+from .security import forbid_storing
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -28,11 +29,8 @@ def organizer_context() -> dict:
     return {"current_user": current_user}
 
 
-@bp.after_request
-def never_cache(response: Response) -> Response:
-    """Nothing an organizer sees may sit in a shared or browser cache."""
-    response.headers["Cache-Control"] = "no-store"
-    return response
+# Nothing an organizer sees may sit in a shared or browser cache.
+bp.after_request(forbid_storing)
 
 
 def safe_next(target: str | None) -> str:

@@ -7,9 +7,12 @@ from flask import Blueprint, redirect, render_template, url_for
 from . import signatures
 from .extensions import csrf
 from .forms import ButtonForm
+from .security import forbid_storing
 from .tokens import MANAGE, InvalidToken
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
+# The pages show a signer's choices under an address that is itself the key to them.
+bp.after_request(forbid_storing)
 
 SELF_SERVICE = "signer (self-service)"
 

@@ -15,7 +15,7 @@ from .counter import current_tally
 from .extensions import configured_limit, db, limiter
 from .forms import ButtonForm, ResendForm, SignForm
 from .links import external_url
-from .security import allow_framing
+from .security import allow_framing, never_stored
 from .tokens import CONFIRM, WITHDRAW, ExpiredToken, InvalidToken
 
 bp = Blueprint("public", __name__)
@@ -105,6 +105,7 @@ def _link_problem(error: InvalidToken):
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
 @limiter.limit(configured_limit("RATELIMIT_CONFIRM"))
+@never_stored
 def confirm(token: str):
     form = ButtonForm()
     try:
@@ -121,6 +122,7 @@ def confirm(token: str):
 
 @bp.route("/not-me/<token>", methods=["GET", "POST"])
 @limiter.limit(configured_limit("RATELIMIT_CONFIRM"))
+@never_stored
 def withdraw(token: str):
     form = ButtonForm()
     try:
