@@ -17,6 +17,11 @@ bp.after_request(forbid_storing)
 SELF_SERVICE = "signer (self-service)"
 
 
+def gone():
+    """The page for a link whose signature is erased (or never was)."""
+    return render_template("manage/gone.html"), 404
+
+
 def with_signature(view):
     """Resolve the link's token to its signature, or answer 404 with a page that explains."""
 
@@ -25,7 +30,7 @@ def with_signature(view):
         try:
             signature = signatures.signature_for_link(MANAGE, token)
         except InvalidToken:
-            return render_template("manage/gone.html"), 404
+            return gone()
         return view(token, signature)
 
     return wrapper
@@ -47,14 +52,16 @@ def stop_updates(token: str, signature):
 @bp.post("/<token>/hide")
 @with_signature
 def hide(token: str, signature):
-    signatures.hide_signature(signature.id, actor=SELF_SERVICE)
+    if not signatures.hide_signature(signature.id, actor=SELF_SERVICE):
+        return gone()  # erased since the link was read
     return redirect(url_for("manage.show", token=token, done="hidden"), 303)
 
 
 @bp.post("/<token>/erase")
 @with_signature
 def erase(token: str, signature):
-    signatures.erase_signature(signature.id, actor=SELF_SERVICE)
+    if not signatures.erase_signature(signature.id, actor=SELF_SERVICE):
+        return gone()
     return render_template("manage/erased.html")
 
 
