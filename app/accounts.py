@@ -1,8 +1,9 @@
-"""Organizer accounts: create them, check passwords, throttle guessing, end sessions."""
+"""Organizer accounts: create them, check passwords, throttle guessing, know their devices, end sessions."""
 
 import logging
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import current_app
 from limits import RateLimitItemPerHour, RateLimitItemPerMinute
@@ -10,13 +11,13 @@ from limits.errors import StorageError
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from redis.exceptions import RedisError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .addresses import normalize_email
 from .database import write_transaction
-from .extensions import db, limiter
-from .models import Organizer, utcnow
+from .extensions import db, keyed_hash, limiter
+from .models import Organizer, OrganizerDevice, utcnow
 
 MIN_PASSWORD_LENGTH = 12
 # Per address: a person mistypes a few times; a script tries thousands.
@@ -25,6 +26,8 @@ FAILURES_PER_CLIENT = RateLimitItemPerMinute(10)
 # this up, but the organizer's own browser (with its device cookie) is counted apart.
 FAILURES_PER_ACCOUNT = RateLimitItemPerHour(20)
 FAILURES_PER_DEVICE = RateLimitItemPerHour(20)
+# How long a browser stays known after a login; logging out forgets it at once.
+DEVICE_LIFETIME = timedelta(days=90)
 # Counts failures in this process while the shared storage (Redis) cannot be reached.
 _FALLBACK = MovingWindowRateLimiter(MemoryStorage())
 log = logging.getLogger(__name__)
@@ -72,20 +75,20 @@ def load_organizer(session_id: str) -> Organizer | None:
 
 
 def _limits(email: str, client: str, device_for: int | None, organizer_id: int | None):
-    """The throttles this attempt counts against."""
+    """The throttles this attempt counts against; keys hold hashes, never an address typed in."""
     keys = [(FAILURES_PER_CLIENT, "login-client", client)]
     if organizer_id is not None and device_for == organizer_id:
         keys.append((FAILURES_PER_DEVICE, "login-device", f"{organizer_id}:{client}"))
     else:
-        keys.append((FAILURES_PER_ACCOUNT, "login-account", email))
+        keys.append((FAILURES_PER_ACCOUNT, "login-account", keyed_hash(email)))
     return keys
 
 
 def authenticate(email: str, password: str, client: str, device_for: int | None) -> Organizer | None:
     """The organizer if the password is right; None if not; Throttled when guessing too fast.
 
-    `device_for` is the organizer id this browser has logged in as before (from a
-    signed cookie); such a browser is not held back by failures from elsewhere.
+    `device_for` is the organizer id this browser has logged in as before (see
+    device_organizer); such a browser is not held back by failures from elsewhere.
     """
     try:
         email = normalize_email(email)
@@ -134,8 +137,35 @@ def _count_failure(checks) -> None:
     _with_storage(lambda strategy: [strategy.hit(item, *key) for item, *key in checks])
 
 
+def _device_hash(token: str) -> str:
+    return keyed_hash(token, digest_size=32)
+
+
+def device_organizer(token: str | None) -> int | None:
+    """The organizer a browser's device token was issued to; None if unknown, revoked or expired."""
+    if not token:
+        return None
+    return db.session.scalar(select(OrganizerDevice.organizer_id).where(
+        OrganizerDevice.token_hash == _device_hash(token), OrganizerDevice.expires_at > utcnow()))
+
+
+def remember_device(organizer: Organizer, token: str | None) -> str:
+    """After a login: this browser's device token, its own if still valid for the organizer, else a new one."""
+    if device_organizer(token) == organizer.id:
+        return token
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    with write_transaction():
+        db.session.execute(delete(OrganizerDevice).where(OrganizerDevice.organizer_id == organizer.id,
+                                                         OrganizerDevice.expires_at <= now))
+        db.session.add(OrganizerDevice(organizer_id=organizer.id, token_hash=_device_hash(token),
+                                       created_at=now, expires_at=now + DEVICE_LIFETIME))
+    return token
+
+
 def end_sessions(organizer: Organizer) -> None:
-    """Invalidate every session of this organizer, wherever its cookie went."""
+    """Invalidate every session of this organizer, wherever its cookie went, and forget its devices."""
     with write_transaction():
         organizer.session_token = secrets.token_hex(16)
         db.session.add(organizer)
+        db.session.execute(delete(OrganizerDevice).where(OrganizerDevice.organizer_id == organizer.id))

@@ -1,6 +1,7 @@
 """Email addresses, postal codes and countries: validate, normalise, and name regions."""
 
 import re
+import string
 import unicodedata
 from functools import lru_cache
 
@@ -26,6 +27,8 @@ PROVINCES = {
     "Y": _l("Yukon"),
 }
 
+ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
 # Territory codes in CLDR that are not countries a person lives in.
 _NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"}
 
@@ -34,14 +37,16 @@ def normalize_email(raw: str) -> str:
     """The one form an address is stored and compared in; ValueError when malformed.
 
     Syntax only: no DNS look-up, so a slow resolver can never slow a signature.
-    The local part is case-folded and the domain kept in its ASCII (IDNA) form,
-    so "Ana@Exämple.ca " and "ana@xn--exmple-cua.ca" are the same signer.
+    The local part's ASCII letters are lower-cased and the domain kept in its ASCII
+    (IDNA) form, so "Ana@Exämple.ca " and "ana@xn--exmple-cua.ca" are the same signer.
+    Letters beyond ASCII keep their case: folding them changed the mailbox ("straße"
+    became "strasse", another address at many providers).
     """
     try:
         checked = validate_email(raw.strip(), check_deliverability=False)
     except EmailNotValidError as error:
         raise ValueError(str(error)) from None
-    return f"{checked.local_part.casefold()}@{checked.ascii_domain.lower()}"
+    return f"{checked.local_part.translate(ASCII_LOWER)}@{checked.ascii_domain.lower()}"
 
 
 def normalize_postal_code(raw: str, country: str) -> str:

@@ -6,7 +6,6 @@ from flask import (Blueprint, Response, current_app, redirect, render_template, 
                    session, stream_with_context, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from . import accounts, signatures, stats
 from .audit import recent_events
@@ -15,11 +14,11 @@ from .export import FilterError, audited_export, parse_filters
 from .extensions import client_key, configured_limit, limiter
 from .forms import ButtonForm, FindSignerForm, LoginForm
 from .models import utcnow
+from .security import forbid_storing
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 DEVICE_COOKIE = "organizer_device"
-DEVICE_MAX_AGE = 365 * 24 * 3600
 
 
 @bp.context_processor
@@ -28,11 +27,8 @@ def organizer_context() -> dict:
     return {"current_user": current_user}
 
 
-@bp.after_request
-def never_cache(response: Response) -> Response:
-    """Nothing an organizer sees may sit in a shared or browser cache."""
-    response.headers["Cache-Control"] = "no-store"
-    return response
+# Nothing an organizer sees may sit in a shared or browser cache.
+bp.after_request(forbid_storing)
 
 
 def safe_next(target: str | None) -> str:
@@ -48,22 +44,15 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def _device_serializer() -> URLSafeTimedSerializer:
-    config = current_app.config
-    return URLSafeTimedSerializer([*config["SECRET_KEY_FALLBACKS"], config["SECRET_KEY"]],
-                                  salt="organizer-device")
-
-
-def _device_organizer() -> int | None:
-    """The organizer this browser logged in as before, from its signed cookie."""
-    cookie = request.cookies.get(DEVICE_COOKIE)
-    if not cookie:
-        return None
-    try:
-        value = _device_serializer().loads(cookie, max_age=DEVICE_MAX_AGE)
-    except BadSignature:
-        return None
-    return value if isinstance(value, int) else None
+def _device_cookie(response: Response, token: str | None) -> Response:
+    """Give this browser its device token (for as long as the token lasts), or take it away."""
+    options = {"path": "/admin", "httponly": True, "samesite": "Lax",
+               "secure": current_app.config["SESSION_COOKIE_SECURE"]}
+    if token is None:
+        response.delete_cookie(DEVICE_COOKIE, **options)
+    else:
+        response.set_cookie(DEVICE_COOKIE, token, max_age=int(accounts.DEVICE_LIFETIME.total_seconds()), **options)
+    return response
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -75,8 +64,9 @@ def login():
     error, status, headers = None, 200, {}
     if form.validate_on_submit():
         try:
-            organizer = accounts.authenticate(form.email.data, form.password.data,
-                                              client=client_key(), device_for=_device_organizer())
+            device = request.cookies.get(DEVICE_COOKIE)
+            organizer = accounts.authenticate(form.email.data, form.password.data, client=client_key(),
+                                              device_for=accounts.device_organizer(device))
         except accounts.Throttled as throttled:
             minutes = max(1, round(throttled.retry_after / 60))
             error = _("Too many attempts. Please wait %(minutes)d minutes and try again.", minutes=minutes)
@@ -86,10 +76,7 @@ def login():
                 session.clear()  # a fresh session: nothing from before the login carries over
                 login_user(organizer)
                 response = redirect(safe_next(request.args.get("next")), 303)
-                response.set_cookie(DEVICE_COOKIE, _device_serializer().dumps(organizer.id),
-                                    max_age=DEVICE_MAX_AGE, httponly=True, samesite="Lax",
-                                    secure=current_app.config["SESSION_COOKIE_SECURE"], path="/admin")
-                return response
+                return _device_cookie(response, accounts.remember_device(organizer, device))
             error = _("That email address and password do not match an organizer account.")
             status = 401
     elif form.is_submitted():
@@ -103,7 +90,7 @@ def logout():
     accounts.end_sessions(current_user._get_current_object())
     logout_user()
     session.clear()
-    return redirect(url_for("admin.login"), 303)
+    return _device_cookie(redirect(url_for("admin.login"), 303), None)
 
 
 @bp.get("/")
@@ -147,7 +134,8 @@ def find():
 @bp.post("/signers/<int:signature_id>/hide")
 @login_required
 def hide(signature_id: int):
-    signatures.hide_signature(signature_id, actor=current_user.email)
+    if not signatures.hide_signature(signature_id, actor=current_user.email):
+        return render_template("admin/done.html", message=_("There was no such signature; nothing was hidden.")), 404
     return render_template("admin/done.html", message=_("The name is no longer shown in the public list."))
 
 

@@ -17,9 +17,8 @@ def record_event(actor: str, action: str, details: str = "", rows: int | None = 
 
 
 def set_event_rows(event_id: int, rows: int) -> None:
-    """Fill in the row count once a streamed export has finished."""
+    """Fill in the row count once a streamed export has finished, within the caller's transaction."""
     db.session.execute(update(AuditEvent).where(AuditEvent.id == event_id).values(rows=rows))
-    db.session.commit()
 
 
 def recent_events(limit: int = 20) -> list[AuditEvent]:

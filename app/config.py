@@ -3,9 +3,14 @@
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CAMPAIGN = ROOT / "campaigns" / "demo.toml"
+# Anyone who guesses the key can forge sessions and every link; 32 characters of
+# token_hex(32) output carry 128 bits.
+MIN_SECRET_KEY_LENGTH = 32
+MAKE_SECRET_KEY = "`python3 -c 'import secrets; print(secrets.token_hex(32))'`"
 
 
 class ConfigError(RuntimeError):
@@ -103,18 +108,48 @@ def load_config(instance_path: str) -> dict:
 
 
 def check_config(config: dict) -> None:
-    """Refuse to run in production without the settings every link and signature depend on."""
+    """Refuse to run in production without the settings every link and signature depend on,
+    or with a guessable key or a base for links that is not a web address."""
     if config["DEVELOPMENT"]:
         return
     missing = [name for name in ("SECRET_KEY", "PUBLIC_URL") if not config.get(name)]
     if missing:
         raise ConfigError(
             "Production start-up needs " + " and ".join(missing) + ". "
-            "Set SECRET_KEY to a long random string (for example the output of "
-            "`python3 -c 'import secrets; print(secrets.token_hex(32))'`) and PUBLIC_URL "
-            "to the address signers use, such as https://petition.example.org. "
+            f"Set SECRET_KEY to a long random string (for example the output of {MAKE_SECRET_KEY}) "
+            "and PUBLIC_URL to the address signers use, such as https://petition.example.org. "
             "For local development set FLASK_DEBUG=1 instead (make run does)."
         )
+    if len(config["SECRET_KEY"]) < MIN_SECRET_KEY_LENGTH:
+        # The message never repeats the key: start-up errors end up in shared logs.
+        raise ConfigError(
+            f"SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters long and random; "
+            f"the one set is shorter. Set it to the output of {MAKE_SECRET_KEY}."
+        )
+    problem = public_url_problem(config["PUBLIC_URL"])
+    if problem:
+        raise ConfigError(
+            f"PUBLIC_URL must be {problem}: the scheme and host signers use, with an optional "
+            "path prefix, such as https://petition.example.org or https://example.org/petition."
+        )
+
+
+def public_url_problem(url: str) -> str | None:
+    """What is wrong with a base URL for links in emails, or None when it will do."""
+    if any(character.isspace() or not character.isprintable() for character in url):
+        return "one address without spaces"
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "an http:// or https:// address with a host name"
+    if parts.username is not None or parts.password is not None:
+        return "an address without a user name or password"
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        return "an address without a query (?) or fragment (#)"
+    try:
+        parts.port
+    except ValueError:
+        return "an address with a valid port number"
+    return None
 
 
 def limiter_storage_options(uri: str) -> dict:

@@ -1,6 +1,7 @@
 """Database plumbing: SQLite settings, write transactions and the commit-or-rollback helper."""
 
 import fcntl
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -12,6 +13,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from .extensions import db
+
+log = logging.getLogger(__name__)
+
 
 def init_database(app: Flask) -> None:
     """Tune each engine for its dialect once the extension has created it."""
@@ -46,6 +50,9 @@ def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         # A writer waits this long for another; after that the request gets a 503, not a 500.
         cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
         cursor.execute("PRAGMA foreign_keys = ON")
+        # Deleted rows are overwritten with zeros, not just unlinked: an erased signer's
+        # name must not survive in free pages of the file.
+        cursor.execute("PRAGMA secure_delete = ON")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
@@ -100,6 +107,28 @@ class WriteQueue:
                 fcntl.flock(descriptor, fcntl.LOCK_UN)
         finally:
             self._thread_lock.release()
+
+
+def checkpoint_erasure() -> None:
+    """After an erasure on SQLite: copy the write-ahead log into the database and empty it.
+
+    The WAL still holds earlier versions of the erased rows' pages until a checkpoint;
+    TRUNCATE copies the log's pages (with the rows zeroed by secure_delete) into the
+    database and truncates the -wal file. It runs outside any transaction, and waits for
+    readers as a writer would; a checkpoint that could not finish is logged, and the next
+    one completes it.
+    """
+    if db.engine.dialect.name != "sqlite" or db.engine.url.database in (None, "", ":memory:"):
+        return
+    connection = db.engine.raw_connection()  # the driver's own: SQLAlchemy would open a transaction
+    try:
+        cursor = connection.cursor()
+        busy, _log_pages, _copied = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        cursor.close()
+    finally:
+        connection.close()
+    if busy:
+        log.warning("SQLite checkpoint after an erasure could not finish: readers held it back")
 
 
 @contextmanager

@@ -91,6 +91,8 @@ def parse_filters(args) -> ExportFilters:
     )
     if filters.since and filters.until and filters.since > filters.until:
         raise FilterError("since must not be after until")
+    if filters.until == date.max:  # inclusive: the query needs the next day, which does not exist
+        raise FilterError(f"until must be a date before {date.max.isoformat()}")
     return filters
 
 
@@ -208,7 +210,8 @@ class CsvExport:
     """The export as text chunks of BATCH_ROWS lines each; memory stays flat.
 
     Lines come from a server-side cursor (PostgreSQL) or SQLite's lazy cursor, one
-    batch at a time. Once iterated, `rows` holds how many were written.
+    batch at a time, on a connection of the export's own: the session stays free to
+    write the audit log meanwhile. Once iterated, `rows` holds how many were written.
     """
 
     def __init__(self, filters: ExportFilters):
@@ -219,19 +222,38 @@ class CsvExport:
         header = (BOM if self.filters.excel else "") + ",".join(COLUMNS) + EOL
         # Core, not the ORM: each row is one finished line and needs no object around it.
         query = _query(self.filters).execution_options(stream_results=True)
-        result = db.session.connection().execute(query)
-        for lines in result.scalars().partitions(BATCH_ROWS):
-            self.rows += len(lines)
-            yield header + EOL.join(lines) + EOL
-            header = ""
+        with db.engine.connect() as connection:
+            result = connection.execute(query)
+            for lines in result.scalars().partitions(BATCH_ROWS):
+                self.rows += len(lines)
+                yield header + EOL.join(lines) + EOL
+                header = ""
         if header:  # nothing matched: the header alone
             yield header
 
 
 def audited_export(filters: ExportFilters, actor: str) -> Iterator[str]:
-    """The export's chunks, recorded in the audit log with its filters and, at the end, its rows."""
-    with write_transaction():
-        event_id = record_event(actor, EXPORT, filters.describe()).id
+    """Run the export's query, record it in the audit log, and return its chunks.
+
+    The first batch is fetched here, before the audit row and before any byte is sent:
+    a query that fails (a locked or unreachable database) fails the request with a
+    clean error page and no audit row, never half-way through a CSV. The row count is
+    filled in once the last chunk has been read.
+    """
     export = CsvExport(filters)
-    yield from export
-    set_event_rows(event_id, export.rows)
+    chunks = iter(export)
+    first = next(chunks)
+    try:
+        with write_transaction():
+            event_id = record_event(actor, EXPORT, filters.describe()).id
+    except BaseException:
+        chunks.close()  # let go of the export's connection and its read transaction
+        raise
+    return _finish_export(first, chunks, export, event_id)
+
+
+def _finish_export(first: str, chunks: Iterator[str], export: CsvExport, event_id: int) -> Iterator[str]:
+    yield first
+    yield from chunks
+    with write_transaction():
+        set_event_rows(event_id, export.rows)

@@ -16,11 +16,15 @@ class Base(DeclarativeBase):
     """Declarative base for every model."""
 
 
+def keyed_hash(value: str, digest_size: int = 12) -> str:
+    """A value hashed with the secret key, for keys and lookups that must not hold the value itself."""
+    return hashlib.blake2s(value.encode(), key=current_app.config["SECRET_KEY"].encode()[:32],
+                           digest_size=digest_size).hexdigest()
+
+
 def client_key() -> str:
     """The client's address, hashed with the secret key: limits need a key, not the raw IP."""
-    address = request.remote_addr or "unknown"
-    return hashlib.blake2s(address.encode(), key=current_app.config["SECRET_KEY"].encode()[:32],
-                           digest_size=12).hexdigest()
+    return keyed_hash(request.remote_addr or "unknown")
 
 
 def configured_limit(name: str):

@@ -1,6 +1,7 @@
 """Web forms: signing, resending a link, and the one-button confirm and withdraw forms."""
 
 import re
+import unicodedata
 
 from flask_babel import get_locale, lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -17,21 +18,50 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Values that end up in a mail header may hold no control character at all (CR and LF above all).
 HEADER_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 NAME_MAX, COMMENT_MAX, EMAIL_MAX = 100, 1000, 320
+# Format characters (Unicode category Cf: direction overrides and isolates, zero-width space,
+# soft hyphen, byte-order mark...) draw nothing, yet can make a name blank or make the text
+# around it read backwards. The zero-width non-joiner and joiner stay: Persian and Indic
+# spellings and emoji sequences need them, and alone they make no name (one needs a letter).
+KEPT_FORMAT_CHARACTERS = frozenset("\u200c\u200d")
+# Hangul fillers count as letters, yet draw nothing: the classic way to a blank name.
+BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
+
+
+def _drawn(character: str) -> bool:
+    if character in BLANK_LETTERS:
+        return False
+    return character in KEPT_FORMAT_CHARACTERS or unicodedata.category(character) != "Cf"
+
+
+def strip_invisible(value: str) -> str:
+    """Drop control characters (NUL included) and invisible format characters."""
+    return "".join(filter(_drawn, CONTROL_CHARACTERS.sub("", value)))
 
 
 def clean_line(value: str | None) -> str:
-    """Trim, drop control characters (NUL included) and fold runs of white space."""
+    """Trim, drop control and invisible format characters, and fold runs of white space."""
     if value is None:
         return ""
-    return " ".join(CONTROL_CHARACTERS.sub("", value).split())
+    return " ".join(strip_invisible(value).split())
 
 
 def clean_text(value: str | None) -> str:
     """Like clean_line, but keep line breaks between paragraphs."""
     if value is None:
         return ""
-    lines = CONTROL_CHARACTERS.sub("", value.replace("\r\n", "\n")).split("\n")
+    lines = strip_invisible(value.replace("\r\n", "\n")).split("\n")
     return "\n".join(" ".join(line.split()) for line in lines).strip()
+
+
+class ContainsLetter:
+    """Refuses a value without a single letter (a name of digits, dashes or blank symbols)."""
+
+    def __init__(self, message):
+        self.message = message
+
+    def __call__(self, form, field):
+        if not any(unicodedata.category(character).startswith("L") for character in field.data or ""):
+            raise ValidationError(self.message)
 
 
 def trim(value: str | None) -> str:
@@ -89,7 +119,7 @@ class SignForm(FlaskForm):
 
     name = StringField(
         _l("Full name"), filters=[clean_line],
-        validators=[DataRequired(_l("Enter your name.")),
+        validators=[DataRequired(_l("Enter your name.")), ContainsLetter(_l("Enter your name.")),
                     Length(max=NAME_MAX, message=_l("Your name can be at most %(max)d characters long."))],
         render_kw={"autocomplete": "name", "maxlength": NAME_MAX},
     )

@@ -7,11 +7,19 @@ from flask import Blueprint, redirect, render_template, url_for
 from . import signatures
 from .extensions import csrf
 from .forms import ButtonForm
+from .security import forbid_storing
 from .tokens import MANAGE, InvalidToken
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
+# The pages show a signer's choices under an address that is itself the key to them.
+bp.after_request(forbid_storing)
 
 SELF_SERVICE = "signer (self-service)"
+
+
+def gone():
+    """The page for a link whose signature is erased (or never was)."""
+    return render_template("manage/gone.html"), 404
 
 
 def with_signature(view):
@@ -22,7 +30,7 @@ def with_signature(view):
         try:
             signature = signatures.signature_for_link(MANAGE, token)
         except InvalidToken:
-            return render_template("manage/gone.html"), 404
+            return gone()
         return view(token, signature)
 
     return wrapper
@@ -44,14 +52,16 @@ def stop_updates(token: str, signature):
 @bp.post("/<token>/hide")
 @with_signature
 def hide(token: str, signature):
-    signatures.hide_signature(signature.id, actor=SELF_SERVICE)
+    if not signatures.hide_signature(signature.id, actor=SELF_SERVICE):
+        return gone()  # erased since the link was read
     return redirect(url_for("manage.show", token=token, done="hidden"), 303)
 
 
 @bp.post("/<token>/erase")
 @with_signature
 def erase(token: str, signature):
-    signatures.erase_signature(signature.id, actor=SELF_SERVICE)
+    if not signatures.erase_signature(signature.id, actor=SELF_SERVICE):
+        return gone()
     return render_template("manage/erased.html")
 
 

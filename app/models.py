@@ -1,4 +1,5 @@
-"""Tables: signatures, the consent wordings they agreed to, the mail outbox and the count shards."""
+"""Tables: signatures, the consent wordings they agreed to, the mail outbox, the count shards,
+organizers, their devices and the audit log."""
 
 from datetime import datetime, timezone
 
@@ -127,6 +128,22 @@ class Organizer(UserMixin, db.Model):
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_token}"
+
+
+class OrganizerDevice(db.Model):
+    """A browser an organizer logged in from, counted apart by the login throttle until it expires.
+
+    The browser's cookie holds a random token; only its keyed hash is stored, so the table
+    alone lets no one pose as the organizer's browser.
+    """
+
+    __tablename__ = "organizer_devices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organizer_id: Mapped[int] = mapped_column(ForeignKey("organizers.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class AuditEvent(db.Model):

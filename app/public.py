@@ -15,12 +15,14 @@ from .counter import current_tally
 from .extensions import configured_limit, db, limiter
 from .forms import ButtonForm, ResendForm, SignForm
 from .links import external_url
-from .security import allow_framing
+from .security import allow_framing, never_stored
 from .tokens import CONFIRM, WITHDRAW, ExpiredToken, InvalidToken
 
 bp = Blueprint("public", __name__)
 
 SOURCE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# ASCII digits only: str.isdigit() also accepts "²" and "١", which int() then refuses.
+PAGE = re.compile(r"[0-9]{1,6}")
 
 
 def consent_wording() -> str:
@@ -105,6 +107,7 @@ def _link_problem(error: InvalidToken):
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
 @limiter.limit(configured_limit("RATELIMIT_CONFIRM"))
+@never_stored
 def confirm(token: str):
     form = ButtonForm()
     try:
@@ -121,6 +124,7 @@ def confirm(token: str):
 
 @bp.route("/not-me/<token>", methods=["GET", "POST"])
 @limiter.limit(configured_limit("RATELIMIT_CONFIRM"))
+@never_stored
 def withdraw(token: str):
     form = ButtonForm()
     try:
@@ -160,7 +164,7 @@ def count():
 @bp.get("/signers")
 def signers():
     raw_page = request.args.get("page", "1")
-    if not raw_page.isdigit() or not 1 <= int(raw_page) <= 100_000:
+    if not PAGE.fullmatch(raw_page) or not 1 <= int(raw_page) <= 100_000:
         abort(404)
     page = int(raw_page)
     listing = signatures.public_signers(page)

@@ -3,7 +3,7 @@
 from functools import lru_cache, wraps
 from urllib.parse import urlsplit, urlunsplit
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, make_response, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -29,6 +29,22 @@ def allow_framing(view):
     def wrapper(*args, **kwargs):
         g.allow_framing = True
         return view(*args, **kwargs)
+
+    return wrapper
+
+
+def forbid_storing(response: Response) -> Response:
+    """Keep a response out of every cache, shared or the browser's own (its back button too)."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def never_stored(view):
+    """A view whose pages and redirects hold a link's token or a signer's data: never cached."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        return forbid_storing(make_response(view(*args, **kwargs)))
 
     return wrapper
 

@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from .audit import ERASE, HIDE, PURGE, record_event
 from .counter import add_to_count, forget_count
-from .database import write_transaction
+from .database import checkpoint_erasure, write_transaction
 from .emails import ALREADY_SIGNED, CONFIRMATION
 from .extensions import db
 from .mail import queue_email, wake_deliverer
@@ -192,15 +192,20 @@ def erase_signature(signature_id: int, actor: str) -> bool:
         record_event(actor, ERASE, "confirmed signature" if was_confirmed else "unconfirmed signature", rows=1)
     if was_confirmed:
         forget_count()
+    checkpoint_erasure()
     return True
 
 
-def hide_signature(signature_id: int, actor: str) -> None:
-    """Take a name off the public list (the signature stays counted)."""
+def hide_signature(signature_id: int, actor: str) -> bool:
+    """Take a name off the public list (the signature stays counted); False if there is no such signature."""
     with write_transaction():
-        db.session.execute(update(Signature).where(Signature.id == signature_id).values(public=False)
-                           .execution_options(synchronize_session=False))
-        record_event(actor, HIDE, "name hidden from the public list", rows=1)
+        hidden = db.session.execute(
+            update(Signature).where(Signature.id == signature_id).values(public=False)
+            .execution_options(synchronize_session=False)
+        ).rowcount == 1
+        if hidden:
+            record_event(actor, HIDE, "name hidden from the public list", rows=1)
+    return hidden
 
 
 def stop_updates(signature_id: int) -> None:
@@ -220,4 +225,6 @@ def purge_unconfirmed(older_than_days: int, actor: str) -> int:
             .execution_options(synchronize_session=False)
         ).rowcount
         record_event(actor, PURGE, f"unconfirmed for more than {older_than_days} days", rows=purged)
+    if purged:
+        checkpoint_erasure()
     return purged

@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from load import DURATION, THREADS, CONNECTIONS, WORKERS, bench_http  # noqa: E402
+from load import BENCH_SECRET_KEY, DURATION, THREADS, CONNECTIONS, WORKERS, bench_http  # noqa: E402
 from page_weight import BUDGET_BYTES, page_weight  # noqa: E402
 from seed import seed  # noqa: E402
 
@@ -31,7 +31,7 @@ EXPORT_COLUMNS = ("id,name,email,postal_code,country,comment,public,updates,lang
 
 
 def app_env(database_url: str) -> dict:
-    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "benchmark-only",
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": BENCH_SECRET_KEY,
            "PUBLIC_URL": "http://127.0.0.1:8000", "RATELIMIT_ENABLED": "0"}
     env.pop("FLASK_DEBUG", None)
     return env
@@ -125,7 +125,7 @@ def bench_page_weight(database_url: str) -> list[dict]:
     sys.path.insert(0, str(ROOT))
     from app import create_app
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "benchmark-only",
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": BENCH_SECRET_KEY,
                       "PUBLIC_URL": "http://127.0.0.1:8000", "MAIL_IN_WEB": False})
     client = app.test_client()
     return [page_weight(client, language) for language in ("en", "fr")]

@@ -23,6 +23,8 @@ from app.models import AuditEvent, ConsentWording, CountShard, OutboxMessage, Or
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
 PUBLIC_URL = "https://petition.test"
+# Production refuses keys shorter than 32 characters; every test app and server uses this one.
+TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-production"
 
 
 # --- the database -----------------------------------------------------------------------
@@ -51,7 +53,7 @@ def settings(database_url: str, instance_path, **extra) -> dict:
     return {
         "TESTING": True,
         "DEVELOPMENT": False,
-        "SECRET_KEY": "test-secret-key",
+        "SECRET_KEY": TEST_SECRET_KEY,
         "PUBLIC_URL": PUBLIC_URL,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SESSION_COOKIE_SECURE": False,  # the test client speaks plain HTTP

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import requests
 
+from conftest import TEST_SECRET_KEY
+
 ROOT = Path(__file__).resolve().parent.parent
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
@@ -22,7 +24,7 @@ class Gunicorn:
         self.url = f"http://127.0.0.1:{port}"
         self.ready_path = ready_path
         full_env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": str(workers),
-                    "SECRET_KEY": "test-secret-key", "PUBLIC_URL": self.url, **env}
+                    "SECRET_KEY": TEST_SECRET_KEY, "PUBLIC_URL": self.url, **env}
         full_env.pop("FLASK_DEBUG", None)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", app_spec],

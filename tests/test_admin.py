@@ -1,8 +1,15 @@
 """Journey 5: organizer login, throttling, sessions, the dashboard, finding and erasing signers."""
 
+from datetime import timedelta
+from pathlib import Path
+
 import pytest
+from sqlalchemy import select, text, update
 
 from app.addresses import normalize_email
+from app.admin import DEVICE_COOKIE
+from app.extensions import db
+from app.models import AuditEvent, OrganizerDevice, Signature, utcnow
 from conftest import (ORGANIZER_EMAIL, add_organizer, csrf_token, deliver, link_in, log_in, press_button,
                       sign, signature_rows)
 
@@ -102,12 +109,9 @@ def test_login_is_throttled_per_client_address(make_app):
     assert "Too many attempts" in throttled.get_data(as_text=True)
 
 
-def test_guessing_an_account_from_many_addresses_does_not_lock_out_its_organizer(app, organizer):
-    owner = app.test_client()
-    assert log_in(owner).status_code == 303  # the organizer's browser has logged in before
-    owner.post("/admin/logout", data={"csrf_token": csrf_token(owner, "/admin/")})
-
-    for number in range(25):  # an attacker rotating addresses
+def throttle_the_account(app) -> None:
+    """An attacker rotating addresses uses up the account's allowance for unknown browsers."""
+    for number in range(25):
         attacker = app.test_client()
         response = attacker.post(
             "/admin/login", data={"email": ORGANIZER_EMAIL, "password": f"guess {number} password",
@@ -116,7 +120,111 @@ def test_guessing_an_account_from_many_addresses_does_not_lock_out_its_organizer
         assert response.status_code in (401, 429)
     assert response.status_code == 429, "the account itself is throttled for unknown browsers"
 
+
+def close_the_browser(client) -> None:
+    """What a browser keeps after it is closed: its lasting cookies, not the session."""
+    client.delete_cookie("session")
+
+
+def test_guessing_an_account_from_many_addresses_does_not_lock_out_its_organizer(app, organizer):
+    owner = app.test_client()
+    assert log_in(owner).status_code == 303  # the organizer's browser has logged in before
+    close_the_browser(owner)
+    throttle_the_account(app)
     assert log_in(owner).status_code == 303, "the organizer's own browser still gets in"
+
+
+def device_rows(app) -> list[OrganizerDevice]:
+    with app.app_context():
+        return list(db.session.scalars(select(OrganizerDevice)))
+
+
+def test_the_device_cookie_is_a_random_stored_token_bounded_in_time_and_revoked_at_logout(app, organizer):
+    owner = app.test_client()
+    before = utcnow()
+    assert log_in(owner).status_code == 303
+    cookie = owner.get_cookie(DEVICE_COOKIE, path="/admin")
+    assert cookie is not None and cookie.http_only
+    assert timedelta(days=1) < cookie.expires - before <= timedelta(days=91), "it expires, within months"
+    [device] = device_rows(app)
+    assert device.organizer_id == organizer.id
+    assert cookie.value not in (device.token_hash, str(organizer.id)), "only a keyed hash is stored"
+    assert timedelta(days=1) < device.expires_at - before <= timedelta(days=91)
+    assert len(cookie.value) >= 32
+
+    owner.post("/admin/logout", data={"csrf_token": csrf_token(owner, "/admin/")})
+    assert owner.get_cookie(DEVICE_COOKIE, path="/admin") is None, "logging out clears it"
+    assert device_rows(app) == [], "and revokes it"
+
+    # A copy of the cookie taken before logout is worth nothing any more.
+    copy = app.test_client()
+    copy.set_cookie(DEVICE_COOKIE, cookie.value, path="/admin")
+    throttle_the_account(app)
+    assert log_in(copy).status_code == 429
+
+
+def test_an_expired_or_forged_device_token_counts_as_no_device(app, organizer):
+    owner = app.test_client()
+    assert log_in(owner).status_code == 303
+    close_the_browser(owner)
+    with app.app_context():
+        db.session.execute(update(OrganizerDevice).values(expires_at=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+    forger = app.test_client()
+    forger.set_cookie(DEVICE_COOKIE, "x" * 43, path="/admin")
+    throttle_the_account(app)
+    assert log_in(owner).status_code == 429, "an expired device is an unknown browser"
+    assert log_in(forger).status_code == 429
+
+
+def test_a_second_login_from_the_same_browser_keeps_its_device(app, organizer):
+    owner = app.test_client()
+    log_in(owner)
+    first = owner.get_cookie(DEVICE_COOKIE, path="/admin").value
+    close_the_browser(owner)
+    log_in(owner)
+    assert owner.get_cookie(DEVICE_COOKIE, path="/admin").value == first
+    assert len(device_rows(app)) == 1
+
+
+@pytest.mark.parametrize("action", ["hide", "erase"])
+def test_hiding_or_erasing_an_unknown_signature_is_a_404_and_is_not_audited(app, admin_client, action):
+    token = csrf_token(admin_client, "/admin/signers")
+    response = admin_client.post(f"/admin/signers/987654/{action}", data={"csrf_token": token})
+    assert response.status_code == 404
+    assert "no such signature" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalars(select(AuditEvent)).all() == []
+
+
+def test_erased_and_purged_signers_leave_no_copy_in_the_sqlite_files(app, client, admin_client, runner,
+                                                                       database_url):
+    if not database_url.startswith("sqlite:///"):
+        pytest.skip("SQLite's own files")
+    erased = ("Zebulon Quillfeather", "zebulon.quillfeather@example.ca")
+    purged = ("Ysolde Marchbanks", "ysolde.marchbanks@example.ca")
+    kept = [(f"Kept Signer {n}", f"kept{n}@example.ca") for n in range(2)]
+    for name, email in (kept[0], erased, purged, kept[1]):  # the survivors keep the pages in use
+        assert sign(client, name=name, email=email).status_code == 303
+    with app.app_context():
+        db.session.execute(update(Signature).where(Signature.email == purged[1])
+                           .values(signed_at=utcnow() - timedelta(days=40)))
+        db.session.commit()
+    row = next(row for row in signature_rows(app) if row.email == erased[1])
+    token = csrf_token(admin_client, "/admin/signers")
+    assert admin_client.post(f"/admin/signers/{row.id}/erase", data={"csrf_token": token}).status_code == 200
+    assert runner.invoke(args=["signatures", "purge-unconfirmed", "--older-than", "30"]).exit_code == 0
+    assert [row.email for row in signature_rows(app)] == [email for _name, email in kept]
+
+    with app.app_context():  # on by default in Debian's build, not in every one
+        assert db.session.execute(text("PRAGMA secure_delete")).scalar() == 1
+    database = Path(database_url.removeprefix("sqlite:///"))
+    files = [path for path in database.parent.iterdir() if path.name.startswith(database.name)]
+    assert database in files
+    for path in files:
+        data = path.read_bytes()
+        for value in (*erased, *purged):
+            assert value.encode() not in data, f"{value!r} is still in {path.name}"
 
 
 def test_admin_responses_are_never_cached(admin_client):

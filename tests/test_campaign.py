@@ -5,6 +5,7 @@ import pytest
 from app import create_app
 from app.campaign import CampaignError, load_campaign
 from app.config import DEMO_CAMPAIGN
+from conftest import TEST_SECRET_KEY
 
 VALID = DEMO_CAMPAIGN.read_text(encoding="utf-8")
 
@@ -51,7 +52,7 @@ def test_a_campaign_title_with_a_line_break_is_refused(tmp_path):
 def test_the_app_refuses_to_start_with_a_bad_campaign_file(tmp_path):
     path = _write(tmp_path, VALID.replace("[press]", "[press_missing]"))
     with pytest.raises(CampaignError, match="press is missing"):
-        create_app({"CAMPAIGN_FILE": str(path), "SECRET_KEY": "x", "PUBLIC_URL": "https://x.test"})
+        create_app({"CAMPAIGN_FILE": str(path), "SECRET_KEY": TEST_SECRET_KEY, "PUBLIC_URL": "https://x.test"})
 
 
 def test_campaign_check_command_reports_valid_and_invalid_files(runner, tmp_path):

@@ -4,6 +4,7 @@ import pytest
 
 from app import create_app
 from app.config import ConfigError, load_config
+from conftest import TEST_SECRET_KEY
 
 
 def test_production_refuses_to_start_without_secret_key_and_public_url(monkeypatch, tmp_path):
@@ -19,11 +20,46 @@ def test_production_refuses_to_start_without_secret_key_and_public_url(monkeypat
 
 def test_production_names_only_what_is_missing(monkeypatch):
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
-    monkeypatch.setenv("SECRET_KEY", "s3cret")
+    monkeypatch.setenv("SECRET_KEY", TEST_SECRET_KEY)
     monkeypatch.delenv("PUBLIC_URL", raising=False)
-    with pytest.raises(ConfigError, match="needs PUBLIC_URL") as error:
+    with pytest.raises(ConfigError, match="needs PUBLIC_URL[.]") as error:
         create_app()
-    assert "s3cret" not in str(error.value)
+    assert TEST_SECRET_KEY not in str(error.value)
+
+
+@pytest.mark.parametrize("key", ["a", "s3cret", "x" * 31])
+def test_production_refuses_a_short_secret_key_without_repeating_it(monkeypatch, key):
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    monkeypatch.setenv("SECRET_KEY", key)
+    monkeypatch.setenv("PUBLIC_URL", "https://petition.example.org")
+    with pytest.raises(ConfigError, match="SECRET_KEY must be at least 32 characters") as error:
+        create_app()
+    assert "secrets.token_hex(32)" in str(error.value)
+    assert f"{key!r}" not in str(error.value) and f" {key} " not in str(error.value)
+
+
+@pytest.mark.parametrize("url", ["petition.example.org", "ftp://petition.example.org", "https://",
+                                 "https:///path", "https://petition.example.org/?ref=1",
+                                 "https://petition.example.org/#top", "https://user:pw@petition.example.org",
+                                 "https://petition example.org", "https://petition.example.org:99999",
+                                 "javascript:alert(1)"])
+def test_production_refuses_a_public_url_that_is_not_an_http_address(monkeypatch, url):
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    monkeypatch.setenv("SECRET_KEY", TEST_SECRET_KEY)
+    monkeypatch.setenv("PUBLIC_URL", url)
+    with pytest.raises(ConfigError, match="PUBLIC_URL must be") as error:
+        create_app()
+    assert "https://petition.example.org" in str(error.value), "the message shows what to set"
+
+
+@pytest.mark.parametrize("url, kept", [("https://petition.example.org/", "https://petition.example.org"),
+                                       ("https://example.org/petition/", "https://example.org/petition"),
+                                       ("http://10.0.0.5:8000", "http://10.0.0.5:8000")])
+def test_production_accepts_http_addresses_with_a_path_prefix(monkeypatch, url, kept):
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    monkeypatch.setenv("SECRET_KEY", TEST_SECRET_KEY)
+    monkeypatch.setenv("PUBLIC_URL", url)
+    assert create_app().config["PUBLIC_URL"] == kept
 
 
 def test_development_generates_a_secret_key_once_and_keeps_it(monkeypatch, tmp_path):

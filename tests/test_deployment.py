@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import free_port
+from conftest import TEST_SECRET_KEY, free_port
 from servers import Gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,7 +51,7 @@ def test_procfile_has_release_web_and_worker_as_the_contract_says():
 
 def test_every_procfile_step_is_a_command_that_accepts_its_arguments(tmp_path):
     clone = fresh_clone(tmp_path)
-    environment = {"SECRET_KEY": "k", "PUBLIC_URL": "https://x.test", "PATH": str(BIN)}
+    environment = {"SECRET_KEY": TEST_SECRET_KEY, "PUBLIC_URL": "https://x.test", "PATH": str(BIN)}
     for name, steps in procfile().items():
         for assignments, (program, *arguments) in steps:
             if program == "gunicorn":
@@ -108,7 +108,7 @@ def test_the_readmes_plain_server_deploy_serves_french_from_a_fresh_clone(tmp_pa
     environment = {"PATH": f"{BIN}:{os.defpath}", "HOME": str(tmp_path)}
     # Stand-ins for what the README leaves to the reader, and no traffic beyond this machine:
     # SQLite in the clone, no mail server listening on a loopback port, a free port.
-    standing_in = {"SECRET_KEY": "readme-deploy-test", "DATABASE_URL": f"sqlite:///{clone / 'petition.db'}",
+    standing_in = {"SECRET_KEY": TEST_SECRET_KEY, "DATABASE_URL": f"sqlite:///{clone / 'petition.db'}",
                    "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(free_port()), "PORT": str(port)}
     server = None
     log = tmp_path / "gunicorn.log"

@@ -5,12 +5,13 @@ import io
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from app.export import COLUMNS
 from app.extensions import db
-from app.models import Signature, utcnow
-from conftest import ORGANIZER_EMAIL
+from app.models import AuditEvent, Signature, utcnow
+from conftest import ORGANIZER_EMAIL, add_organizer, log_in
+from test_faults import LockHolder
 
 HEADER = "id,name,email,postal_code,country,comment,public,updates,language,source,signed_at,confirmed_at"
 
@@ -78,11 +79,34 @@ def test_since_until_and_updates_filters(app, admin_client):
     ("?until=2026-13-01", "until must be a date like 2026-01-31"),
     ("?since=2026-11-05&until=2026-11-01", "since must not be after until"),
     ("?updates=yes", "updates must be 1 or 0"),
+    ("?until=9999-12-31", "until must be a date before 9999-12-31"),
 ])
-def test_bad_filters_get_a_400_saying_what_is_wrong(admin_client, query, message):
+def test_bad_filters_get_a_400_saying_what_is_wrong(app, admin_client, query, message):
     response = admin_client.get(f"/admin/export.csv{query}")
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
+    assert audit_rows(app) == [], "a refused export is not recorded as one"
+
+
+def audit_rows(app) -> list[tuple[str, str, int | None]]:
+    with app.app_context():
+        return [(event.action, event.details, event.rows) for event in db.session.scalars(select(AuditEvent))]
+
+
+def test_an_export_that_cannot_run_fails_before_it_starts_with_a_page_and_no_audit_row(make_app, database_url):
+    app = make_app(DATABASE_LOCK_TIMEOUT_MS=100)
+    add(app, make_signature())
+    add_organizer(app)
+    client = app.test_client()
+    assert log_in(client).status_code == 303
+    with LockHolder(database_url):
+        response = client.get("/admin/export.csv")
+        assert response.status_code == 503, "a clean error page, never a truncated CSV"
+        assert "text/html" in response.headers["Content-Type"]
+    assert audit_rows(app) == []
+    complete = client.get("/admin/export.csv")
+    assert complete.status_code == 200 and len(rows_of(complete)) == 1
+    assert audit_rows(app) == [("export", "status=confirmed", 1)]
 
 
 def test_excel_flag_adds_a_utf8_bom(app, admin_client):

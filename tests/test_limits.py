@@ -1,5 +1,8 @@
 """Rate limits per client address: friendly 429s, proxies trusted exactly, Redis down never a 500."""
 
+import time
+import uuid
+
 import pytest
 
 from conftest import ORGANIZER_EMAIL, add_organizer, csrf_token, log_in, sign, signature_rows
@@ -92,3 +95,35 @@ def test_limits_can_be_switched_off_for_benchmarks(make_app):
     app = make_app(RATELIMIT_ENABLED=False, **LOW)
     client = app.test_client()
     assert [sign(client, email=f"b{n}@example.ca").status_code for n in range(5)] == [303] * 5
+
+
+def test_addresses_typed_at_the_login_form_are_hashed_in_redis_keys_like_client_addresses(make_app):
+    redis = pytest.importorskip("redis")
+    url = "redis://127.0.0.1:6379/15"
+    store = redis.Redis.from_url(url)
+    try:
+        store.ping()
+    except redis.ConnectionError:
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    for key in store.scan_iter(match="*login-*"):  # login counts from earlier runs (this database is for tests)
+        store.delete(key)
+    app = make_app(RATELIMIT_STORAGE_URI=url)
+    add_organizer(app)
+    typed, keys = [ORGANIZER_EMAIL], []
+    # The limiter is shared by every app in this process: after a test with Redis down it
+    # counts in memory until its next look at Redis, a second or two later.
+    deadline = time.monotonic() + 15
+    while not any("login-account" in key for key in keys):
+        assert time.monotonic() < deadline, "the failures were never counted in Redis"
+        client = app.test_client()
+        response = client.post("/admin/login", data={"email": typed[-1], "password": "not the password",
+                                                      "csrf_token": csrf_token(client, "/admin/login")},
+                               environ_base={"REMOTE_ADDR": f"198.51.100.{len(typed)}"})
+        assert response.status_code == 401
+        keys = [key.decode(errors="replace").lower() for key in store.scan_iter(match="*login-*")]
+        typed.append(f"Leaky.Typist.{uuid.uuid4().hex[:8]}@Example.org")
+        time.sleep(0.05)
+    for email in typed:
+        local, domain = email.lower().split("@")
+        assert not [key for key in keys if local in key or domain in key], "no address in any key"
+    assert not [key for key in keys if "198.51.100." in key]

@@ -3,7 +3,9 @@
 from itsdangerous import URLSafeTimedSerializer
 
 from app.tokens import CONFIRM, WITHDRAW
-from conftest import csrf_token, deliver, link_in, press_button, sign, signature_rows
+from conftest import TEST_SECRET_KEY, csrf_token, deliver, link_in, press_button, sign, signature_rows
+
+OLD_KEY, NEW_KEY = "an-old-secret-key-retired-in-this-test-32+", "a-new-secret-key-taking-over-in-this-test"
 
 
 def _signed_and_mailed(client, app, smtp, email="ana@example.ca"):
@@ -91,14 +93,14 @@ def test_ids_of_deleted_signatures_are_never_reused(client, app, smtp):
 
 
 def test_links_signed_with_a_rotated_key_work_while_it_is_a_fallback(make_app, smtp):
-    old = make_app(SECRET_KEY="old-key")
+    old = make_app(SECRET_KEY=OLD_KEY)
     client = old.test_client()
     message = _signed_and_mailed(client, old, smtp)
     path = link_in(message, "/confirm/")
 
-    rotated = make_app(SECRET_KEY="new-key", SECRET_KEY_FALLBACKS=["old-key"]).test_client()
+    rotated = make_app(SECRET_KEY=NEW_KEY, SECRET_KEY_FALLBACKS=[OLD_KEY]).test_client()
     assert rotated.get(path).status_code == 200
-    forgotten = make_app(SECRET_KEY="new-key").test_client()
+    forgotten = make_app(SECRET_KEY=NEW_KEY).test_client()
     assert forgotten.get(path).status_code == 404
 
 
@@ -106,13 +108,13 @@ def test_tokens_carry_nothing_but_a_signed_id(app):
     with app.app_context():
         from app.tokens import make_token
         token = make_token(CONFIRM, 42)
-    payload = URLSafeTimedSerializer("test-secret-key", salt=CONFIRM).loads(token)
+    payload = URLSafeTimedSerializer(TEST_SECRET_KEY, salt=CONFIRM).loads(token)
     assert payload == 42
     assert "@" not in token
 
 
 def test_a_signed_token_holding_something_other_than_an_id_is_refused(client, app):
-    forged = URLSafeTimedSerializer("test-secret-key", salt=WITHDRAW).dumps("1 OR 1=1")
+    forged = URLSafeTimedSerializer(TEST_SECRET_KEY, salt=WITHDRAW).dumps("1 OR 1=1")
     assert client.get(f"/not-me/{forged}").status_code == 404
 
 
@@ -143,3 +145,22 @@ def test_resend_with_a_malformed_address_explains_the_problem(client, app):
     response = client.post("/resend", data={"email": "nope", "csrf_token": csrf_token(client, "/check-inbox")})
     assert response.status_code == 422
     assert "Enter an email address like name@example.com." in response.get_data(as_text=True)
+
+
+def test_link_pages_their_redirects_and_their_errors_are_never_stored(client, app, smtp):
+    sign(client)
+    deliver(app)
+    [message] = smtp.messages
+    confirm, withdraw = link_in(message, "/confirm/"), link_in(message, "/not-me/")
+    responses = {
+        "confirm page": client.get(confirm),
+        "withdraw page": client.get(withdraw),
+        "bad confirm link": client.get("/confirm/not-a-token"),
+        "bad withdraw link": client.get("/not-me/not-a-token"),
+        "confirming": press_button(client, confirm),
+        "confirmed link again": client.get(confirm),
+        "withdrawing a confirmed signature": client.post(withdraw, data={"csrf_token": csrf_token(client)}),
+    }
+    assert responses["confirming"].status_code == responses["confirmed link again"].status_code == 303
+    for what, response in responses.items():
+        assert response.headers.get("Cache-Control") == "no-store", what

@@ -1,7 +1,10 @@
 """Property-based tests: whatever arrives at the forms or in a link, the answer is never a 5xx
 and no row is ever half written."""
 
-from urllib.parse import quote
+import re
+import unicodedata
+from pathlib import Path
+from urllib.parse import quote, urlencode
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -11,7 +14,8 @@ from app.addresses import normalize_email
 from app.extensions import db
 from app.forms import CONTROL_CHARACTERS, NAME_MAX
 from app.models import CountShard, OutboxMessage, Signature
-from conftest import add_organizer, csrf_token
+from app.tokens import CONFIRM, MANAGE, WITHDRAW, make_token
+from conftest import add_organizer, csrf_token, log_in, sign
 
 EXAMPLES = 150
 FUZZ = settings(max_examples=EXAMPLES, deadline=None,
@@ -19,7 +23,7 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None,
 
 anything = st.text(alphabet=st.characters(codec="utf-8"), max_size=300) | st.sampled_from(
     ["", " ", "\x00", "\r\n", "=1+1", "<script>", "a" * 5000, "ana@example.ca", "ANA@Example.CA ",
-     "ana@exämple.ca", "\u202e", "K1A 0B1", "CA", "FR", "XX", "y", "on"])
+     "ana@exämple.ca", "\u202e", "\u200b", "\u3164", "K1A 0B1", "CA", "FR", "XX", "y", "on"])
 emailish = st.one_of(anything, st.emails().map(str), st.builds(lambda local, raw: f"{local}@{raw}",
                                                                st.text(max_size=20), st.text(max_size=20)))
 
@@ -32,6 +36,9 @@ def assert_no_half_written_rows(app):
             assert outbox == signature.emails_queued <= 5
             assert signature.email == normalize_email(signature.email)
             assert 0 < len(signature.name) <= NAME_MAX and not CONTROL_CHARACTERS.search(signature.name)
+            assert any(unicodedata.category(character).startswith("L") for character in signature.name)
+            assert not [character for character in signature.name + signature.comment
+                        if unicodedata.category(character) == "Cf" and character not in "\u200c\u200d"]
             assert signature.country and len(signature.country) == 2
             assert not CONTROL_CHARACTERS.search(signature.comment)
         confirmed = sum(1 for signature in signatures if signature.confirmed_at is not None)
@@ -110,3 +117,70 @@ def test_login_form_never_fails(app, email, password, next_path):
     if response.status_code == 303:
         location = response.headers["Location"]
         assert location.startswith("/") and not location.startswith("//")
+
+
+ROOT = Path(__file__).resolve().parent.parent
+# Values that have given 500s, and their neighbours: digits that are not ASCII, dates at the
+# calendar's edges, huge numbers.
+EDGE_VALUES = ["²", "١٢", "１", "𝟐", "0", "1", "2", "-1", "99999999999999999999999", "1e3", "9999-12-31",
+               "9999-12-30", "0001-01-01", "2026-02-30", "2026-13-01", "20261101", "2026-W01-1", "all",
+               "confirmed", "unconfirmed", "en", "fr", "updates", "hidden", "/admin/", "//evil.example"]
+query_values = st.one_of(anything, st.sampled_from(EDGE_VALUES), st.dates().map(str), st.integers().map(str))
+
+
+def query_parameters() -> list[str]:
+    """Every query parameter the code or the templates read, found in the source itself."""
+    reads = re.compile(r"""args\.get\(\s*["']([A-Za-z_]+)["']""")
+    sources = [*ROOT.joinpath("app").rglob("*.py"), *ROOT.joinpath("templates").rglob("*.html")]
+    names = {name for path in sources for name in reads.findall(path.read_text())}
+    names |= {"email"}  # the find-a-signer form reads request.args whole
+    assert {"lang", "page", "since", "until", "status", "next", "source"} <= names
+    return sorted(names)
+
+
+def get_routes(app, signature_id: int) -> list[str]:
+    """A URL for every GET route of the app; links carry a valid token for a real signature."""
+    tokens = {"public.confirm": CONFIRM, "public.withdraw": WITHDRAW, "manage.show": MANAGE}
+    urls = []
+    with app.test_request_context():
+        for rule in app.url_map.iter_rules():
+            if "GET" not in rule.methods or rule.endpoint == "static":
+                continue
+            assert rule.arguments <= {"token"}, f"give the fuzzer a value for {rule.rule}"
+            values = {"token": make_token(tokens[rule.endpoint], signature_id)} if rule.arguments else {}
+            urls.append(app.url_map.bind("localhost").build(rule.endpoint, values))
+    assert len(urls) >= 12 and "/admin/export.csv" in urls
+    return urls
+
+
+def test_no_query_parameter_on_any_get_route_gives_a_5xx(app, smtp):
+    client = app.test_client()
+    add_organizer(app)
+    assert log_in(client).status_code == 303, "organizer pages are fuzzed logged in"
+    assert sign(client, name="Fuzzy Signer", email="fuzzy@example.ca").status_code == 303
+    with app.app_context():
+        signature_id = db.session.scalar(select(Signature.id))
+    routes, names = get_routes(app, signature_id), query_parameters()
+
+    def get(url):
+        response = client.get(url)
+        assert response.status_code < 500, (url, response.status_code)
+        response.get_data()  # a streamed body must not fail half-way either
+
+    # Every known edge value in every parameter, one at a time, so no other parameter's error hides it.
+    for route in routes:
+        for name in names:
+            for value in EDGE_VALUES:
+                get(f"{route}?{urlencode({name: value})}")
+
+    @settings(max_examples=EXAMPLES * 3, deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @given(route=st.sampled_from(routes),
+           parameters=st.fixed_dictionaries({}, optional={name: query_values for name in names}),
+           extra=st.dictionaries(anything, query_values, max_size=2),
+           raw=st.sampled_from(["", "", "&%FF=%FF", "&page=%C2%B2", "&lang=%00", "&&=&"]))
+    def get_anything(route, parameters, extra, raw):
+        get(f"{route}?{urlencode({**extra, **parameters})}{raw}")
+        assert_no_half_written_rows(app)
+
+    get_anything()

@@ -12,7 +12,8 @@ import pytest
 import requests
 
 from browser import wait_until
-from conftest import ORGANIZER_EMAIL, ORGANIZER_PASSWORD, PUBLIC_URL, add_organizer, free_port, link_in, sign
+from conftest import (ORGANIZER_EMAIL, ORGANIZER_PASSWORD, PUBLIC_URL, TEST_SECRET_KEY, add_organizer, free_port,
+                      link_in, sign)
 from servers import Gunicorn, Visitor
 from test_concurrency import shared_redis  # noqa: F401 - the fixture
 
@@ -73,7 +74,7 @@ def test_a_confirmation_on_one_instance_moves_the_count_on_the_other(two_instanc
 def test_two_mail_workers_share_one_outbox_and_send_each_message_once(app, client, smtp, database_url):
     for number in range(30):
         sign(client, email=f"shared{number}@example.ca")
-    env = {**os.environ, "SECRET_KEY": "test-secret-key", "PUBLIC_URL": PUBLIC_URL, "DATABASE_URL": database_url,
+    env = {**os.environ, "SECRET_KEY": TEST_SECRET_KEY, "PUBLIC_URL": PUBLIC_URL, "DATABASE_URL": database_url,
            "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp.port)}
     env.pop("FLASK_DEBUG", None)
     workers = [subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "mail", "worker", "--poll", "0.05"],

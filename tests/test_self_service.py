@@ -1,5 +1,11 @@
 """Journey 4: the manage link in every email after confirmation, and what it lets a signer do."""
 
+from sqlalchemy import select
+
+from app import signatures
+from app.extensions import db
+from app.manage import SELF_SERVICE
+from app.models import AuditEvent
 from conftest import csrf_token, deliver, link_in, press_button, sign, signature_rows
 
 
@@ -95,3 +101,33 @@ def test_a_tampered_manage_link_changes_nothing(client, app, smtp):
     assert client.post(f"{manage}/erase", data={"csrf_token": csrf_token(client)}).status_code == 404
     assert client.post(f"{manage}/unsubscribe").status_code == 404
     assert signature_rows(app)[0].updates is True
+
+
+def test_manage_pages_redirects_and_errors_are_never_stored(client, app, smtp):
+    message = _confirmed_signer_email(client, app, smtp, updates="y")
+    manage = link_in(message, "/manage/")
+    responses = {
+        "page": client.get(manage),
+        "tampered link": client.get(manage + "x"),
+        "stop updates": client.post(f"{manage}/updates", data={"csrf_token": csrf_token(client, manage)}),
+        "hide": client.post(f"{manage}/hide", data={"csrf_token": csrf_token(client, manage)}),
+        "unsubscribe": app.test_client().post(f"{manage}/unsubscribe"),
+        "erase": client.post(f"{manage}/erase", data={"csrf_token": csrf_token(client, manage)}),
+        "erased link": client.get(manage),
+    }
+    assert responses["stop updates"].status_code == 303 and responses["erased link"].status_code == 404
+    for what, response in responses.items():
+        assert response.headers.get("Cache-Control") == "no-store", what
+
+
+def test_hiding_or_erasing_a_signature_that_is_gone_is_a_404_and_is_not_audited(client, app, smtp):
+    message = _confirmed_signer_email(client, app, smtp)
+    [row] = signature_rows(app)
+    with app.app_context():
+        assert signatures.erase_signature(row.id, actor=SELF_SERVICE) is True
+        assert signatures.hide_signature(row.id, actor=SELF_SERVICE) is False
+        assert signatures.erase_signature(row.id, actor=SELF_SERVICE) is False
+        assert [event.action for event in db.session.scalars(select(AuditEvent))] == ["erase"]
+    manage = link_in(message, "/manage/")
+    for action in ("hide", "erase"):
+        assert client.post(f"{manage}/{action}", data={"csrf_token": csrf_token(client)}).status_code == 404

@@ -1,5 +1,6 @@
 """The public list: confirmed signers who chose it, name and province only, paginated."""
 
+import pytest
 from sqlalchemy import update
 
 from app.extensions import db
@@ -44,3 +45,8 @@ def test_signers_are_paginated_newest_first(client, app):
     assert client.get("/signers?page=3").status_code == 404
     assert client.get("/signers?page=0").status_code == 404
     assert client.get("/signers?page=abc").status_code == 404
+
+
+@pytest.mark.parametrize("page", ["²", "١", "٢", "１", "𝟐", "1²", " 1", "+1", "1_0"])
+def test_a_page_number_in_anything_but_ascii_digits_is_a_404_not_a_500(client, page):
+    assert client.get("/signers", query_string={"page": page}).status_code == 404

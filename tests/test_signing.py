@@ -1,5 +1,8 @@
 """Journeys 1 and 2: sign, get the email, confirm, be counted; signing again changes nothing."""
 
+import pytest
+
+from app.addresses import normalize_email
 from conftest import (PUBLIC_URL, csrf_token, deliver, html_part, link_in, outbox_rows, press_button, sign,
                       signature_rows, text_part)
 
@@ -189,4 +192,37 @@ def test_sign_form_without_csrf_token_is_refused_with_a_clear_page(client, app):
                                           "postal_code": "K1A 0B1", "country": "CA"})
     assert response.status_code == 400
     assert "security token" in response.get_data(as_text=True)
+    assert signature_rows(app) == []
+
+
+def test_only_ascii_letters_of_the_local_part_are_folded(client, app):
+    # Case-folding turned "straße" into "strasse": another mailbox at many providers.
+    assert normalize_email("Straße@Example.DE") == "straße@example.de"
+    assert normalize_email("ÉMILE@example.ca") == "Émile@example.ca"
+    sign(client, email="Straße@example.de")
+    sign(client, email="strasse@example.de")
+    assert sorted(row.email for row in signature_rows(app)) == ["strasse@example.de", "straße@example.de"]
+    assert sorted(message.kind for message in outbox_rows(app)) == ["confirmation", "confirmation"]
+
+
+@pytest.mark.parametrize("typed, stored", [
+    ("\u202eAna Tremblay\u202c", "Ana Tremblay"),          # right-to-left override
+    ("Ana\u2066 Tremblay\u2069", "Ana Tremblay"),          # isolates
+    ("A\u200bna\u00ad Trem\ufeffblay", "Ana Tremblay"),    # zero-width space, soft hyphen, BOM
+    # ZWNJ spells Persian words (and ZWJ Indic ones and emoji): kept.
+    ("\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"),
+])
+def test_invisible_format_characters_are_removed_from_names(client, app, typed, stored):
+    assert sign(client, name=typed).status_code == 303
+    [row] = signature_rows(app)
+    assert row.name == stored
+
+
+@pytest.mark.parametrize("name", ["\u200b\u200b", "\u202e\u202c", "\u2066\u2069", "\u3164", "\u200d", "123",
+                                  "--", "\u2800"])
+def test_a_name_without_a_letter_is_refused_next_to_the_field(client, app, name):
+    response = sign(client, name=name)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'id="name-error"' in page and "Enter your name." in page
     assert signature_rows(app) == []

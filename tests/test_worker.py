@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import PUBLIC_URL, sign
+from conftest import PUBLIC_URL, TEST_SECRET_KEY, sign
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_mail_worker_process_delivers_the_outbox_and_stops_on_sigterm(app, client, smtp, database_url):
     for number in range(3):
         sign(client, email=f"worker{number}@example.ca")
-    env = {**os.environ, "SECRET_KEY": "test-secret-key", "PUBLIC_URL": PUBLIC_URL,
+    env = {**os.environ, "SECRET_KEY": TEST_SECRET_KEY, "PUBLIC_URL": PUBLIC_URL,
            "DATABASE_URL": database_url, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp.port)}
     env.pop("FLASK_DEBUG", None)
     worker = subprocess.Popen(
@@ -34,7 +34,7 @@ def test_mail_worker_process_delivers_the_outbox_and_stops_on_sigterm(app, clien
 
 
 def test_mail_worker_refuses_to_start_without_anywhere_to_send(database_url):
-    env = {**os.environ, "SECRET_KEY": "k", "PUBLIC_URL": PUBLIC_URL, "DATABASE_URL": database_url}
+    env = {**os.environ, "SECRET_KEY": TEST_SECRET_KEY, "PUBLIC_URL": PUBLIC_URL, "DATABASE_URL": database_url}
     env.pop("FLASK_DEBUG", None)
     env.pop("MAIL_SERVER", None)
     result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "mail", "worker"],
