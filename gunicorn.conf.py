@@ -1,6 +1,7 @@
 """Gunicorn settings, read from the environment the way Procfile platforms set it."""
 
 import os
+import sys
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
 # Two workers per core suits a 2-core box; WEB_CONCURRENCY is what Procfile platforms set.
@@ -17,3 +18,11 @@ forwarded_allow_ips = ""
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
+
+
+def worker_exit(server, worker):
+    """As a worker leaves (SIGTERM on every deploy), its mail deliverer finishes the message in
+    hand and gives back the rest of its batch, so nothing waits out a lease."""
+    mail = sys.modules.get("app.mail")  # not imported: this process never delivered mail
+    if mail is not None:
+        mail.stop_deliverers(timeout=worker.cfg.graceful_timeout)
