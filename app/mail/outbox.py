@@ -10,7 +10,7 @@ without a recorded answer is sent again (at least once, never lost).
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlalchemy import and_, case, func, insert, literal, or_, select, update
 
 from ..database import write_transaction
 from ..extensions import db
@@ -123,7 +123,9 @@ class Claim:
             held = db.session.execute(
                 update(OutboxMessage).where(self._held(self.ids))
                 .values(lease_until=lease,
-                        handed_at=case((OutboxMessage.id == message_id, now), else_=OutboxMessage.handed_at))
+                        # Typed as the column, so the time is stored in UTC like every other.
+                        handed_at=case((OutboxMessage.id == message_id, literal(now, OutboxMessage.handed_at.type)),
+                                       else_=OutboxMessage.handed_at))
                 .returning(OutboxMessage.id)
                 .execution_options(synchronize_session=False)
             ).scalars().all()
