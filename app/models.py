@@ -94,7 +94,7 @@ class OutboxMessage(db.Model):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set just before the message goes to the SMTP server: a lease that runs out after this
-    # means the outcome is unknown, and the message is not sent again (no duplicates).
+    # means the outcome is unknown, and the message is sent again (at least once, same Message-ID).
     handed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

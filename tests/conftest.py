@@ -1,6 +1,7 @@
 """Fixtures: an app on a migrated database (SQLite, or PostgreSQL from TEST_DATABASE_URL),
 a real SMTP server receiving the mail, and helpers that use the site as a browser would."""
 
+import asyncio
 import os
 import re
 import socket
@@ -121,14 +122,30 @@ def runner(app):
 # --- mail ------------------------------------------------------------------------------
 
 class Sink:
-    """An aiosmtpd handler that keeps what it receives; `reply` can make it refuse."""
+    """An aiosmtpd handler that keeps what it receives; `reply` makes it refuse every message,
+    `refuse` ({address: reply}) refuses one recipient, `delay` makes it slow to answer DATA."""
 
     def __init__(self):
         self.messages: list[EmailMessage] = []
         self.reply: str | None = None
+        self.refuse: dict[str, str] = {}
+        self.delay = 0.0
         self._lock = threading.Lock()
 
+    def reset(self) -> None:
+        with self._lock:
+            self.messages.clear()
+        self.reply, self.refuse, self.delay = None, {}, 0.0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.reply:
             return self.reply
         with self._lock:
@@ -147,18 +164,21 @@ def free_port() -> int:
 
 
 class SMTPServer:
-    """A real SMTP server on a free port that can be stopped and started again."""
+    """A real SMTP server on a free port that can be stopped and started again; with
+    `smtputf8=False` it is a relay that cannot take non-ASCII addresses."""
 
-    def __init__(self):
+    def __init__(self, smtputf8: bool = True):
         self.sink = Sink()
         self.port = free_port()
+        self.smtputf8 = smtputf8
         self.start()
 
     def stop(self):
         self.controller.stop()
 
     def start(self):
-        self.controller = Controller(self.sink, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(self.sink, hostname="127.0.0.1", port=self.port,
+                                     enable_SMTPUTF8=self.smtputf8)
         self.controller.start()
 
     @property
@@ -185,9 +205,17 @@ def smtp_server():
 
 @pytest.fixture
 def smtp(smtp_server):
-    smtp_server.sink.messages.clear()
-    smtp_server.sink.reply = None
-    return smtp_server
+    smtp_server.sink.reset()
+    yield smtp_server
+    smtp_server.sink.reset()
+
+
+@pytest.fixture
+def ascii_relay():
+    """A second SMTP server that, like many relays, has no SMTPUTF8."""
+    server = SMTPServer(smtputf8=False)
+    yield server
+    server.stop()
 
 
 def deliver(app, now=None) -> int:

@@ -1,8 +1,10 @@
 """The outbox and its deliverers, against a real SMTP server that can fail."""
 
 import threading
+import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import update
 
 from app.extensions import db
@@ -138,18 +140,95 @@ def test_a_message_left_sending_by_a_dead_deliverer_is_taken_over_after_its_leas
     assert len(smtp.messages) == 1
 
 
-def test_a_message_handed_to_smtp_by_a_deliverer_that_died_is_never_sent_twice(client, app, smtp):
+def test_a_message_whose_fate_is_unknown_is_sent_again_with_the_same_message_id(client, app, smtp):
     sign(client, email="ana@example.ca")
+    sign(client, email="bea@example.ca")
+    assert deliver(app) == 2
     with app.app_context():
-        [message_id] = claim_due(utcnow())
-        # The deliverer handed it over, then died before recording what the server said.
-        db.session.execute(update(OutboxMessage).values(handed_at=utcnow()))
+        first = min(db.session.scalars(db.select(OutboxMessage.id)))
+        # Ana's deliverer handed her message over, then died before recording the answer.
+        db.session.execute(update(OutboxMessage).where(OutboxMessage.id == first).values(
+            status=OutboxMessage.SENDING, lease_until=utcnow(), handed_at=utcnow(), sent_at=None))
         db.session.commit()
-    assert deliver(app, now=utcnow() + LEASE + timedelta(seconds=1)) == 0
-    [row] = outbox_rows(app)
-    assert row.status == OutboxMessage.FAILED
-    assert "not sent again" in row.last_error
-    assert smtp.messages == []
+    assert deliver(app, now=utcnow() + timedelta(seconds=1)) == 1, "sent again: a lost email is a lost signature"
+    messages = smtp.wait_for(3)
+    ana = [message["Message-ID"] for message in messages if message["To"] == "ana@example.ca"]
+    [bea] = [message["Message-ID"] for message in messages if message["To"] == "bea@example.ca"]
+    assert len(ana) == 2 and ana[0] == ana[1], "one Message-ID, so mail systems can fold the copy"
+    assert bea != ana[0]
+    assert {row.status for row in outbox_rows(app)} == {OutboxMessage.SENT}
+
+
+def wait_until(predicate, timeout: float = 10.0):
+    """Poll until predicate() returns something true; return it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := predicate():
+            return result
+        time.sleep(0.02)
+    raise AssertionError("gave up waiting")
+
+
+def test_a_deliverer_renews_the_lease_of_its_whole_batch_before_each_message(client, app, smtp):
+    _sign_many(client, 3)
+    smtp.sink.delay = 1.5
+    worker = threading.Thread(target=deliver, args=(app,))
+    worker.start()
+    try:
+        first_lease = wait_until(lambda: max((row.lease_until for row in outbox_rows(app)
+                                             if row.status == OutboxMessage.SENDING), default=None))
+        wait_until(lambda: outbox_rows(app)[1].handed_at is not None)  # the second message is in hand
+        with app.app_context():
+            assert claim_due(first_lease + timedelta(seconds=1)) == [], "the rest of the batch is still held"
+    finally:
+        worker.join()
+    assert len(smtp.messages) == 3
+    assert {row.status for row in outbox_rows(app)} == {OutboxMessage.SENT}
+
+
+def test_a_stopping_deliverer_finishes_the_message_in_hand_and_releases_the_rest_at_once(client, app, smtp):
+    _sign_many(client, 5)
+    smtp.sink.delay = 1
+    deliverer = Deliverer(app, poll_seconds=0.05).start()
+    wait_until(lambda: any(row.handed_at for row in outbox_rows(app)))
+    deliverer.stop()
+    rows = outbox_rows(app)
+    sent = [row for row in rows if row.status == OutboxMessage.SENT]
+    released = [row for row in rows if row.status != OutboxMessage.SENT]
+    assert 1 <= len(sent) <= 2, "the message in hand was finished, and nothing after it was started"
+    assert len(smtp.messages) == len(sent)
+    for row in released:
+        assert (row.status, row.lease_until, row.handed_at, row.attempts) == (OutboxMessage.QUEUED, None, None, 0)
+    smtp.sink.delay = 0
+    assert deliver(app) == len(released), "another deliverer takes them over at once"
+
+
+def test_a_relay_without_smtputf8_fails_only_the_message_to_a_non_ascii_address(make_app, ascii_relay):
+    app = make_app(MAIL_PORT=ascii_relay.port)
+    client = app.test_client()
+    for email in ("ana@example.ca", "josé@example.ca", "bea@example.ca"):
+        assert sign(client, email=email).status_code == 303
+    assert deliver(app) == 2
+    assert sorted(message["To"] for message in ascii_relay.messages) == ["ana@example.ca", "bea@example.ca"]
+    statuses = [row.status for row in outbox_rows(app)]
+    assert statuses == [OutboxMessage.SENT, OutboxMessage.FAILED, OutboxMessage.SENT]
+    assert "SMTPUTF8" in outbox_rows(app)[1].last_error
+    assert deliver(app, now=utcnow() + timedelta(days=1)) == 0
+
+
+@pytest.mark.parametrize("reply, status", [("550 5.1.1 No such mailbox", OutboxMessage.FAILED),
+                                           ("450 4.2.0 Greylisted, come back later", OutboxMessage.QUEUED)])
+def test_one_refused_recipient_never_holds_up_the_rest_of_the_batch(client, app, smtp, reply, status):
+    smtp.sink.refuse = {"gone@example.ca": reply}
+    for email in ("ana@example.ca", "gone@example.ca", "bea@example.ca"):
+        sign(client, email=email)
+    assert deliver(app) == 2
+    assert sorted(message["To"] for message in smtp.messages) == ["ana@example.ca", "bea@example.ca"]
+    ana, gone, bea = outbox_rows(app)
+    assert (ana.status, gone.status, bea.status) == (OutboxMessage.SENT, status, OutboxMessage.SENT)
+    assert gone.last_error.startswith(reply[:3])
+    if status == OutboxMessage.QUEUED:
+        assert gone.attempts == 1 and gone.next_attempt_at > utcnow()
 
 
 def test_a_message_claimed_too_often_without_outcome_is_given_up(make_app, smtp):

@@ -3,6 +3,11 @@
 import pytest
 
 from app.addresses import normalize_email
+import threading
+from datetime import timedelta
+
+from app.extensions import db
+from app.models import OutboxMessage
 from conftest import (PUBLIC_URL, csrf_token, deliver, html_part, link_in, outbox_rows, press_button, sign,
                       signature_rows, text_part)
 
@@ -87,6 +92,43 @@ def test_a_signature_gets_at_most_five_emails_however_often_it_is_submitted(clie
         assert sign(client, email="flood@example.ca").status_code == 303
     deliver(app)
     assert len(smtp.messages) == 5
+    assert signature_rows(app)[0].emails_queued == 5
+
+
+def test_the_five_email_cap_is_per_day_so_a_flooded_signer_still_gets_a_link_the_next_day(client, app, smtp):
+    sign(client, email="flood@example.ca")
+    deliver(app)
+    press_button(client, link_in(smtp.messages[0], "/confirm/"))
+    for _ in range(8):  # someone else uses up the day's share of mail for this address
+        sign(client, email="flood@example.ca")
+    deliver(app)
+    assert len(smtp.messages) == 5
+    with app.app_context():  # a day passes
+        for row in db.session.scalars(db.select(OutboxMessage)):
+            row.created_at -= timedelta(days=1, seconds=1)
+        db.session.commit()
+    client.post("/resend", data={"email": "flood@example.ca", "csrf_token": csrf_token(client)})
+    deliver(app)
+    assert len(smtp.messages) == 6
+    assert link_in(smtp.messages[-1], "/manage/"), "the signer can manage their signature again"
+
+
+def test_parallel_requests_for_one_address_never_get_past_the_cap(app, smtp):
+    sign(app.test_client(), email="race@example.ca")
+    clients = [app.test_client() for _ in range(12)]
+    tokens = [csrf_token(client) for client in clients]
+    barrier = threading.Barrier(len(clients))
+
+    def resend(index):
+        barrier.wait()
+        clients[index].post("/resend", data={"email": "race@example.ca", "csrf_token": tokens[index]})
+
+    threads = [threading.Thread(target=resend, args=(index,)) for index in range(len(clients))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(outbox_rows(app)) == 5
     assert signature_rows(app)[0].emails_queued == 5
 
 

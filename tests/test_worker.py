@@ -1,12 +1,15 @@
-"""`flask --app wsgi mail worker` as its own process: it delivers, and stops cleanly on SIGTERM."""
+"""`flask --app wsgi mail worker` as its own process: it delivers, and stops cleanly on SIGTERM,
+giving back what it holds."""
 
 import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from conftest import PUBLIC_URL, TEST_SECRET_KEY, sign
+from app.models import OutboxMessage
+from conftest import PUBLIC_URL, TEST_SECRET_KEY, outbox_rows, sign
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,6 +34,35 @@ def test_mail_worker_process_delivers_the_outbox_and_stops_on_sigterm(app, clien
     assert "stopped" in output
     for message in messages:
         assert "ana" not in output.lower() and message["To"] not in output, "no personal data in the worker's output"
+
+
+def test_mail_worker_stopped_mid_batch_finishes_the_message_in_hand_and_releases_the_rest(
+        app, client, smtp, database_url):
+    for number in range(6):
+        sign(client, email=f"held{number}@example.ca")
+    smtp.sink.delay = 1
+    env = {**os.environ, "SECRET_KEY": "test-secret-key", "PUBLIC_URL": PUBLIC_URL,
+           "DATABASE_URL": database_url, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp.port)}
+    env.pop("FLASK_DEBUG", None)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "mail", "worker", "--poll", "0.1"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not any(row.handed_at for row in outbox_rows(app)):
+            assert time.monotonic() < deadline, "the worker never started sending"
+            time.sleep(0.02)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        output, _ = worker.communicate(timeout=30)
+    assert worker.returncode == 0, output
+    rows = outbox_rows(app)
+    sent = [row for row in rows if row.status == OutboxMessage.SENT]
+    assert 1 <= len(sent) <= 2, "the message in hand was finished; nothing new was started"
+    for row in rows:
+        if row.status != OutboxMessage.SENT:
+            assert (row.status, row.lease_until, row.attempts) == (OutboxMessage.QUEUED, None, 0)
 
 
 def test_mail_worker_refuses_to_start_without_anywhere_to_send(database_url):

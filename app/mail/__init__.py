@@ -1,0 +1,17 @@
+"""Mail: the outbox (queued inside the signer's transaction), its transports, and the deliverer.
+
+Delivery is at least once: a lost confirmation is a lost signature, while a rare second
+copy is harmless (confirming is idempotent) and carries the same Message-ID. A refusal
+of one message (5xx for its recipient or content, no SMTPUTF8 for its address) fails
+that message only, a deferred recipient (4xx) is retried alone, and connection trouble
+or other 4xx replies put the whole batch back with exponential back-off.
+"""
+
+from .deliverer import Deliverer, deliver_due, start_in_web_deliverer, stop_deliverers, wake_deliverer
+from .outbox import (EMAIL_WINDOW, LEASE, MAX_EMAILS_PER_SIGNATURE, claim_due, has_due, queue_email,
+                     retry_delay)
+from .transports import can_deliver, open_kept_mailbox
+
+__all__ = ["EMAIL_WINDOW", "LEASE", "MAX_EMAILS_PER_SIGNATURE", "Deliverer", "can_deliver", "claim_due",
+           "deliver_due", "has_due", "open_kept_mailbox", "queue_email", "retry_delay",
+           "start_in_web_deliverer", "stop_deliverers", "wake_deliverer"]

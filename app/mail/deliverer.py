@@ -1,0 +1,183 @@
+"""The deliverer: a background thread (in each web process, or in `mail worker`) sending the outbox.
+
+It sends each claimed message once, records the outcome, and when asked to stop finishes
+the message in hand and gives the rest of its batch back at once.
+"""
+
+import logging
+import os
+import threading
+from datetime import datetime, timedelta
+
+from flask import Flask, current_app
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..emails import outbox_message_id, render_email
+from ..extensions import db
+from ..models import OutboxMessage, Signature, utcnow
+from .outbox import BATCH_SIZE, Claim, claim_with_lease, has_due, lease_length, retry_delay
+from .transports import MessageDeferred, PermanentFailure, TemporaryFailure, open_transport
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 2.0
+
+
+def wake_deliverer() -> None:
+    """Tell this process's deliverer, if it runs one, that mail is waiting."""
+    deliverer = current_app.extensions.get("deliverer")
+    if deliverer is not None:
+        deliverer.wake()
+
+
+def _retry_or_fail(held: Claim, message: OutboxMessage, error: str, now: datetime) -> None:
+    if message.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
+        log.warning("outbox message %s failed after %s attempts: %s", message.id, message.attempts, error)
+        held.finish(message.id, status=OutboxMessage.FAILED, last_error=error[:200])
+    else:
+        held.finish(message.id, status=OutboxMessage.QUEUED, last_error=error[:200], handed_at=None,
+                     next_attempt_at=now + retry_delay(message.attempts))
+
+
+def deliver_due(now: datetime | None = None, should_stop=lambda: False) -> int:
+    """Claim one batch of due messages and try to send each once; how many were sent.
+
+    `now` moves this call's clock (tests); `should_stop` is asked before each message,
+    and once it says yes the messages not yet started are released.
+    """
+    offset = now - utcnow() if now else timedelta(0)
+
+    def clock() -> datetime:
+        return utcnow() + offset
+
+    now = clock()
+    if not has_due(now):
+        db.session.commit()
+        return 0
+    lease = now + lease_length()
+    held = Claim(claim_with_lease(now, lease, BATCH_SIZE), lease)
+    if not held.ids:
+        return 0
+    rows = db.session.execute(
+        select(OutboxMessage, Signature)
+        .join(Signature, Signature.id == OutboxMessage.signature_id)
+        .where(OutboxMessage.id.in_(held.ids))
+        .order_by(OutboxMessage.id)
+    ).all()
+    db.session.commit()
+    sent = 0
+    with open_transport() as transport:
+        for position, (message, signature) in enumerate(rows):
+            if should_stop():
+                held.release([pending.id for pending, _signature in rows[position:]])
+                break
+            if message.attempts > current_app.config["MAIL_MAX_ATTEMPTS"]:
+                # Claimed again and again without an answer (a deliverer dying on it):
+                # stop here instead of looping for ever.
+                held.finish(message.id, status=OutboxMessage.FAILED, last_error="gave up: no outcome recorded")
+                continue
+            email = render_email(message.kind, signature,
+                                 message_id=outbox_message_id(message.id, message.created_at))
+            if not held.hand_over(message.id, clock()):
+                continue  # our lease ran out and another deliverer has it now
+            try:
+                transport.send(email)
+            except PermanentFailure as error:
+                log.warning("outbox message %s refused by the mail server: %s", message.id, error)
+                held.finish(message.id, status=OutboxMessage.FAILED, last_error=str(error)[:200])
+            except MessageDeferred as error:
+                log.info("outbox message %s will be retried: %s", message.id, error)
+                _retry_or_fail(held, message, str(error), clock())
+            except TemporaryFailure as error:
+                log.info("outbox message %s will be retried, with the rest of its batch: %s", message.id, error)
+                # The server cannot take mail now: the rest of the batch waits too.
+                for pending, _signature in rows[position:]:
+                    _retry_or_fail(held, pending, str(error), clock())
+                break
+            else:
+                held.finish(message.id, status=OutboxMessage.SENT, sent_at=clock(), last_error=None)
+                sent += 1
+    return sent
+
+
+class Deliverer:
+    """Delivers the outbox in a background thread until stopped."""
+
+    def __init__(self, app: Flask, poll_seconds: float = POLL_SECONDS):
+        self.app = app
+        self.poll_seconds = poll_seconds
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.pid = os.getpid()
+
+    def start(self) -> "Deliverer":
+        self._thread = threading.Thread(target=self.run, name="mail-deliverer", daemon=True)
+        with _running_lock:
+            _running.add(self)
+        self._thread.start()
+        return self
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def stop(self, timeout: float = 30) -> None:
+        """Finish the message in hand, release the rest of the batch, and end the thread."""
+        self.request_stop()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        with _running_lock:
+            _running.discard(self)
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            sent = self.run_once()
+            if sent < BATCH_SIZE:
+                self._wake.wait(self.poll_seconds)
+                self._wake.clear()
+
+    def run_once(self) -> int:
+        with self.app.app_context():
+            try:
+                return deliver_due(should_stop=self._stop.is_set)
+            except SQLAlchemyError as error:
+                log.warning("mail deliverer cannot reach the database: %s", type(error).__name__)
+                return 0
+            except Exception:  # noqa: BLE001 - a dead thread would silently stop all mail
+                log.exception("mail deliverer hit an unexpected error; it keeps running")
+                return 0
+            finally:
+                db.session.remove()
+
+
+def start_in_web_deliverer() -> None:
+    """Start this process's deliverer on its first request (after gunicorn forks)."""
+    app = current_app._get_current_object()
+    deliverer = app.extensions.get("deliverer")
+    if deliverer is not None and deliverer.pid == os.getpid():
+        return
+    with _start_lock:
+        deliverer = app.extensions.get("deliverer")
+        if deliverer is None or deliverer.pid != os.getpid():
+            app.extensions["deliverer"] = Deliverer(app).start()
+
+
+def stop_deliverers(timeout: float = 30) -> None:
+    """Stop every deliverer this process started (gunicorn's worker_exit hook calls it), so
+    nothing stays claimed by a process that is going away."""
+    with _running_lock:
+        ours = [deliverer for deliverer in _running if deliverer.pid == os.getpid()]
+    for deliverer in ours:
+        deliverer.request_stop()
+    for deliverer in ours:
+        deliverer.stop(timeout)
+
+
+_start_lock = threading.Lock()
+_running_lock = threading.Lock()
+_running: set[Deliverer] = set()

@@ -1,0 +1,151 @@
+"""The outbox table's rules: what may be queued, and how deliverers claim, hold and give back mail.
+
+A deliverer claims a batch of due messages (an atomic UPDATE ... RETURNING, with SKIP
+LOCKED on PostgreSQL) under a short lease, and renews the lease of the whole batch
+before it hands each message to the server. A lease that runs out, whatever its
+deliverer was doing, makes the messages takeable again: a message handed over
+without a recorded answer is sent again (at least once, never lost).
+"""
+
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import and_, case, func, insert, literal, or_, select, update
+
+from ..database import write_transaction
+from ..extensions import db
+from ..models import OutboxMessage, Signature, utcnow
+
+MAX_EMAILS_PER_SIGNATURE = 5
+EMAIL_WINDOW = timedelta(days=1)
+BATCH_SIZE = 10
+# Short, and renewed before each message: a dead deliverer's claims are taken over within a minute.
+LEASE = timedelta(seconds=30)
+RETRY_BASE = timedelta(seconds=30)
+RETRY_CAP = timedelta(hours=1)
+
+
+def queue_email(signature_id: int, kind: str, now: datetime | None = None) -> bool:
+    """Add a message for the signature to the outbox, within the caller's transaction.
+
+    Returns False, queueing nothing, once the signature has had its share of mail in the
+    last EMAIL_WINDOW, so nobody can use the form to flood an inbox; a day later the
+    signer can get a link again, however often someone else asked for one.
+    """
+    now = now or utcnow()
+    # Lock the signature's row first (SQLite's write transaction locks everything already):
+    # parallel requests for one address then count one after another, each seeing the mail
+    # the ones before it queued.
+    if db.session.execute(select(Signature.id).where(Signature.id == signature_id).with_for_update()).first() is None:
+        return False
+    recent = db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.signature_id == signature_id, OutboxMessage.created_at > now - EMAIL_WINDOW))
+    if recent >= MAX_EMAILS_PER_SIGNATURE:
+        return False
+    db.session.execute(
+        update(Signature).where(Signature.id == signature_id)
+        .values(emails_queued=Signature.emails_queued + 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(insert(OutboxMessage).values(signature_id=signature_id, kind=kind, created_at=now))
+    return True
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential back-off: 30 s, 1 min, 2 min, ... at most an hour."""
+    doublings = min(max(attempts - 1, 0), 16)  # 2**16 x 30 s is far past the cap already
+    return min(RETRY_BASE * 2 ** doublings, RETRY_CAP)
+
+
+def lease_length() -> timedelta:
+    """How long a claim lasts unrenewed: LEASE, or longer if one SMTP exchange may take longer.
+
+    An exchange slower than the lease can lead to a second copy, never to a lost message.
+    """
+    return max(LEASE, 3 * timedelta(seconds=current_app.config["MAIL_TIMEOUT"]))
+
+
+def _takeable(now: datetime):
+    """Queued and due, or held under a lease that ran out (its deliverer died, whatever it was doing)."""
+    return or_(
+        and_(OutboxMessage.status == OutboxMessage.QUEUED, OutboxMessage.next_attempt_at <= now),
+        and_(OutboxMessage.status == OutboxMessage.SENDING, OutboxMessage.lease_until < now),
+    )
+
+
+def claim_due(now: datetime, limit: int = BATCH_SIZE) -> list[int]:
+    """Atomically take up to `limit` due messages under a lease from `now`; their ids."""
+    return claim_with_lease(now, now + lease_length(), limit)
+
+
+def claim_with_lease(now: datetime, lease: datetime, limit: int) -> list[int]:
+    """Atomically take up to `limit` due messages under the given lease; their ids."""
+    due = (
+        select(OutboxMessage.id).where(_takeable(now)).order_by(OutboxMessage.id).limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    with write_transaction():
+        claimed = db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(due.scalar_subquery()))
+            .values(status=OutboxMessage.SENDING, lease_until=lease, attempts=OutboxMessage.attempts + 1)
+            .returning(OutboxMessage.id)
+            .execution_options(synchronize_session=False)
+        ).scalars().all()
+    return sorted(claimed)
+
+
+def has_due(now: datetime) -> bool:
+    """A cheap read, so idle deliverers never take SQLite's write lock."""
+    return db.session.execute(select(OutboxMessage.id).where(_takeable(now)).limit(1)).first() is not None
+
+
+class Claim:
+    """The messages one deliverer holds, known by the lease it last wrote on them.
+
+    Whoever takes a message over writes a lease of its own, so from then on this
+    holder's writes miss that message: two deliverers never both record an outcome.
+    """
+
+    def __init__(self, ids: list[int], lease: datetime):
+        self.ids = ids
+        self.lease = lease
+
+    def _held(self, ids: list[int]):
+        return and_(OutboxMessage.id.in_(ids), OutboxMessage.status == OutboxMessage.SENDING,
+                    OutboxMessage.lease_until == self.lease)
+
+    def hand_over(self, message_id: int, now: datetime) -> bool:
+        """Renew the lease of everything still held and mark one message as handed to the
+        server; False if another deliverer has taken that message over."""
+        lease = now + lease_length()
+        with write_transaction():
+            held = db.session.execute(
+                update(OutboxMessage).where(self._held(self.ids))
+                .values(lease_until=lease,
+                        # Typed as the column, so the time is stored in UTC like every other.
+                        handed_at=case((OutboxMessage.id == message_id, literal(now, OutboxMessage.handed_at.type)),
+                                       else_=OutboxMessage.handed_at))
+                .returning(OutboxMessage.id)
+                .execution_options(synchronize_session=False)
+            ).scalars().all()
+        self.lease = lease
+        return message_id in held
+
+    def finish(self, message_id: int, **values) -> None:
+        """Record a message's outcome and let go of it."""
+        with write_transaction():
+            db.session.execute(
+                update(OutboxMessage).where(self._held([message_id])).values(lease_until=None, **values)
+                .execution_options(synchronize_session=False)
+            )
+
+    def release(self, ids: list[int]) -> None:
+        """Give messages back untried: due at once, and the attempt not counted."""
+        with write_transaction():
+            db.session.execute(
+                update(OutboxMessage).where(self._held(ids))
+                .values(status=OutboxMessage.QUEUED, lease_until=None, handed_at=None,
+                        attempts=OutboxMessage.attempts - 1)
+                .execution_options(synchronize_session=False)
+            )
