@@ -41,7 +41,7 @@ def test_mail_worker_stopped_mid_batch_finishes_the_message_in_hand_and_releases
     for number in range(6):
         sign(client, email=f"held{number}@example.ca")
     smtp.sink.delay = 1
-    env = {**os.environ, "SECRET_KEY": "test-secret-key", "PUBLIC_URL": PUBLIC_URL,
+    env = {**os.environ, "SECRET_KEY": TEST_SECRET_KEY, "PUBLIC_URL": PUBLIC_URL,
            "DATABASE_URL": database_url, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp.port)}
     env.pop("FLASK_DEBUG", None)
     worker = subprocess.Popen(
