@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 DEV := FLASK_DEBUG=1
 
-.PHONY: run test install translations messages migrate organizer bench screenshots worker clean
+# The ruff version is pinned in requirements-dev.txt; .pre-commit-config.yaml runs the same checks.
+.PHONY: run test lint format install translations messages migrate organizer bench screenshots worker clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +38,16 @@ run: migrate
 ## The whole suite; set TEST_DATABASE_URL to also use PostgreSQL.
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## Lint and format check (what CI runs before the tests).
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## Apply ruff's fixes and formatting.
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 ## Create an organizer account for the dashboard (asks for the password).
 organizer: migrate

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 
 def behind_proxy() -> bool:
-    """TRUSTED_PROXIES is set: a reverse proxy stands in front (a bad value counts as set; the app refuses it)."""
+    """TRUSTED_PROXIES is set: a proxy stands in front (a bad value counts as set; the app refuses it)."""
     return os.environ.get("TRUSTED_PROXIES", "").strip() not in ("", "0")
 
 
@@ -56,9 +56,12 @@ def check_rate_limit_store(server) -> None:
                 f"memory://), so every limit would let {workers} times as many requests through. "
                 "Set RATELIMIT_STORAGE_URI=redis://localhost:6379/0 (a Redis on this machine; the same "
                 "Redis for every server), or run one worker with WEB_CONCURRENCY=1, or, for a benchmark "
-                "only, RATELIMIT_ENABLED=0.")
-        server.log.warning("Rate limits are counted in this process's memory: they hold for this one "
-                           "worker only. Several servers need RATELIMIT_STORAGE_URI=redis://...")
+                "only, RATELIMIT_ENABLED=0."
+            )
+        server.log.warning(
+            "Rate limits are counted in this process's memory: they hold for this one "
+            "worker only. Several servers need RATELIMIT_STORAGE_URI=redis://..."
+        )
         return
     from limits.errors import ConfigurationError
     from limits.storage import storage_from_string
@@ -67,11 +70,14 @@ def check_rate_limit_store(server) -> None:
     try:
         answers = storage_from_string(uri, **options).check()
     except ConfigurationError as error:
-        raise RuntimeError(f"RATELIMIT_STORAGE_URI={_without_password(uri)} is not a store Flask-Limiter "
-                           f"can use: {error}") from None
+        raise RuntimeError(
+            f"RATELIMIT_STORAGE_URI={_without_password(uri)} is not a store Flask-Limiter can use: {error}"
+        ) from None
     if not answers:
-        raise RuntimeError(f"The rate limits' store at {_without_password(uri)} does not answer. Start it "
-                           "(for Redis: `redis-cli ping` should say PONG), or correct RATELIMIT_STORAGE_URI.")
+        raise RuntimeError(
+            f"The rate limits' store at {_without_password(uri)} does not answer. Start it "
+            "(for Redis: `redis-cli ping` should say PONG), or correct RATELIMIT_STORAGE_URI."
+        )
 
 
 def warn_about_open_bind(server) -> None:
@@ -83,7 +89,10 @@ def warn_about_open_bind(server) -> None:
             server.log.warning(
                 "Listening on %s:%s with TRUSTED_PROXIES set: only the proxy must be able to reach this "
                 "port (a platform's router, or a firewall), as whoever reaches it can forge "
-                "X-Forwarded-For. Unset HOST to listen on 127.0.0.1.", address[0] or "*", address[1])
+                "X-Forwarded-For. Unset HOST to listen on 127.0.0.1.",
+                address[0] or "*",
+                address[1],
+            )
 
 
 def _is_loopback(host: str) -> bool:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from .accounts import load_organizer
 from .campaign import load_campaign
 from .catalogues import ensure_catalogues
 from .cli import register_commands
@@ -14,7 +15,6 @@ from .countapi import CountFastPath
 from .counter import CountCache
 from .database import init_database
 from .errors import register_error_handlers
-from .accounts import load_organizer
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .i18n import TRANSLATED, init_i18n, select_language
 from .mail import can_deliver, start_in_web_deliverer
@@ -38,7 +38,9 @@ def create_app(overrides: Mapping | None = None) -> Flask:
         app.config.update(overrides)
     check_config(app.config)
     ensure_catalogues(ROOT / "translations", TRANSLATED)
-    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", limiter_storage_options(app.config["RATELIMIT_STORAGE_URI"]))
+    app.config.setdefault(
+        "RATELIMIT_STORAGE_OPTIONS", limiter_storage_options(app.config["RATELIMIT_STORAGE_URI"])
+    )
     app.extensions["campaign"] = load_campaign(app.config["CAMPAIGN_FILE"])
     app.extensions["count_cache"] = CountCache()
     app.extensions["page_cache"] = PageCache()
@@ -71,8 +73,9 @@ def register_extensions(app: Flask) -> None:
     # session on every response: that adds "Vary: Cookie" to /api/count and every public page,
     # which would keep a CDN from sharing one cached count among all visitors.
     app.after_request_funcs[None].remove(login_manager._update_remember_cookie)
-    babel.init_app(app, locale_selector=select_language,
-                   default_translation_directories=str(ROOT / "translations"))
+    babel.init_app(
+        app, locale_selector=select_language, default_translation_directories=str(ROOT / "translations")
+    )
 
 
 def register_blueprints(app: Flask) -> None:

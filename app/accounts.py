@@ -57,8 +57,9 @@ def create_organizer(email: str, password: str) -> Organizer:
     with write_transaction():
         if db.session.scalar(select(Organizer.id).where(Organizer.email == email)) is not None:
             raise AccountError(f"an organizer with the address {email} exists already")
-        organizer = Organizer(email=email, password_hash=generate_password_hash(password),
-                              session_token=secrets.token_hex(16))
+        organizer = Organizer(
+            email=email, password_hash=generate_password_hash(password), session_token=secrets.token_hex(16)
+        )
         db.session.add(organizer)
     return organizer
 
@@ -145,21 +146,33 @@ def device_organizer(token: str | None) -> int | None:
     """The organizer a browser's device token was issued to; None if unknown, revoked or expired."""
     if not token:
         return None
-    return db.session.scalar(select(OrganizerDevice.organizer_id).where(
-        OrganizerDevice.token_hash == _device_hash(token), OrganizerDevice.expires_at > utcnow()))
+    return db.session.scalar(
+        select(OrganizerDevice.organizer_id).where(
+            OrganizerDevice.token_hash == _device_hash(token), OrganizerDevice.expires_at > utcnow()
+        )
+    )
 
 
 def remember_device(organizer: Organizer, token: str | None) -> str:
-    """After a login: this browser's device token, its own if still valid for the organizer, else a new one."""
+    """After a login: this browser's device token, kept if still valid for the organizer, else a new one."""
     if device_organizer(token) == organizer.id:
         return token
     token = secrets.token_urlsafe(32)
     now = utcnow()
     with write_transaction():
-        db.session.execute(delete(OrganizerDevice).where(OrganizerDevice.organizer_id == organizer.id,
-                                                         OrganizerDevice.expires_at <= now))
-        db.session.add(OrganizerDevice(organizer_id=organizer.id, token_hash=_device_hash(token),
-                                       created_at=now, expires_at=now + DEVICE_LIFETIME))
+        db.session.execute(
+            delete(OrganizerDevice).where(
+                OrganizerDevice.organizer_id == organizer.id, OrganizerDevice.expires_at <= now
+            )
+        )
+        db.session.add(
+            OrganizerDevice(
+                organizer_id=organizer.id,
+                token_hash=_device_hash(token),
+                created_at=now,
+                expires_at=now + DEVICE_LIFETIME,
+            )
+        )
     return token
 
 

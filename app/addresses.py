@@ -17,8 +17,14 @@ PROVINCES = {
     "B": _l("Nova Scotia"),
     "C": _l("Prince Edward Island"),
     "E": _l("New Brunswick"),
-    "G": _l("Quebec"), "H": _l("Quebec"), "J": _l("Quebec"),
-    "K": _l("Ontario"), "L": _l("Ontario"), "M": _l("Ontario"), "N": _l("Ontario"), "P": _l("Ontario"),
+    "G": _l("Quebec"),
+    "H": _l("Quebec"),
+    "J": _l("Quebec"),
+    "K": _l("Ontario"),
+    "L": _l("Ontario"),
+    "M": _l("Ontario"),
+    "N": _l("Ontario"),
+    "P": _l("Ontario"),
     "R": _l("Manitoba"),
     "S": _l("Saskatchewan"),
     "T": _l("Alberta"),
@@ -81,7 +87,8 @@ def country_choices(language: str) -> tuple[tuple[str, str], ...]:
     """(code, name) pairs sorted by name in that language, Canada first (computed once)."""
     names = Locale.parse(language).territories
     countries = [
-        (code, name) for code, name in names.items()
+        (code, name)
+        for code, name in names.items()
         if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
     ]
     countries.sort(key=lambda pair: unicodedata.normalize("NFKD", pair[1]).casefold())

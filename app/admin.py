@@ -2,8 +2,17 @@
 
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, Response, current_app, redirect, render_template, request,
-                   session, stream_with_context, url_for)
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -46,12 +55,18 @@ def safe_next(target: str | None) -> str:
 
 def _device_cookie(response: Response, token: str | None) -> Response:
     """Give this browser its device token (for as long as the token lasts), or take it away."""
-    options = {"path": "/admin", "httponly": True, "samesite": "Lax",
-               "secure": current_app.config["SESSION_COOKIE_SECURE"]}
+    options = {
+        "path": "/admin",
+        "httponly": True,
+        "samesite": "Lax",
+        "secure": current_app.config["SESSION_COOKIE_SECURE"],
+    }
     if token is None:
         response.delete_cookie(DEVICE_COOKIE, **options)
     else:
-        response.set_cookie(DEVICE_COOKIE, token, max_age=int(accounts.DEVICE_LIFETIME.total_seconds()), **options)
+        response.set_cookie(
+            DEVICE_COOKIE, token, max_age=int(accounts.DEVICE_LIFETIME.total_seconds()), **options
+        )
     return response
 
 
@@ -65,8 +80,12 @@ def login():
     if form.validate_on_submit():
         try:
             device = request.cookies.get(DEVICE_COOKIE)
-            organizer = accounts.authenticate(form.email.data, form.password.data, client=client_key(),
-                                              device_for=accounts.device_organizer(device))
+            organizer = accounts.authenticate(
+                form.email.data,
+                form.password.data,
+                client=client_key(),
+                device_for=accounts.device_organizer(device),
+            )
         except accounts.Throttled as throttled:
             minutes = max(1, round(throttled.retry_after / 60))
             error = _("Too many attempts. Please wait %(minutes)d minutes and try again.", minutes=minutes)
@@ -98,9 +117,16 @@ def logout():
 def dashboard():
     days = stats.per_day(30)
     return render_template(
-        "admin/dashboard.html", totals=stats.totals(), chart=day_chart(days), days=days,
-        regions=stats.regions(), sources=stats.top_sources(), domains=stats.domain_rates(),
-        latest=stats.latest_signatures(), outbox=stats.outbox_health(), events=recent_events(),
+        "admin/dashboard.html",
+        totals=stats.totals(),
+        chart=day_chart(days),
+        days=days,
+        regions=stats.regions(),
+        sources=stats.top_sources(),
+        domains=stats.domain_rates(),
+        latest=stats.latest_signatures(),
+        outbox=stats.outbox_health(),
+        events=recent_events(),
         bursts=stats.domain_bursts(current_app.config["DOMAIN_BURST_THRESHOLD"]),
     )
 
@@ -127,15 +153,18 @@ def find():
     searched = "email" in request.args
     if searched and form.validate():
         signature = signatures.find_signature(form.email.normalized)
-    return render_template("admin/find.html", form=form, signature=signature, searched=searched,
-                           button=ButtonForm()), 200 if not searched or not form.errors else 422
+    return render_template(
+        "admin/find.html", form=form, signature=signature, searched=searched, button=ButtonForm()
+    ), 200 if not searched or not form.errors else 422
 
 
 @bp.post("/signers/<int:signature_id>/hide")
 @login_required
 def hide(signature_id: int):
     if not signatures.hide_signature(signature_id, actor=current_user.email):
-        return render_template("admin/done.html", message=_("There was no such signature; nothing was hidden.")), 404
+        return render_template(
+            "admin/done.html", message=_("There was no such signature; nothing was hidden.")
+        ), 404
     return render_template("admin/done.html", message=_("The name is no longer shown in the public list."))
 
 
@@ -143,6 +172,9 @@ def hide(signature_id: int):
 @login_required
 def erase(signature_id: int):
     erased = signatures.erase_signature(signature_id, actor=current_user.email)
-    message = (_("The signature and its data are erased.") if erased
-               else _("There was no such signature; nothing was erased."))
+    message = (
+        _("The signature and its data are erased.")
+        if erased
+        else _("There was no such signature; nothing was erased.")
+    )
     return render_template("admin/done.html", message=message), 200 if erased else 404

@@ -31,13 +31,15 @@ class Content:
 
     def paragraphs(self) -> list[Markup]:
         """The text as escaped paragraphs, footnote markers turned into links."""
+
         def link(match: re.Match) -> str:
             number = match.group(1)
-            return (f'<sup><a href="#fn{number}" id="ref{number}" class="fnref">'
-                    f"{number}</a></sup>")
+            return f'<sup><a href="#fn{number}" id="ref{number}" class="fnref">{number}</a></sup>'
+
         return [
             Markup(FOOTNOTE_MARK.sub(link, str(escape(block.strip()))))
-            for block in re.split(r"\n\s*\n", self.text) if block.strip()
+            for block in re.split(r"\n\s*\n", self.text)
+            if block.strip()
         ]
 
 
@@ -92,7 +94,9 @@ def _content(data: dict, language: str) -> Content:
     text = _require(table, "text", language)
     for number in FOOTNOTE_MARK.findall(text):
         if not 1 <= int(number) <= len(footnotes):
-            raise CampaignError(f"{language}.text refers to footnote [^{number}], which {language}.footnotes lacks")
+            raise CampaignError(
+                f"{language}.text refers to footnote [^{number}], which {language}.footnotes lacks"
+            )
     return Content(
         organization=_limit(_require(table, "organization", language), f"{language}.organization", 120),
         title=_limit(_require(table, "title", language), f"{language}.title", 120),

@@ -14,8 +14,10 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
-FIX = ("Run `pybabel compile -d translations` in the app's folder as part of the deploy, "
-       "or let the app write to that folder.")
+FIX = (
+    "Run `pybabel compile -d translations` in the app's folder as part of the deploy, "
+    "or let the app write to that folder."
+)
 
 
 class CatalogueError(RuntimeError):
@@ -30,8 +32,10 @@ def ensure_catalogues(directory: Path, languages: Iterable[str]) -> None:
         if source.exists() and _is_stale(source, compiled):
             compile_catalogue(source, compiled, language)
         elif not compiled.exists():
-            raise CatalogueError(f"No {language} catalogue: {source} is missing, so every visitor would "
-                                 "get English. Restore it from the repository.")
+            raise CatalogueError(
+                f"No {language} catalogue: {source} is missing, so every visitor would "
+                "get English. Restore it from the repository."
+            )
         _check_loads(compiled, language)
 
 
@@ -44,12 +48,15 @@ def compile_catalogue(source: Path, compiled: Path, language: str) -> None:
     with source.open("rb") as handle:
         catalogue = read_po(handle, locale=language)
     if catalogue.fuzzy:
-        raise CatalogueError(f"{source} is marked fuzzy as a whole, so pybabel would not compile it: "
-                             "remove the `#, fuzzy` line from its header once it is translated.")
+        raise CatalogueError(
+            f"{source} is marked fuzzy as a whole, so pybabel would not compile it: "
+            "remove the `#, fuzzy` line from its header once it is translated."
+        )
     temporary = None
     try:
-        with tempfile.NamedTemporaryFile(dir=compiled.parent, prefix=".messages-", suffix=".mo",
-                                         delete=False) as handle:
+        with tempfile.NamedTemporaryFile(
+            dir=compiled.parent, prefix=".messages-", suffix=".mo", delete=False
+        ) as handle:
             temporary = Path(handle.name)
             write_mo(handle, catalogue)
         temporary.chmod(0o644)  # web processes may run as another user than the release step
@@ -57,8 +64,10 @@ def compile_catalogue(source: Path, compiled: Path, language: str) -> None:
     except OSError as error:
         if temporary is not None:
             temporary.unlink(missing_ok=True)
-        raise CatalogueError(f"The {language} catalogue {compiled} is missing or older than {source.name} "
-                             f"and cannot be written ({error.strerror}). {FIX}") from error
+        raise CatalogueError(
+            f"The {language} catalogue {compiled} is missing or older than {source.name} "
+            f"and cannot be written ({error.strerror}). {FIX}"
+        ) from error
 
 
 def _is_stale(source: Path, compiled: Path) -> bool:
@@ -73,4 +82,6 @@ def _check_loads(compiled: Path, language: str) -> None:
         with compiled.open("rb") as handle:
             Translations(handle)
     except (OSError, ValueError, struct.error) as error:
-        raise CatalogueError(f"The {language} catalogue {compiled} cannot be read ({error}). {FIX}") from error
+        raise CatalogueError(
+            f"The {language} catalogue {compiled} cannot be read ({error}). {FIX}"
+        ) from error

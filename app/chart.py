@@ -43,13 +43,22 @@ def day_chart(days: list[Day]) -> Chart:
 
     def bar(index: int, value: int, offset: float, label: str) -> Bar:
         height = plot_height * value / scale_top
-        return Bar(x=round(PAD_LEFT + index * slot + offset, 1), y=round(baseline - height, 1),
-                   width=round(bar_width, 1), height=round(height, 1), value=value, label=label)
+        return Bar(
+            x=round(PAD_LEFT + index * slot + offset, 1),
+            y=round(baseline - height, 1),
+            width=round(bar_width, 1),
+            height=round(height, 1),
+            value=value,
+            label=label,
+        )
 
     signed = [bar(i, day.signed, slot * 0.1, day.day.isoformat()) for i, day in enumerate(days)]
     confirmed = [bar(i, day.confirmed, slot * 0.5, day.day.isoformat()) for i, day in enumerate(days)]
     ticks = [(round(baseline - plot_height * share, 1), round(scale_top * share)) for share in (0, 0.5, 1)]
     every = max(len(days) // 6, 1)
-    labels = [(round(PAD_LEFT + i * slot + slot / 2, 1), day.day.strftime("%m-%d"))
-              for i, day in enumerate(days) if i % every == 0]
+    labels = [
+        (round(PAD_LEFT + i * slot + slot / 2, 1), day.day.strftime("%m-%d"))
+        for i, day in enumerate(days)
+        if i % every == 0
+    ]
     return Chart(WIDTH, HEIGHT, signed, confirmed, ticks, labels, baseline)

@@ -1,4 +1,4 @@
-"""Command-line tools: campaign check, mail worker, organizer add, signatures export and purge, database copy."""
+"""Command-line tools: campaign check, mail worker, organizers, signatures export and purge, database copy."""
 
 import signal
 
@@ -30,8 +30,10 @@ def check_campaign(path: str | None):
         campaign = load_campaign(path)
     except CampaignError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"{path}: valid. Goal {campaign.goal:,}; "
-               f"titles: {campaign.content['en'].title!r} / {campaign.content['fr'].title!r}")
+    click.echo(
+        f"{path}: valid. Goal {campaign.goal:,}; "
+        f"titles: {campaign.content['en'].title!r} / {campaign.content['fr'].title!r}"
+    )
 
 
 @mail_cli.command("worker")
@@ -66,17 +68,27 @@ def add_organizer(email: str, password: str | None):
 
 @signatures_cli.command("export")
 @click.argument("file", type=click.Path(dir_okay=False, writable=True, allow_dash=True))
-@click.option("--status", type=click.Choice(["confirmed", "unconfirmed", "all"]), default="confirmed",
-              show_default=True)
+@click.option(
+    "--status", type=click.Choice(["confirmed", "unconfirmed", "all"]), default="confirmed", show_default=True
+)
 @click.option("--since", help="Signed on or after this date (YYYY-MM-DD).")
 @click.option("--until", help="Signed on or before this date (YYYY-MM-DD).")
 @click.option("--updates", is_flag=True, help="Only signers who consent to updates.")
 @click.option("--excel", is_flag=True, help="Start with a UTF-8 byte-order mark for Excel.")
-def export_signatures(file: str, status: str, since: str | None, until: str | None, updates: bool, excel: bool):
+def export_signatures(
+    file: str, status: str, since: str | None, until: str | None, updates: bool, excel: bool
+):
     """Write the same CSV as the web export to FILE ('-' for standard output)."""
     try:
-        filters = parse_filters({"status": status, "since": since, "until": until,
-                                 "updates": "1" if updates else None, "excel": "1" if excel else None})
+        filters = parse_filters(
+            {
+                "status": status,
+                "since": since,
+                "until": until,
+                "updates": "1" if updates else None,
+                "excel": "1" if excel else None,
+            }
+        )
     except FilterError as error:
         raise click.BadParameter(str(error)) from None
     with click.open_file(file, "wb") as output:
@@ -85,8 +97,14 @@ def export_signatures(file: str, status: str, since: str | None, until: str | No
 
 
 @signatures_cli.command("purge-unconfirmed")
-@click.option("--older-than", "days", type=click.IntRange(min=1), required=True, metavar="DAYS",
-              help="Delete signatures still unconfirmed this many days after signing.")
+@click.option(
+    "--older-than",
+    "days",
+    type=click.IntRange(min=1),
+    required=True,
+    metavar="DAYS",
+    help="Delete signatures still unconfirmed this many days after signing.",
+)
 def purge_unconfirmed(days: int):
     """Retention clean-up: delete signatures that were never confirmed."""
     purged = signatures.purge_unconfirmed(days, actor=CLI_ACTOR)
@@ -107,25 +125,37 @@ def seed_demo(count: int):
 
 @database_cli.command("copy-to")
 @click.argument("target_url")
-@click.option("--batch-size", type=click.IntRange(min=1), default=transfer.BATCH_SIZE, show_default=True,
-              help="Rows read and written at a time.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=transfer.BATCH_SIZE,
+    show_default=True,
+    help="Rows read and written at a time.",
+)
 def copy_database(target_url: str, batch_size: int):
     """Copy every row from the app's database (DATABASE_URL) into the empty database at TARGET_URL."""
     source = current_app.config["SQLALCHEMY_DATABASE_URI"]
-    click.echo(f"Copying {transfer.display_url(source)} to {transfer.display_url(target_url)}. "
-               "Signatures taken during the copy would stay behind: stop the app first.")
+    click.echo(
+        f"Copying {transfer.display_url(source)} to {transfer.display_url(target_url)}. "
+        "Signatures taken during the copy would stay behind: stop the app first."
+    )
     try:
         report = transfer.copy_database(target_url, batch_size, progress=click.echo)
     except transfer.TransferError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"Copied, and every table's row count matches the source (schema at migration {report.revision}):")
+    click.echo(
+        f"Copied, and every table's row count matches the source (schema at migration {report.revision}):"
+    )
     for table in report.tables:
         next_id = f"   next id {table.next_id:,}" if table.next_id is not None else ""
         click.echo(f"  {table.name:<24}{table.rows:>12,} rows{next_id}")
     click.echo(f"Count: {report.count:,}; confirmed signatures: {report.confirmed:,}.")
     if report.count != report.confirmed:
-        click.echo("Warning: the count and the confirmed signatures already differed in the source; "
-                   "the copy keeps both as they were.", err=True)
+        click.echo(
+            "Warning: the count and the confirmed signatures already differed in the source; "
+            "the copy keeps both as they were.",
+            err=True,
+        )
     click.echo("Done. Point DATABASE_URL at the target and start the app again.")
 
 

@@ -146,7 +146,7 @@ def public_url_problem(url: str) -> str | None:
     if parts.query or parts.fragment or url.endswith(("?", "#")):
         return "an address without a query (?) or fragment (#)"
     try:
-        parts.port
+        _port = parts.port  # urlsplit checks the port only when asked for it
     except ValueError:
         return "an address with a valid port number"
     return None
@@ -167,5 +167,5 @@ def database_url(url: str, instance: Path) -> str:
     # Heroku-style platforms still hand out postgres:// URLs; psycopg 3 needs its own scheme.
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url

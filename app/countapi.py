@@ -23,9 +23,14 @@ STALE_WHILE_REVALIDATE = 30
 @lru_cache(maxsize=4)
 def count_response(tally: Tally) -> tuple[bytes, str, list[tuple[str, str]]]:
     """(body, ETag, headers) of the count, the same for both paths."""
-    body = json.dumps({"count": tally.count, "goal": tally.goal,
-                       "updated_at": tally.updated_at.isoformat(timespec="seconds")},
-                      separators=(",", ":")).encode()
+    body = json.dumps(
+        {
+            "count": tally.count,
+            "goal": tally.goal,
+            "updated_at": tally.updated_at.isoformat(timespec="seconds"),
+        },
+        separators=(",", ":"),
+    ).encode()
     etag = f'"{tally.count}-{tally.goal}"'
     headers = [
         ("Content-Type", "application/json"),

@@ -10,13 +10,73 @@ from .database import write_transaction
 from .extensions import db
 from .models import Signature, utcnow
 
-FIRST_NAMES = ("Amélie", "Jonah", "Priya", "Mathieu", "Keisha", "Olivier", "Mei", "Samir", "Chloé", "Tariq",
-               "Hannah", "Étienne", "Noor", "Gabriel", "Leila", "Owen", "Sofía", "Kwame", "Maude", "Ravi")
-LAST_NAMES = ("Tremblay", "Nguyen", "Singh", "Gagnon", "MacDonald", "Roy", "Chen", "Côté", "Okafor", "Bouchard",
-              "Wilson", "Martin", "Haddad", "Lavoie", "Campbell", "Fortin", "Ahmed", "Morin", "Young", "Pelletier")
-POSTAL_CODES = ("H2X 1Y4", "H3A 0G4", "G1R 4P5", "J8X 3X7", "M5V 2T6", "K1A 0B1", "L8P 4R5", "N6A 3K7",
-                "P3E 2C6", "V5K 0A1", "V8W 1P6", "T2P 1J9", "T5J 0N3", "R3C 4T3", "S4P 3Y2", "B3H 4R2",
-                "E1C 4M3", "C1A 7N8", "A1C 5M2", "X1A 2L9", "Y1A 2C6")
+FIRST_NAMES = (
+    "Amélie",
+    "Jonah",
+    "Priya",
+    "Mathieu",
+    "Keisha",
+    "Olivier",
+    "Mei",
+    "Samir",
+    "Chloé",
+    "Tariq",
+    "Hannah",
+    "Étienne",
+    "Noor",
+    "Gabriel",
+    "Leila",
+    "Owen",
+    "Sofía",
+    "Kwame",
+    "Maude",
+    "Ravi",
+)
+LAST_NAMES = (
+    "Tremblay",
+    "Nguyen",
+    "Singh",
+    "Gagnon",
+    "MacDonald",
+    "Roy",
+    "Chen",
+    "Côté",
+    "Okafor",
+    "Bouchard",
+    "Wilson",
+    "Martin",
+    "Haddad",
+    "Lavoie",
+    "Campbell",
+    "Fortin",
+    "Ahmed",
+    "Morin",
+    "Young",
+    "Pelletier",
+)
+POSTAL_CODES = (
+    "H2X 1Y4",
+    "H3A 0G4",
+    "G1R 4P5",
+    "J8X 3X7",
+    "M5V 2T6",
+    "K1A 0B1",
+    "L8P 4R5",
+    "N6A 3K7",
+    "P3E 2C6",
+    "V5K 0A1",
+    "V8W 1P6",
+    "T2P 1J9",
+    "T5J 0N3",
+    "R3C 4T3",
+    "S4P 3Y2",
+    "B3H 4R2",
+    "E1C 4M3",
+    "C1A 7N8",
+    "A1C 5M2",
+    "X1A 2L9",
+    "Y1A 2C6",
+)
 DOMAINS = ("example.com", "example.org", "example.net", "mail.example", "courriel.example")
 SOURCES = ("", "", "", "newsletter", "newsletter", "partner-network", "social", "press-release")
 
@@ -37,15 +97,27 @@ def seed_demo_signatures(count: int = 400, seed: int = 2026) -> int:
         is_confirmed = chooser.random() < (0.35 if domain == "mail.example" else 0.8)
         confirmed += is_confirmed
         updates = chooser.random() < 0.4
-        rows.append({
-            "name": f"{first} {last}", "email": f"demo{number}.{last.lower()}@{domain}", "email_domain": domain,
-            "postal_code": chooser.choice(POSTAL_CODES), "country": "CA" if chooser.random() < 0.95 else "FR",
-            "comment": "", "public": chooser.random() < 0.6, "updates": updates,
-            "updates_consented_at": signed_at if updates else None, "consent_version": None,
-            "language": "fr" if chooser.random() < 0.3 else "en", "source": chooser.choice(SOURCES),
-            "signed_at": signed_at, "emails_queued": 1,
-            "confirmed_at": signed_at + timedelta(minutes=chooser.randrange(1, 240)) if is_confirmed else None,
-        })
+        rows.append(
+            {
+                "name": f"{first} {last}",
+                "email": f"demo{number}.{last.lower()}@{domain}",
+                "email_domain": domain,
+                "postal_code": chooser.choice(POSTAL_CODES),
+                "country": "CA" if chooser.random() < 0.95 else "FR",
+                "comment": "",
+                "public": chooser.random() < 0.6,
+                "updates": updates,
+                "updates_consented_at": signed_at if updates else None,
+                "consent_version": None,
+                "language": "fr" if chooser.random() < 0.3 else "en",
+                "source": chooser.choice(SOURCES),
+                "signed_at": signed_at,
+                "emails_queued": 1,
+                "confirmed_at": signed_at + timedelta(minutes=chooser.randrange(1, 240))
+                if is_confirmed
+                else None,
+            }
+        )
     for row in rows:
         if row["country"] != "CA":
             row["postal_code"] = "75011"

@@ -4,11 +4,12 @@ import hashlib
 import hmac
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import formataddr, format_datetime, make_msgid, parseaddr
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from urllib.parse import urlsplit
 
 from flask import current_app, render_template
-from flask_babel import force_locale, gettext as _
+from flask_babel import force_locale
+from flask_babel import gettext as _
 
 from .campaign import current_campaign
 from .links import external_url
@@ -45,8 +46,13 @@ def render_email(kind: str, signature: Signature, message_id: str | None = None)
     links = _links(kind, signature)
     with force_locale(language):
         content = campaign.in_language(language)
-        context = {"signature": signature, "campaign": campaign, "content": content,
-                   "language": language, **links}
+        context = {
+            "signature": signature,
+            "campaign": campaign,
+            "content": content,
+            "language": language,
+            **links,
+        }
         subject = _subject(kind, content.title)
         text = render_template(f"email/{kind}.txt", **context)
         html = render_template(f"email/{kind}.html", subject=subject, **context)
@@ -80,8 +86,15 @@ def outbox_message_id(outbox_id: int, created_at: datetime) -> str:
     return f"<{digest.hexdigest()[:32]}@{_mail_domain()}>"
 
 
-def build_message(to: str, subject: str, text: str, html: str, language: str,
-                  organization: str, message_id: str | None = None) -> EmailMessage:
+def build_message(
+    to: str,
+    subject: str,
+    text: str,
+    html: str,
+    language: str,
+    organization: str,
+    message_id: str | None = None,
+) -> EmailMessage:
     """A multipart/alternative message with the headers every email carries."""
     message = EmailMessage()
     message["Subject"] = subject

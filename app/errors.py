@@ -66,9 +66,14 @@ def handle_unexpected_error(error: InternalServerError):
     """Log the failure under an incident id the visitor can quote, without request data."""
     incident = secrets.token_hex(4)
     original = getattr(error, "original_exception", None) or error
-    log.error("incident %s: %s on %s %s", incident, type(original).__name__, request.method,
-              request.url_rule.rule if request.url_rule else "(no route)",
-              exc_info=(type(original), original, original.__traceback__))
+    log.error(
+        "incident %s: %s on %s %s",
+        incident,
+        type(original).__name__,
+        request.method,
+        request.url_rule.rule if request.url_rule else "(no route)",
+        exc_info=(type(original), original, original.__traceback__),
+    )
     return _page(500, incident=incident)
 
 

@@ -2,8 +2,8 @@
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from functools import reduce
-from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import Boolean, Select, String, case, cast, func, literal, select
 from sqlalchemy.ext.compiler import compiles
@@ -15,8 +15,20 @@ from .database import write_transaction
 from .extensions import db
 from .models import Signature
 
-COLUMNS = ("id", "name", "email", "postal_code", "country", "comment", "public", "updates",
-           "language", "source", "signed_at", "confirmed_at")
+COLUMNS = (
+    "id",
+    "name",
+    "email",
+    "postal_code",
+    "country",
+    "comment",
+    "public",
+    "updates",
+    "language",
+    "source",
+    "signed_at",
+    "confirmed_at",
+)
 STATUSES = ("confirmed", "unconfirmed", "all")
 BATCH_ROWS = 2000
 BOM = "\ufeff"
@@ -129,7 +141,8 @@ def _iso_utc_sqlite(element, compiler, **kw):
 
 @compiles(iso_utc, "postgresql")
 def _iso_utc_postgresql(element, compiler, **kw):
-    return "to_char(%s, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')" % compiler.process(element.clauses, **kw)
+    column = compiler.process(element.clauses, **kw)
+    return f'to_char({column}, \'YYYY-MM-DD"T"HH24:MI:SS"Z"\')'
 
 
 @compiles(needs_quotes, "sqlite")
@@ -197,9 +210,9 @@ def _query(filters: ExportFilters) -> Select:
     elif filters.status == "unconfirmed":
         query = query.where(Signature.confirmed_at.is_(None))
     if filters.since:
-        query = query.where(Signature.signed_at >= datetime.combine(filters.since, time(), timezone.utc))
+        query = query.where(Signature.signed_at >= datetime.combine(filters.since, time(), UTC))
     if filters.until:  # inclusive: everything signed on that day too
-        end = datetime.combine(filters.until + timedelta(days=1), time(), timezone.utc)
+        end = datetime.combine(filters.until + timedelta(days=1), time(), UTC)
         query = query.where(Signature.signed_at < end)
     if filters.updates_only:
         query = query.where(Signature.updates.is_(True))

@@ -18,8 +18,9 @@ class Base(DeclarativeBase):
 
 def keyed_hash(value: str, digest_size: int = 12) -> str:
     """A value hashed with the secret key, for keys and lookups that must not hold the value itself."""
-    return hashlib.blake2s(value.encode(), key=current_app.config["SECRET_KEY"].encode()[:32],
-                           digest_size=digest_size).hexdigest()
+    return hashlib.blake2s(
+        value.encode(), key=current_app.config["SECRET_KEY"].encode()[:32], digest_size=digest_size
+    ).hexdigest()
 
 
 def client_key() -> str:

@@ -2,13 +2,13 @@
 
 import re
 import unicodedata
-
-from flask_babel import get_locale, lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
 from functools import lru_cache
 
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import html_params
 
@@ -71,9 +71,12 @@ def trim(value: str | None) -> str:
 
 @lru_cache(maxsize=512)
 def _country_options(language: str, selected: str) -> Markup:
-    return Markup("".join(
-        f'<option{" selected" if code == selected else ""} value="{code}">{escape(name)}</option>'
-        for code, name in country_choices(language)))
+    return Markup(
+        "".join(
+            f'<option{" selected" if code == selected else ""} value="{code}">{escape(name)}</option>'
+            for code, name in country_choices(language)
+        )
+    )
 
 
 class CountrySelect:
@@ -83,8 +86,10 @@ class CountrySelect:
     def __call__(self, field, **kwargs):
         kwargs.setdefault("id", field.id)
         language = str(get_locale() or "en")
-        return Markup(f"<select {html_params(name=field.name, **kwargs)}>"
-                      f"{_country_options(language, field.data or '')}</select>")
+        return Markup(
+            f"<select {html_params(name=field.name, **kwargs)}>"
+            f"{_country_options(language, field.data or '')}</select>"
+        )
 
 
 class EmailAddress:
@@ -106,10 +111,13 @@ class EmailAddress:
 def email_field() -> EmailField:
     """The email address input, the same on every form that asks for it."""
     return EmailField(
-        _l("Email address"), filters=[trim],
-        validators=[DataRequired(_l("Enter your email address.")),
-                    Length(max=EMAIL_MAX, message=_l("That email address is too long.")),
-                    EmailAddress()],
+        _l("Email address"),
+        filters=[trim],
+        validators=[
+            DataRequired(_l("Enter your email address.")),
+            Length(max=EMAIL_MAX, message=_l("That email address is too long.")),
+            EmailAddress(),
+        ],
         render_kw={"autocomplete": "email", "maxlength": EMAIL_MAX, "spellcheck": "false"},
     )
 
@@ -118,30 +126,42 @@ class SignForm(FlaskForm):
     """The campaign's sign form; field names are part of the public contract."""
 
     name = StringField(
-        _l("Full name"), filters=[clean_line],
-        validators=[DataRequired(_l("Enter your name.")), ContainsLetter(_l("Enter your name.")),
-                    Length(max=NAME_MAX, message=_l("Your name can be at most %(max)d characters long."))],
+        _l("Full name"),
+        filters=[clean_line],
+        validators=[
+            DataRequired(_l("Enter your name.")),
+            ContainsLetter(_l("Enter your name.")),
+            Length(max=NAME_MAX, message=_l("Your name can be at most %(max)d characters long.")),
+        ],
         render_kw={"autocomplete": "name", "maxlength": NAME_MAX},
     )
     email = email_field()
     postal_code = StringField(
-        _l("Postal code"), filters=[clean_line],
+        _l("Postal code"),
+        filters=[clean_line],
         validators=[Length(max=16, message=_l("That postal code is too long."))],
         render_kw={"autocomplete": "postal-code", "maxlength": 16, "autocapitalize": "characters"},
     )
-    country = SelectField(_l("Country"), default="CA", validate_choice=False,  # validate_country explains better
-                          widget=CountrySelect(), render_kw={"autocomplete": "country"})
+    country = SelectField(
+        _l("Country"),
+        default="CA",
+        validate_choice=False,  # validate_country explains better
+        widget=CountrySelect(),
+        render_kw={"autocomplete": "country"},
+    )
     comment = TextAreaField(
-        _l("Comment (optional)"), filters=[clean_text],
-        validators=[Optional(),
-                    Length(max=COMMENT_MAX, message=_l("Your comment can be at most %(max)d characters long."))],
+        _l("Comment (optional)"),
+        filters=[clean_text],
+        validators=[
+            Optional(),
+            Length(max=COMMENT_MAX, message=_l("Your comment can be at most %(max)d characters long.")),
+        ],
         render_kw={"maxlength": COMMENT_MAX, "rows": 3},
     )
     public = BooleanField(_l("Show my name and province in the public list of signers"))
     updates = BooleanField()  # label comes from the consent wording, see signatures.consent_wording
     # Honeypot: hidden from people by CSS and from assistive technology; bots fill it in.
-    website = StringField(_l("Leave this field empty"),
-                          render_kw={"autocomplete": "off", "tabindex": "-1"})
+    website = StringField(_l("Leave this field empty"), render_kw={"autocomplete": "off", "tabindex": "-1"})
 
     def validate_country(self, field):
         if not is_country(field.data or ""):
@@ -176,13 +196,23 @@ class ButtonForm(FlaskForm):
 class LoginForm(FlaskForm):
     """The organizer login form: the contract's `email` and `password`."""
 
-    email = EmailField(_l("Email address"), filters=[trim],
-                       validators=[DataRequired(_l("Enter your email address.")),
-                                   Length(max=EMAIL_MAX, message=_l("That email address is too long."))],
-                       render_kw={"autocomplete": "username", "spellcheck": "false"})
-    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password.")),
-                                                          Length(max=1024, message=_l("That password is too long."))],
-                             render_kw={"autocomplete": "current-password"})
+    email = EmailField(
+        _l("Email address"),
+        filters=[trim],
+        validators=[
+            DataRequired(_l("Enter your email address.")),
+            Length(max=EMAIL_MAX, message=_l("That email address is too long.")),
+        ],
+        render_kw={"autocomplete": "username", "spellcheck": "false"},
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[
+            DataRequired(_l("Enter your password.")),
+            Length(max=1024, message=_l("That password is too long.")),
+        ],
+        render_kw={"autocomplete": "current-password"},
+    )
 
 
 class FindSignerForm(FlaskForm):

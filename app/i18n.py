@@ -24,8 +24,9 @@ def remember_language(response: Response) -> Response:
     """Keep a language chosen with ?lang= for the next visits."""
     chosen = g.get("remember_language")
     if chosen:
-        response.set_cookie(COOKIE, chosen, max_age=365 * 24 * 3600, samesite="Lax",
-                            secure=request.is_secure, httponly=True)
+        response.set_cookie(
+            COOKIE, chosen, max_age=365 * 24 * 3600, samesite="Lax", secure=request.is_secure, httponly=True
+        )
     return response
 
 

@@ -20,10 +20,11 @@ def _parse(message: mailbox.MaildirMessage) -> EmailMessage:
 def inbox():
     box = open_kept_mailbox()
     messages = []
-    for key in box.keys():
+    for key in box.keys():  # noqa: SIM118 - iterating a Maildir yields messages, not keys
         parsed = _parse(box[key])
-        messages.append({"key": key, "subject": parsed["Subject"], "to": parsed["To"],
-                         "date": box[key].get_date()})
+        messages.append(
+            {"key": key, "subject": parsed["Subject"], "to": parsed["To"], "date": box[key].get_date()}
+        )
     messages.sort(key=lambda item: item["date"], reverse=True)
     return render_template("mailviewer/inbox.html", messages=messages)
 
@@ -37,6 +38,9 @@ def show(key: str):
         abort(404)
     text = parsed.get_body(("plain",))
     html = parsed.get_body(("html",))
-    return render_template("mailviewer/show.html", message=parsed,
-                           text=text.get_content() if text else "",
-                           html=html.get_content() if html else "")
+    return render_template(
+        "mailviewer/show.html",
+        message=parsed,
+        text=text.get_content() if text else "",
+        html=html.get_content() if html else "",
+    )

@@ -1,7 +1,7 @@
 """Tables: signatures, the consent wordings they agreed to, the mail outbox, the count shards,
 organizers, their devices and the audit log."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator
@@ -12,7 +12,7 @@ from .extensions import db
 
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator):
@@ -23,12 +23,12 @@ class UTCDateTime(TypeDecorator):
 
     def process_bind_param(self, value, dialect):
         if value is not None and value.tzinfo is not None:
-            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(UTC).replace(tzinfo=None)
         return value
 
     def process_result_value(self, value, dialect):
         if value is not None:
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
         return value
 
 
@@ -85,9 +85,7 @@ class OutboxMessage(db.Model):
     QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    signature_id: Mapped[int] = mapped_column(
-        ForeignKey("signatures.id", ondelete="CASCADE"), index=True
-    )
+    signature_id: Mapped[int] = mapped_column(ForeignKey("signatures.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(10), default=QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

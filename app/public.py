@@ -2,8 +2,19 @@
 
 import re
 
-from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
-from flask_babel import get_locale, gettext as _
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -27,8 +38,11 @@ PAGE = re.compile(r"[0-9]{1,6}")
 
 def consent_wording() -> str:
     """The exact sentence next to the updates box, stored with each consent."""
-    return _("Yes, %(organization)s may email me about this campaign and related ones. "
-             "I can unsubscribe at any time.", organization=current_campaign().in_language(_language()).organization)
+    return _(
+        "Yes, %(organization)s may email me about this campaign and related ones. "
+        "I can unsubscribe at any time.",
+        organization=current_campaign().in_language(_language()).organization,
+    )
 
 
 @bp.app_context_processor
@@ -51,9 +65,14 @@ def _language() -> str:
 def _render_campaign(form: SignForm, status: int = 200, tally=None):
     campaign = current_campaign()
     return render_template(
-        "public/index.html", form=form, campaign=campaign,
-        content=campaign.in_language(_language()), tally=tally or current_tally(),
-        consent=consent_wording(), source=_source(), share_url=external_url("public.index"),
+        "public/index.html",
+        form=form,
+        campaign=campaign,
+        content=campaign.in_language(_language()),
+        tally=tally or current_tally(),
+        consent=consent_wording(),
+        source=_source(),
+        share_url=external_url("public.index"),
     ), status
 
 
@@ -63,7 +82,9 @@ def index():
     # The page's links start with the script root (SCRIPT_NAME, the operator's setting): keyed by
     # it, a server that ever took it from a request could not hand one visitor's links to all.
     key = (request.script_root, _language(), _source(), tally.count, tally.goal)
-    page = current_app.extensions["page_cache"].render(key, lambda: _render_campaign(SignForm(), tally=tally)[0])
+    page = current_app.extensions["page_cache"].render(
+        key, lambda: _render_campaign(SignForm(), tally=tally)[0]
+    )
     return page
 
 
@@ -74,12 +95,20 @@ def sign():
     if not form.validate_on_submit():
         return _render_campaign(form, 422)
     if not form.is_bot:
-        signatures.sign(signatures.NewSignature(
-            name=form.name.data, email=form.email.normalized, postal_code=form.postal_code.data or "",
-            country=form.country.data, comment=form.comment.data or "", public=form.public.data,
-            updates=form.updates.data, language=_language(), source=_source(),
-            consent_text=consent_wording(),
-        ))
+        signatures.sign(
+            signatures.NewSignature(
+                name=form.name.data,
+                email=form.email.normalized,
+                postal_code=form.postal_code.data or "",
+                country=form.country.data,
+                comment=form.comment.data or "",
+                public=form.public.data,
+                updates=form.updates.data,
+                language=_language(),
+                source=_source(),
+                consent_text=consent_wording(),
+            )
+        )
     return redirect(url_for("public.check_inbox"), 303)
 
 
@@ -102,7 +131,8 @@ def _link_problem(error: InvalidToken):
     """The page for a link that no longer works, with a way to get a new one."""
     expired = isinstance(error, ExpiredToken)
     return render_template("public/link_problem.html", expired=expired, form=ResendForm()), (
-        410 if expired else 404)
+        410 if expired else 404
+    )
 
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
@@ -142,15 +172,20 @@ def withdraw(token: str):
 @bp.get("/thanks")
 def thanks():
     campaign = current_campaign()
-    return render_template("public/thanks.html", content=campaign.in_language(_language()),
-                           share_url=external_url("public.index"))
+    return render_template(
+        "public/thanks.html",
+        content=campaign.in_language(_language()),
+        share_url=external_url("public.index"),
+    )
 
 
 @bp.get("/embed")
 @allow_framing
 def embed():
     """The partners' widget: count, goal, progress and a link to sign, live like the page."""
-    return render_template("public/embed.html", tally=current_tally(), campaign_url=external_url("public.index"))
+    return render_template(
+        "public/embed.html", tally=current_tally(), campaign_url=external_url("public.index")
+    )
 
 
 @bp.get("/api/count")

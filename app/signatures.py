@@ -51,8 +51,11 @@ def insert_ignoring_duplicates(model):
 
 def _record_consent(text: str, language: str) -> str:
     version = consent_version(text)
-    db.session.execute(insert_ignoring_duplicates(ConsentWording).values(
-        version=version, language=language, text=text, first_shown_at=utcnow()))
+    db.session.execute(
+        insert_ignoring_duplicates(ConsentWording).values(
+            version=version, language=language, text=text, first_shown_at=utcnow()
+        )
+    )
     return version
 
 
@@ -66,17 +69,32 @@ def _sign_once(data: NewSignature) -> None:
     consent = _record_consent(data.consent_text, data.language) if data.updates else None
     # One statement decides whether the address is new: a parallel signer with the same
     # address finds the row and takes the reminder branch instead of failing.
-    new_id = db.session.execute(insert_ignoring_duplicates(Signature).values(
-        name=data.name, email=data.email, email_domain=data.email.rsplit("@", 1)[1],
-        postal_code=data.postal_code, country=data.country, comment=data.comment, public=data.public,
-        updates=data.updates, updates_consented_at=now if data.updates else None, consent_version=consent,
-        language=data.language, source=data.source, signed_at=now, emails_queued=1,
-    ).returning(Signature.id)).scalar()
+    new_id = db.session.execute(
+        insert_ignoring_duplicates(Signature)
+        .values(
+            name=data.name,
+            email=data.email,
+            email_domain=data.email.rsplit("@", 1)[1],
+            postal_code=data.postal_code,
+            country=data.country,
+            comment=data.comment,
+            public=data.public,
+            updates=data.updates,
+            updates_consented_at=now if data.updates else None,
+            consent_version=consent,
+            language=data.language,
+            source=data.source,
+            signed_at=now,
+            emails_queued=1,
+        )
+        .returning(Signature.id)
+    ).scalar()
     if new_id is not None:
         db.session.execute(insert(OutboxMessage).values(signature_id=new_id, kind=CONFIRMATION))
         return
     existing = db.session.execute(
-        select(Signature.id, Signature.confirmed_at).where(Signature.email == data.email)).one()
+        select(Signature.id, Signature.confirmed_at).where(Signature.email == data.email)
+    ).one()
     _remind(existing.id, existing.confirmed_at is not None)
 
 
@@ -117,12 +135,15 @@ def confirm(token: str) -> bool:
     """Count the link's signature; True if this call counted it, False if it already was."""
     signature_id = read_token(CONFIRM, token, current_app.config["CONFIRM_MAX_AGE"])
     with write_transaction():
-        counted = db.session.execute(
-            update(Signature)
-            .where(Signature.id == signature_id, Signature.confirmed_at.is_(None))
-            .values(confirmed_at=utcnow())
-            .execution_options(synchronize_session=False)
-        ).rowcount == 1
+        counted = (
+            db.session.execute(
+                update(Signature)
+                .where(Signature.id == signature_id, Signature.confirmed_at.is_(None))
+                .values(confirmed_at=utcnow())
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            == 1
+        )
         if counted:
             add_to_count(+1)
         elif db.session.get(Signature, signature_id) is None:
@@ -136,10 +157,14 @@ def withdraw(token: str) -> bool:
     """Delete a pending signature through its "this wasn't me" link; False if already confirmed."""
     signature_id = read_token(WITHDRAW, token, current_app.config["CONFIRM_MAX_AGE"])
     with write_transaction():
-        deleted = db.session.execute(
-            delete(Signature).where(Signature.id == signature_id, Signature.confirmed_at.is_(None))
-            .execution_options(synchronize_session=False)
-        ).rowcount == 1
+        deleted = (
+            db.session.execute(
+                delete(Signature)
+                .where(Signature.id == signature_id, Signature.confirmed_at.is_(None))
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            == 1
+        )
         if not deleted and db.session.get(Signature, signature_id) is None:
             raise UnknownSignature()
     return deleted
@@ -163,8 +188,9 @@ def public_signers(page: int, per_page: int = 50) -> SignerPage:
         .offset((page - 1) * per_page)
         .limit(per_page + 1)
     ).all()
-    return SignerPage(signers=[tuple(row) for row in rows[:per_page]], page=page,
-                      has_next=len(rows) > per_page)
+    return SignerPage(
+        signers=[tuple(row) for row in rows[:per_page]], page=page, has_next=len(rows) > per_page
+    )
 
 
 def find_signature(email: str) -> Signature | None:
@@ -180,7 +206,8 @@ def erase_signature(signature_id: int, actor: str) -> bool:
     """
     with write_transaction():
         erased = db.session.execute(
-            delete(Signature).where(Signature.id == signature_id)
+            delete(Signature)
+            .where(Signature.id == signature_id)
             .returning(Signature.confirmed_at)
             .execution_options(synchronize_session=False)
         ).first()
@@ -189,7 +216,9 @@ def erase_signature(signature_id: int, actor: str) -> bool:
         was_confirmed = erased.confirmed_at is not None
         if was_confirmed:
             add_to_count(-1)
-        record_event(actor, ERASE, "confirmed signature" if was_confirmed else "unconfirmed signature", rows=1)
+        record_event(
+            actor, ERASE, "confirmed signature" if was_confirmed else "unconfirmed signature", rows=1
+        )
     if was_confirmed:
         forget_count()
     checkpoint_erasure()
@@ -199,10 +228,15 @@ def erase_signature(signature_id: int, actor: str) -> bool:
 def hide_signature(signature_id: int, actor: str) -> bool:
     """Take a name off the public list (the signature stays counted); False if there is no such signature."""
     with write_transaction():
-        hidden = db.session.execute(
-            update(Signature).where(Signature.id == signature_id).values(public=False)
-            .execution_options(synchronize_session=False)
-        ).rowcount == 1
+        hidden = (
+            db.session.execute(
+                update(Signature)
+                .where(Signature.id == signature_id)
+                .values(public=False)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            == 1
+        )
         if hidden:
             record_event(actor, HIDE, "name hidden from the public list", rows=1)
     return hidden
@@ -211,9 +245,12 @@ def hide_signature(signature_id: int, actor: str) -> bool:
 def stop_updates(signature_id: int) -> None:
     """Withdraw consent to updates, at once; the signature stays counted."""
     with write_transaction():
-        db.session.execute(update(Signature).where(Signature.id == signature_id)
-                           .values(updates=False, updates_consented_at=None, consent_version=None)
-                           .execution_options(synchronize_session=False))
+        db.session.execute(
+            update(Signature)
+            .where(Signature.id == signature_id)
+            .values(updates=False, updates_consented_at=None, consent_version=None)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def purge_unconfirmed(older_than_days: int, actor: str) -> int:
@@ -221,7 +258,8 @@ def purge_unconfirmed(older_than_days: int, actor: str) -> int:
     cutoff = utcnow() - timedelta(days=older_than_days)
     with write_transaction():
         purged = db.session.execute(
-            delete(Signature).where(Signature.confirmed_at.is_(None), Signature.signed_at < cutoff)
+            delete(Signature)
+            .where(Signature.confirmed_at.is_(None), Signature.signed_at < cutoff)
             .execution_options(synchronize_session=False)
         ).rowcount
         record_event(actor, PURGE, f"unconfirmed for more than {older_than_days} days", rows=purged)

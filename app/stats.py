@@ -2,7 +2,7 @@
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import case, func, select
 
@@ -13,12 +13,39 @@ from .models import OutboxMessage, Signature, utcnow
 CONFIRMED = Signature.confirmed_at.is_not(None)
 
 # Mail providers so large that many signatures from them in an hour mean nothing.
-LARGE_PROVIDERS = frozenset({
-    "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "hotmail.ca", "live.com", "live.ca",
-    "msn.com", "yahoo.com", "yahoo.ca", "ymail.com", "icloud.com", "me.com", "mac.com", "aol.com",
-    "proton.me", "protonmail.com", "gmx.com", "gmx.net", "videotron.ca", "sympatico.ca", "bell.net",
-    "rogers.com", "shaw.ca", "telus.net", "cogeco.ca", "eastlink.ca", "sasktel.net", "mail.com",
-})
+LARGE_PROVIDERS = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "outlook.com",
+        "hotmail.com",
+        "hotmail.ca",
+        "live.com",
+        "live.ca",
+        "msn.com",
+        "yahoo.com",
+        "yahoo.ca",
+        "ymail.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "aol.com",
+        "proton.me",
+        "protonmail.com",
+        "gmx.com",
+        "gmx.net",
+        "videotron.ca",
+        "sympatico.ca",
+        "bell.net",
+        "rogers.com",
+        "shaw.ca",
+        "telus.net",
+        "cogeco.ca",
+        "eastlink.ca",
+        "sasktel.net",
+        "mail.com",
+    }
+)
 
 
 def _count_where(condition):
@@ -34,11 +61,13 @@ class Totals:
 
 def totals() -> Totals:
     """Confirmed, pending, and confirmed signers who consent to updates."""
-    confirmed, pending, consenting = db.session.execute(select(
-        _count_where(CONFIRMED),
-        _count_where(Signature.confirmed_at.is_(None)),
-        _count_where(CONFIRMED & Signature.updates.is_(True)),
-    )).one()
+    confirmed, pending, consenting = db.session.execute(
+        select(
+            _count_where(CONFIRMED),
+            _count_where(Signature.confirmed_at.is_(None)),
+            _count_where(CONFIRMED & Signature.updates.is_(True)),
+        )
+    ).one()
     return Totals(int(confirmed), int(pending), int(consenting))
 
 
@@ -59,19 +88,20 @@ def per_day(days: int = 30, today: date | None = None) -> list[Day]:
     """Signatures made and confirmed on each of the last `days` days (UTC), oldest first."""
     today = today or utcnow().date()
     first = today - timedelta(days=days - 1)
-    since = datetime.combine(first, time(), timezone.utc)
+    since = datetime.combine(first, time(), UTC)
     signed = _per_day(Signature.signed_at, since)
     confirmed = _per_day(Signature.confirmed_at, since)
-    return [Day(day, signed[day.isoformat()], confirmed[day.isoformat()])
-            for day in (first + timedelta(days=n) for n in range(days))]
+    return [
+        Day(day, signed[day.isoformat()], confirmed[day.isoformat()])
+        for day in (first + timedelta(days=n) for n in range(days))
+    ]
 
 
 def regions() -> list[tuple[str, int]]:
     """Confirmed signatures by province or territory (Canada) and by country elsewhere."""
     letter = func.upper(func.substr(Signature.postal_code, 1, 1))
     rows = db.session.execute(
-        select(Signature.country, letter, func.count()).where(CONFIRMED)
-        .group_by(Signature.country, letter)
+        select(Signature.country, letter, func.count()).where(CONFIRMED).group_by(Signature.country, letter)
     ).all()
     tally: Counter = Counter()
     for country, first_letter, count in rows:
@@ -88,7 +118,10 @@ def top_sources(limit: int = 10) -> list[tuple[str, int, int]]:
     total = func.count()
     rows = db.session.execute(
         select(Signature.source, total, _count_where(CONFIRMED))
-        .where(Signature.source != "").group_by(Signature.source).order_by(total.desc()).limit(limit)
+        .where(Signature.source != "")
+        .group_by(Signature.source)
+        .order_by(total.desc())
+        .limit(limit)
     ).all()
     return [(source, int(count), int(confirmed)) for source, count, confirmed in rows]
 
@@ -109,7 +142,9 @@ def domain_rates(limit: int = 10) -> list[DomainRate]:
     total = func.count()
     rows = db.session.execute(
         select(Signature.email_domain, total, _count_where(CONFIRMED))
-        .group_by(Signature.email_domain).order_by(total.desc()).limit(limit)
+        .group_by(Signature.email_domain)
+        .order_by(total.desc())
+        .limit(limit)
     ).all()
     return [DomainRate(domain, int(count), int(confirmed)) for domain, count, confirmed in rows]
 
@@ -129,15 +164,17 @@ class OutboxHealth:
 def outbox_health() -> OutboxHealth:
     """How much mail waits, how much failed for good, and since when the oldest has waited."""
     waiting = OutboxMessage.status.in_((OutboxMessage.QUEUED, OutboxMessage.SENDING))
-    queued, failed, oldest = db.session.execute(select(
-        _count_where(waiting),
-        _count_where(OutboxMessage.status == OutboxMessage.FAILED),
-        func.min(case((waiting, OutboxMessage.created_at))),
-    )).one()
+    queued, failed, oldest = db.session.execute(
+        select(
+            _count_where(waiting),
+            _count_where(OutboxMessage.status == OutboxMessage.FAILED),
+            func.min(case((waiting, OutboxMessage.created_at))),
+        )
+    ).one()
     if isinstance(oldest, str):  # SQLite loses the column type inside CASE
         oldest = datetime.fromisoformat(oldest)
     if oldest is not None and oldest.tzinfo is None:
-        oldest = oldest.replace(tzinfo=timezone.utc)
+        oldest = oldest.replace(tzinfo=UTC)
     return OutboxHealth(int(queued), int(failed), oldest)
 
 
@@ -147,7 +184,10 @@ def domain_bursts(threshold: int, window: timedelta = timedelta(hours=1)) -> lis
     since = utcnow() - window
     total = func.count()
     rows = db.session.execute(
-        select(Signature.email_domain, total).where(Signature.signed_at >= since)
-        .group_by(Signature.email_domain).having(total >= threshold).order_by(total.desc())
+        select(Signature.email_domain, total)
+        .where(Signature.signed_at >= since)
+        .group_by(Signature.email_domain)
+        .having(total >= threshold)
+        .order_by(total.desc())
     ).all()
     return [(domain, int(count)) for domain, count in rows if domain not in LARGE_PROVIDERS]

@@ -61,8 +61,9 @@ def display_url(url: str) -> str:
         return "(not a database URL)"
 
 
-def copy_database(target: str, batch_size: int = BATCH_SIZE,
-                  progress: Callable[[str], None] = lambda _line: None) -> CopyReport:
+def copy_database(
+    target: str, batch_size: int = BATCH_SIZE, progress: Callable[[str], None] = lambda _line: None
+) -> CopyReport:
     """Copy the app's database into the empty database at `target`; raise TransferError if it cannot."""
     if not target.strip():
         raise TransferError("Name the target database, for example postgresql://user:password@host/petition.")
@@ -115,8 +116,10 @@ def _location(url: URL) -> tuple:
 def _check_source_revision(source: Connection, head: str) -> None:
     current = MigrationContext.configure(source).get_current_revision()
     if current != head:
-        raise TransferError(f"The app's database is at migration {current or 'none'}, not {head}: "
-                            "run `flask --app wsgi db upgrade` on it first.")
+        raise TransferError(
+            f"The app's database is at migration {current or 'none'}, not {head}: "
+            "run `flask --app wsgi db upgrade` on it first."
+        )
 
 
 def _refuse_non_empty(engine: Engine) -> None:
@@ -125,12 +128,16 @@ def _refuse_non_empty(engine: Engine) -> None:
         existing = set(inspect(target).get_table_names())
         app_tables = [table for table in db.metadata.sorted_tables if table.name in existing]
         if app_tables and "alembic_version" not in existing:
-            raise TransferError("The target has some of the app's tables but no migration history "
-                                "(alembic_version); copy into a new, empty database.")
+            raise TransferError(
+                "The target has some of the app's tables but no migration history "
+                "(alembic_version); copy into a new, empty database."
+            )
         filled = [table.name for table in app_tables if _data_rows(target, table)]
     if filled:
-        raise TransferError("The target database is not empty (rows in " + ", ".join(filled) + "); "
-                            "nothing was copied. Copy into a new, empty database.")
+        raise TransferError(
+            "The target database is not empty (rows in " + ", ".join(filled) + "); "
+            "nothing was copied. Copy into a new, empty database."
+        )
 
 
 def _data_rows(connection: Connection, table: Table) -> int:
@@ -140,8 +147,9 @@ def _data_rows(connection: Connection, table: Table) -> int:
     return connection.scalar(query)
 
 
-def _copy_rows(source_engine: Engine, target_engine: Engine, batch_size: int,
-               progress: Callable[[str], None]) -> tuple[list[CopiedTable], dict]:
+def _copy_rows(
+    source_engine: Engine, target_engine: Engine, batch_size: int, progress: Callable[[str], None]
+) -> tuple[list[CopiedTable], dict]:
     """Copy, set the id counters and compare the counts, all in one transaction on the target."""
     with source_engine.connect() as source, target_engine.connect() as target:
         if source.dialect.name == "postgresql":
@@ -155,7 +163,9 @@ def _copy_rows(source_engine: Engine, target_engine: Engine, batch_size: int,
                 except DBAPIError as error:  # a row the target's constraints refuse, or a lost connection
                     # Only the first line: the database's details may quote a signer's data.
                     reason = str(error.orig).splitlines()[0]
-                    raise TransferError(f"Copying {table.name} failed, so nothing was kept: {reason}") from None
+                    raise TransferError(
+                        f"Copying {table.name} failed, so nothing was kept: {reason}"
+                    ) from None
                 next_id = _carry_id_counter(source, target, table)
                 copied.append(CopiedTable(table.name, rows, next_id))
             _compare_counts(source, target)
@@ -163,8 +173,9 @@ def _copy_rows(source_engine: Engine, target_engine: Engine, batch_size: int,
     return copied, tally
 
 
-def _copy_table(source: Connection, target: Connection, table: Table, batch_size: int,
-                progress: Callable[[str], None]) -> int:
+def _copy_table(
+    source: Connection, target: Connection, table: Table, batch_size: int, progress: Callable[[str], None]
+) -> int:
     """Copy one table in primary-key order, a batch at a time; how many rows."""
     total = source.scalar(select(func.count()).select_from(table))
     progress(f"Copying {table.name}: {total:,} rows.")
@@ -201,12 +212,16 @@ def _carry_id_counter(source: Connection, target: Connection, table: Table) -> i
         sequence = _serial_sequence(target, table)
         if sequence is not None:
             # Called with is_called false, nextval returns 1: the empty table's first id.
-            target.execute(text("SELECT setval(CAST(:sequence AS regclass), :value, :called)"),
-                           {"sequence": sequence, "value": max(high_water, 1), "called": high_water > 0})
+            target.execute(
+                text("SELECT setval(CAST(:sequence AS regclass), :value, :called)"),
+                {"sequence": sequence, "value": max(high_water, 1), "called": high_water > 0},
+            )
     elif target.dialect.name == "sqlite" and _sqlite_autoincrement(table):
         target.execute(text("DELETE FROM sqlite_sequence WHERE name = :table"), {"table": table.name})
-        target.execute(text("INSERT INTO sqlite_sequence (name, seq) VALUES (:table, :value)"),
-                       {"table": table.name, "value": high_water})
+        target.execute(
+            text("INSERT INTO sqlite_sequence (name, seq) VALUES (:table, :value)"),
+            {"table": table.name, "value": high_water},
+        )
     else:
         # Without a counter the database takes max(id) + 1, which the copied rows already fix.
         high_water = target.scalar(select(func.max(column))) or 0
@@ -219,18 +234,25 @@ def _counter_value(connection: Connection, table: Table) -> int:
         sequence = _serial_sequence(connection, table)
         if sequence is not None:
             last_value, is_called = connection.execute(
-                text(f"SELECT last_value, is_called FROM {sequence}")).one()
+                text(f"SELECT last_value, is_called FROM {sequence}")
+            ).one()
             return last_value if is_called else 0
     elif connection.dialect.name == "sqlite" and _sqlite_autoincrement(table):
-        return connection.scalar(text("SELECT seq FROM sqlite_sequence WHERE name = :table"),
-                                 {"table": table.name}) or 0
+        return (
+            connection.scalar(
+                text("SELECT seq FROM sqlite_sequence WHERE name = :table"), {"table": table.name}
+            )
+            or 0
+        )
     return 0
 
 
 def _serial_sequence(connection: Connection, table: Table) -> str | None:
     # The name comes back quoted and schema-qualified from PostgreSQL itself.
-    return connection.scalar(text("SELECT pg_get_serial_sequence(:table, :column)"),
-                             {"table": table.name, "column": table.autoincrement_column.name})
+    return connection.scalar(
+        text("SELECT pg_get_serial_sequence(:table, :column)"),
+        {"table": table.name, "column": table.autoincrement_column.name},
+    )
 
 
 def _sqlite_autoincrement(table: Table) -> bool:
@@ -249,11 +271,14 @@ def _compare_counts(source: Connection, target: Connection) -> None:
     if expected != found:
         differences.append(f"count: {expected:,} in the source, {found:,} copied")
     if differences:
-        raise TransferError("The copy does not match the source, so none of it was kept: "
-                            + "; ".join(differences) + ".")
+        raise TransferError(
+            "The copy does not match the source, so none of it was kept: " + "; ".join(differences) + "."
+        )
 
 
 def _tally(connection: Connection) -> dict:
     """The count the shards hold and the confirmed signatures it should equal."""
-    return {"count": connection.scalar(select(func.coalesce(func.sum(CountShard.count), 0))),
-            "confirmed": connection.scalar(select(func.count()).where(Signature.confirmed_at.is_not(None)))}
+    return {
+        "count": connection.scalar(select(func.coalesce(func.sum(CountShard.count), 0))),
+        "confirmed": connection.scalar(select(func.count()).where(Signature.confirmed_at.is_not(None))),
+    }

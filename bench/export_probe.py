@@ -18,9 +18,10 @@ from app.extensions import db  # noqa: E402
 
 def memory_kib(field: str) -> int:
     """VmRSS (resident now) or VmHWM (peak resident) of this process, from /proc."""
-    for line in open("/proc/self/status"):
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
     raise RuntimeError(f"{field} not in /proc/self/status")
 
 
@@ -49,8 +50,17 @@ def main() -> None:
                 size += len(data)
                 sink.write(data)
         total = time.perf_counter() - started
-    print(json.dumps({"rows": export.rows, "bytes": size, "seconds": total, "first_byte_seconds": first_byte,
-                      "peak_growth_mib": (memory_kib("VmHWM") - before) / 1024}))
+    print(
+        json.dumps(
+            {
+                "rows": export.rows,
+                "bytes": size,
+                "seconds": total,
+                "first_byte_seconds": first_byte,
+                "peak_growth_mib": (memory_kib("VmHWM") - before) / 1024,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -45,20 +45,30 @@ def run_wrk(url: str, script: str | None = None, env: dict | None = None) -> dic
     command = [ensure_wrk(), f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{DURATION}s", "--latency"]
     if script:
         command += ["-s", str(WRK / script)]
-    output = subprocess.run(command + [url], capture_output=True, text=True, check=True,
-                            env={**os.environ, **(env or {})}).stdout
-    latency = {pct: float(value) * UNIT[unit] for pct, value, unit in
-               re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)}
+    output = subprocess.run(
+        command + [url], capture_output=True, text=True, check=True, env={**os.environ, **(env or {})}
+    ).stdout
+    latency = {
+        pct: float(value) * UNIT[unit]
+        for pct, value, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
+    }
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-            "p50": latency["50"], "p99": latency["99"],
-            "errors": int(errors.group(1)) if errors else 0,
-            "requests": int(re.search(r"(\d+) requests in", output).group(1))}
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "p50": latency["50"],
+        "p99": latency["99"],
+        "errors": int(errors.group(1)) if errors else 0,
+        "requests": int(re.search(r"(\d+) requests in", output).group(1)),
+    }
 
 
 def app_env(database_url: str) -> dict:
-    return {"DATABASE_URL": database_url, "RATELIMIT_ENABLED": "0", "MAIL_IN_WEB": "0",
-            "SECRET_KEY": BENCH_SECRET_KEY}
+    return {
+        "DATABASE_URL": database_url,
+        "RATELIMIT_ENABLED": "0",
+        "MAIL_IN_WEB": "0",
+        "SECRET_KEY": BENCH_SECRET_KEY,
+    }
 
 
 def prepare_database(database_url: str) -> Path:
@@ -68,8 +78,13 @@ def prepare_database(database_url: str) -> Path:
 
     env = {**os.environ, **app_env(database_url), "PUBLIC_URL": "http://127.0.0.1"}
     env.pop("FLASK_DEBUG", None)
-    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env,
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     from seed import seed
 
     seed(database_url, 10_000)
@@ -92,8 +107,9 @@ def bench_http(database_url: str, rounds: int = 3) -> dict:
     """
     tokens_file = prepare_database(database_url)
     # The baseline has no rate limits; said so, gunicorn.conf.py lets its workers start.
-    hello = Gunicorn(free_port(), WORKERS, {"RATELIMIT_ENABLED": "0"}, app_spec="bench.hello:app",
-                     ready_path="/")
+    hello = Gunicorn(
+        free_port(), WORKERS, {"RATELIMIT_ENABLED": "0"}, app_spec="bench.hello:app", ready_path="/"
+    )
     app = Gunicorn(free_port(), WORKERS, app_env(database_url))
     runs: dict[str, list[dict]] = {name: [] for name in ("hello", "page", "count", "sign", "confirm")}
     try:
@@ -103,9 +119,17 @@ def bench_http(database_url: str, rounds: int = 3) -> dict:
             runs["page"].append(run_wrk(app.url + "/"))
             runs["count"].append(run_wrk(app.url + "/api/count"))
             runs["sign"].append(run_wrk(app.url, "sign.lua", session))
-            runs["confirm"].append(run_wrk(app.url, "confirm.lua", {
-                **session, "BENCH_TOKENS_FILE": str(tokens_file),
-                "BENCH_OFFSET": str(round_number * PENDING // rounds)}))
+            runs["confirm"].append(
+                run_wrk(
+                    app.url,
+                    "confirm.lua",
+                    {
+                        **session,
+                        "BENCH_TOKENS_FILE": str(tokens_file),
+                        "BENCH_OFFSET": str(round_number * PENDING // rounds),
+                    },
+                )
+            )
     finally:
         app.stop()
         hello.stop()
@@ -113,7 +137,8 @@ def bench_http(database_url: str, rounds: int = 3) -> dict:
     engine = create_engine(database_url)
     with engine.connect() as connection:
         confirmed = connection.execute(
-            text("SELECT count(*) FROM signatures WHERE confirmed_at IS NOT NULL")).scalar()
+            text("SELECT count(*) FROM signatures WHERE confirmed_at IS NOT NULL")
+        ).scalar()
         shards = connection.execute(text("SELECT sum(count) FROM count_shards")).scalar()
     engine.dispose()
     best = {name: max(results, key=lambda run: run["rps"]) for name, results in runs.items()}

@@ -17,5 +17,9 @@ def page_weight(client, language: str) -> dict:
             files[path] = response.data
     raw = sum(len(body) for body in files.values())
     compressed = sum(len(gzip.compress(body, compresslevel=6)) for body in files.values())
-    return {"language": language, "files": {path: len(body) for path, body in files.items()},
-            "raw": raw, "gzip": compressed}
+    return {
+        "language": language,
+        "files": {path: len(body) for path, body in files.items()},
+        "raw": raw,
+        "gzip": compressed,
+    }

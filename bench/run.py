@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -21,33 +21,50 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from load import BENCH_SECRET_KEY, DURATION, THREADS, CONNECTIONS, WORKERS, bench_http  # noqa: E402
+from load import BENCH_SECRET_KEY, CONNECTIONS, DURATION, THREADS, WORKERS, bench_http  # noqa: E402
 from page_weight import BUDGET_BYTES, page_weight  # noqa: E402
 from seed import seed  # noqa: E402
 
 PYTHON = sys.executable
-EXPORT_COLUMNS = ("id,name,email,postal_code,country,comment,public,updates,language,source,"
-                  "signed_at,confirmed_at")
+EXPORT_COLUMNS = (
+    "id,name,email,postal_code,country,comment,public,updates,language,source,signed_at,confirmed_at"
+)
 
 
 def app_env(database_url: str) -> dict:
-    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": BENCH_SECRET_KEY,
-           "PUBLIC_URL": "http://127.0.0.1:8000", "RATELIMIT_ENABLED": "0"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": BENCH_SECRET_KEY,
+        "PUBLIC_URL": "http://127.0.0.1:8000",
+        "RATELIMIT_ENABLED": "0",
+    }
     env.pop("FLASK_DEBUG", None)
     return env
 
 
 def migrate(database_url: str) -> None:
-    subprocess.run([PYTHON, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT, check=True,
-                   env=app_env(database_url), capture_output=True)
+    subprocess.run(
+        [PYTHON, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
+        cwd=ROOT,
+        check=True,
+        env=app_env(database_url),
+        capture_output=True,
+    )
 
 
 def export_probe(database_url: str) -> dict:
     """Best of three runs of the real export in a fresh process."""
     runs = []
     for _ in range(3):
-        output = subprocess.run([PYTHON, str(ROOT / "bench" / "export_probe.py"), "all"], cwd=ROOT, check=True,
-                                env=app_env(database_url), capture_output=True, text=True).stdout
+        output = subprocess.run(
+            [PYTHON, str(ROOT / "bench" / "export_probe.py"), "all"],
+            cwd=ROOT,
+            check=True,
+            env=app_env(database_url),
+            capture_output=True,
+            text=True,
+        ).stdout
         runs.append(json.loads(output.strip().splitlines()[-1]))
     return min(runs, key=lambda run: run["seconds"])
 
@@ -58,7 +75,9 @@ def sqlite_tool_seconds(path: Path) -> float:
     best = float("inf")
     for _ in range(3):
         started = time.perf_counter()
-        subprocess.run(["sqlite3", "-csv", "-header", str(path), query], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            ["sqlite3", "-csv", "-header", str(path), query], check=True, stdout=subprocess.DEVNULL
+        )
         best = min(best, time.perf_counter() - started)
     return best
 
@@ -69,8 +88,16 @@ def psql_copy_seconds(database_url: str) -> float:
     best = float("inf")
     for _ in range(3):
         started = time.perf_counter()
-        subprocess.run(["psql", url, "-qc", f"COPY (SELECT {EXPORT_COLUMNS} FROM signatures ORDER BY id) "
-                        "TO STDOUT WITH CSV HEADER"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                "psql",
+                url,
+                "-qc",
+                f"COPY (SELECT {EXPORT_COLUMNS} FROM signatures ORDER BY id) TO STDOUT WITH CSV HEADER",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         best = min(best, time.perf_counter() - started)
     return best
 
@@ -81,7 +108,12 @@ def bench_export_sqlite(rows: int, workdir: Path) -> dict:
     migrate(url)
     seed(url, rows)
     probe = export_probe(url)
-    return {"database": "SQLite", **probe, "baseline": "sqlite3 -csv", "baseline_seconds": sqlite_tool_seconds(path)}
+    return {
+        "database": "SQLite",
+        **probe,
+        "baseline": "sqlite3 -csv",
+        "baseline_seconds": sqlite_tool_seconds(path),
+    }
 
 
 def with_database(admin_url: str, measure):
@@ -112,8 +144,12 @@ def bench_export_postgres(rows: int, admin_url: str) -> dict | None:
         migrate(url)
         seed(url, rows)
         probe = export_probe(url)
-        return {"database": "PostgreSQL", **probe, "baseline": "psql COPY … CSV",
-                "baseline_seconds": psql_copy_seconds(url)}
+        return {
+            "database": "PostgreSQL",
+            **probe,
+            "baseline": "psql COPY … CSV",
+            "baseline_seconds": psql_copy_seconds(url),
+        }
     finally:
         with admin.connect() as connection:
             connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
@@ -125,22 +161,32 @@ def bench_page_weight(database_url: str) -> list[dict]:
     sys.path.insert(0, str(ROOT))
     from app import create_app
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": BENCH_SECRET_KEY,
-                      "PUBLIC_URL": "http://127.0.0.1:8000", "MAIL_IN_WEB": False})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": BENCH_SECRET_KEY,
+            "PUBLIC_URL": "http://127.0.0.1:8000",
+            "MAIL_IN_WEB": False,
+        }
+    )
     client = app.test_client()
     return [page_weight(client, language) for language in ("en", "fr")]
 
 
 def weight_table(weights: list[dict]) -> str:
-    lines = ["| language | HTML | CSS | JavaScript | favicon | total | total gzip | budget |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "| language | HTML | CSS | JavaScript | favicon | total | total gzip | budget |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     kib = lambda n: f"{n / 1024:.1f} KB"  # noqa: E731
     for w in weights:
         files = w["files"]
         script = sum(size for path, size in files.items() if path.endswith(".js"))
-        lines.append(f"| {w['language']} | {kib(files['/'])} | {kib(files['/static/site.css'])} | {kib(script)} "
-                     f"| {kib(files.get('/static/favicon.svg', 0))} | {kib(w['raw'])} | {kib(w['gzip'])} "
-                     f"| {kib(BUDGET_BYTES)} |")
+        lines.append(
+            f"| {w['language']} | {kib(files['/'])} | {kib(files['/static/site.css'])} | {kib(script)} "
+            f"| {kib(files.get('/static/favicon.svg', 0))} | {kib(w['raw'])} | {kib(w['gzip'])} "
+            f"| {kib(BUDGET_BYTES)} |"
+        )
     return "\n".join(lines)
 
 
@@ -154,16 +200,22 @@ def machine() -> str:
     except OSError:
         pass
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GiB, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    system = f"{platform.system()} {platform.release()}"
+    return f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GiB, {system}, Python {platform.python_version()}"
 
 
 def export_table(results: list[dict]) -> str:
-    lines = ["| database | rows | export | first byte | memory growth | baseline | baseline time | ratio |",
-             "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |"]
+    lines = [
+        "| database | rows | export | first byte | memory growth | baseline | baseline time | ratio |",
+        "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
+    ]
     for r in results:
-        lines.append(f"| {r['database']} | {r['rows']:,} | {r['seconds']:.2f} s | {r['first_byte_seconds'] * 1000:.0f} ms "
-                     f"| {r['peak_growth_mib']:.1f} MiB | {r['baseline']} | {r['baseline_seconds']:.2f} s "
-                     f"| {r['seconds'] / r['baseline_seconds']:.2f}× |")
+        lines.append(
+            f"| {r['database']} | {r['rows']:,} | {r['seconds']:.2f} s "
+            f"| {r['first_byte_seconds'] * 1000:.0f} ms "
+            f"| {r['peak_growth_mib']:.1f} MiB | {r['baseline']} | {r['baseline_seconds']:.2f} s "
+            f"| {r['seconds'] / r['baseline_seconds']:.2f}× |"
+        )
     return "\n".join(lines)
 
 
@@ -178,23 +230,35 @@ def confirmed_per_second(run: dict) -> float:
 
 def http_table(name: str, run: dict) -> str:
     hello = run["hello"]["rps"]
-    lines = [f"### {name}", "",
-             "| request | requests/s | p50 | p99 | ratio to hello | target | |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
-    labels = {"hello": "hello-world baseline (`GET /`)", "page": "campaign page (`GET /`)",
-              "count": "`GET /api/count`", "sign": "sign (`POST /sign`, CSRF, new email)",
-              "confirm": "confirm (`POST /confirm/<token>`)"}
+    lines = [
+        f"### {name}",
+        "",
+        "| request | requests/s | p50 | p99 | ratio to hello | target | |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    labels = {
+        "hello": "hello-world baseline (`GET /`)",
+        "page": "campaign page (`GET /`)",
+        "count": "`GET /api/count`",
+        "sign": "sign (`POST /sign`, CSRF, new email)",
+        "confirm": "confirm (`POST /confirm/<token>`)",
+    }
     for key, label in labels.items():
         r = run[key]
         target = TARGETS.get(key)
         ratio = r["rps"] / hello
         verdict = "" if target is None else ("met" if ratio >= target else "**not met**")
-        lines.append(f"| {label} | {r['rps']:,.0f} | {r['p50']:.1f} ms | {r['p99']:.1f} ms | {ratio:.2f} "
-                     f"| {f'≥ {target}' if target else ''} | {verdict} |")
+        lines.append(
+            f"| {label} | {r['rps']:,.0f} | {r['p50']:.1f} ms | {r['p99']:.1f} ms | {ratio:.2f} "
+            f"| {f'≥ {target}' if target else ''} | {verdict} |"
+        )
     confirmed = confirmed_per_second(run)
-    lines += ["", f"Confirmed signatures per second (one sign and one confirm each): **{confirmed:,.0f}** "
-                  f"(target ≥ {CONFIRMED_TARGET:,}: {'met' if confirmed >= CONFIRMED_TARGET else '**not met**'}). "
-                  f"Count equal to confirmed rows after the run: {'yes' if run['consistent'] else '**no**'}."]
+    lines += [
+        "",
+        f"Confirmed signatures per second (one sign and one confirm each): **{confirmed:,.0f}** "
+        f"(target ≥ {CONFIRMED_TARGET:,}: {'met' if confirmed >= CONFIRMED_TARGET else '**not met**'}). "
+        f"Count equal to confirmed rows after the run: {'yes' if run['consistent'] else '**no**'}.",
+    ]
     errors = sum(run[key]["errors"] for key in labels)
     if errors:
         lines.append(f"Responses other than 2xx/3xx during the runs: {errors}.")
@@ -204,9 +268,10 @@ def http_table(name: str, run: dict) -> str:
 def write_report(results: list[dict], rows: int, weights: list[dict], http: dict) -> Path:
     report = ROOT / "docs" / "benchmarks.md"
     report.parent.mkdir(exist_ok=True)
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     http_sections = "\n\n".join(http_table(name, run) for name, run in http.items())
-    report.write_text(f"""# Benchmarks
+    report.write_text(
+        f"""# Benchmarks
 
 Written by `make bench` ({Path(__file__).relative_to(ROOT)}) on {now}.
 Machine: {machine()}.
@@ -272,15 +337,19 @@ other site. *Total gzip* is what a compressing proxy such as nginx sends; the bu
 met even uncompressed.
 
 {weight_table(weights)}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return report
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--postgres", default=os.environ.get("BENCH_POSTGRES_URL",
-                                                             "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
+    )
     args = parser.parse_args()
     results = []
     with tempfile.TemporaryDirectory(prefix="petition-bench-") as workdir:

@@ -25,15 +25,29 @@ def start_browser(size=DESKTOP, javascript: bool = True, language: str = "en-CA"
     """A fresh headless Chromium with no profile and no background network traffic."""
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", "--disable-quic", "--hide-scrollbars", f"--lang={language}",
-                 f"--window-size={size[0]},{size[1]}", f"--user-data-dir={tempfile.mkdtemp(prefix='chromium-')}"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-quic",
+        "--hide-scrollbars",
+        f"--lang={language}",
+        f"--window-size={size[0]},{size[1]}",
+        f"--user-data-dir={tempfile.mkdtemp(prefix='chromium-')}",
+    ):
         options.add_argument(flag)
-    options.add_experimental_option("prefs", {
-        "intl.accept_languages": language,
-        "profile.managed_default_content_settings.javascript": 1 if javascript else 2,
-    })
+    options.add_experimental_option(
+        "prefs",
+        {
+            "intl.accept_languages": language,
+            "profile.managed_default_content_settings.javascript": 1 if javascript else 2,
+        },
+    )
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
 
 

@@ -17,10 +17,10 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, delete, text, update
 
 from app import create_app
+from app.accounts import create_organizer
 from app.extensions import db
 from app.mail import deliver_due
-from app.accounts import create_organizer
-from app.models import AuditEvent, ConsentWording, CountShard, OutboxMessage, Organizer, Signature
+from app.models import AuditEvent, ConsentWording, CountShard, Organizer, OutboxMessage, Signature
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
 PUBLIC_URL = "https://petition.test"
@@ -29,6 +29,7 @@ TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-production"
 
 
 # --- the database -----------------------------------------------------------------------
+
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
@@ -82,8 +83,11 @@ def make_app(database_url, smtp, tmp_path):
     built = []
 
     def build(**extra):
-        config = settings(database_url, tmp_path / "instance",
-                          **{"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp.port, **extra})
+        config = settings(
+            database_url,
+            tmp_path / "instance",
+            **{"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp.port, **extra},
+        )
         app = create_app(config)
         app.instance_path = str(tmp_path / "instance")
         built.append(app)
@@ -120,6 +124,7 @@ def runner(app):
 
 
 # --- mail ------------------------------------------------------------------------------
+
 
 class Sink:
     """An aiosmtpd handler that keeps what it receives; `reply` makes it refuse every message,
@@ -177,8 +182,9 @@ class SMTPServer:
         self.controller.stop()
 
     def start(self):
-        self.controller = Controller(self.sink, hostname="127.0.0.1", port=self.port,
-                                     enable_SMTPUTF8=self.smtputf8)
+        self.controller = Controller(
+            self.sink, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=self.smtputf8
+        )
         self.controller.start()
 
     @property
@@ -245,8 +251,14 @@ def csrf_token(client, path: str = "/") -> str:
 def sign(client, path: str = "/", **fields):
     """Fill in and send the sign form on the campaign page."""
     action = "/sign" + (path[1:] if path.startswith("/?") else "")
-    data = {"name": "Ana Tremblay", "email": "ana@example.ca", "postal_code": "K1A 0B1", "country": "CA",
-            "csrf_token": csrf_token(client, path), **fields}
+    data = {
+        "name": "Ana Tremblay",
+        "email": "ana@example.ca",
+        "postal_code": "K1A 0B1",
+        "country": "CA",
+        "csrf_token": csrf_token(client, path),
+        **fields,
+    }
     return client.post(action, data={k: v for k, v in data.items() if v is not None})
 
 
@@ -294,8 +306,9 @@ def add_organizer(app, email=ORGANIZER_EMAIL, password=ORGANIZER_PASSWORD):
 def log_in(client, email=ORGANIZER_EMAIL, password=ORGANIZER_PASSWORD, next_path=None):
     """Submit the login form as an organizer would."""
     path = "/admin/login" + (f"?next={next_path}" if next_path else "")
-    return client.post(path, data={"email": email, "password": password,
-                                   "csrf_token": csrf_token(client, "/admin/login")})
+    return client.post(
+        path, data={"email": email, "password": password, "csrf_token": csrf_token(client, "/admin/login")}
+    )
 
 
 @pytest.fixture

@@ -19,16 +19,29 @@ CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 class Gunicorn:
     """gunicorn with gunicorn.conf.py and production settings, on a free port, until stopped."""
 
-    def __init__(self, port: int, workers: int, env: dict, app_spec: str = "wsgi:app",
-                 ready_path: str = "/healthz"):
+    def __init__(
+        self, port: int, workers: int, env: dict, app_spec: str = "wsgi:app", ready_path: str = "/healthz"
+    ):
         self.url = f"http://127.0.0.1:{port}"
         self.ready_path = ready_path
-        full_env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": str(workers),
-                    "SECRET_KEY": TEST_SECRET_KEY, "PUBLIC_URL": self.url, **env}
+        full_env = {
+            **os.environ,
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            "WEB_CONCURRENCY": str(workers),
+            "SECRET_KEY": TEST_SECRET_KEY,
+            "PUBLIC_URL": self.url,
+            **env,
+        }
         full_env.pop("FLASK_DEBUG", None)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", app_spec],
-            cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            cwd=ROOT,
+            env=full_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         self._wait_until_ready()
 
     def _wait_until_ready(self, timeout: float = 30) -> None:
@@ -75,6 +88,29 @@ class Gunicorn:
         return output
 
 
+def start_mail_worker(
+    database_url: str, smtp_port: int, public_url: str, poll: float = 0.1
+) -> subprocess.Popen:
+    """`flask --app wsgi mail worker` as its own process, with production settings, until stopped."""
+    env = {
+        **os.environ,
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "PUBLIC_URL": public_url,
+        "DATABASE_URL": database_url,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(smtp_port),
+    }
+    env.pop("FLASK_DEBUG", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "mail", "worker", "--poll", str(poll)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
 class Visitor:
     """One person with their own cookies: reads the page's form token, then submits it."""
 
@@ -90,5 +126,7 @@ class Visitor:
         return self.session.post(self.base + path, data=data, allow_redirects=False, timeout=30)
 
     def sign(self, email: str, **fields) -> requests.Response:
-        return self.post("/sign", {"name": "Parallel Person", "email": email, "postal_code": "K1A 0B1",
-                                   "country": "CA", **fields})
+        return self.post(
+            "/sign",
+            {"name": "Parallel Person", "email": email, "postal_code": "K1A 0B1", "country": "CA", **fields},
+        )

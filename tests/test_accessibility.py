@@ -12,7 +12,7 @@ PALETTE = dict(re.findall(r"--([\w-]+):\s*(#[0-9a-fA-F]{6})", CSS))
 
 
 def luminance(colour: str) -> float:
-    channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
     linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
     return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 
@@ -22,13 +22,23 @@ def contrast(a: str, b: str) -> float:
     return (lighter + 0.05) / (darker + 0.05)
 
 
-@pytest.mark.parametrize("foreground, background, minimum", [
-    ("ink", "paper", 4.5), ("ink", "wash", 4.5), ("muted", "paper", 4.5), ("muted", "wash", 4.5),
-    ("brand", "paper", 4.5), ("brand", "wash", 4.5), ("error", "paper", 4.5),
-    ("paper", "brand", 4.5), ("paper", "brand-dark", 4.5), ("paper", "error", 4.5),  # button text
-    ("brand-light", "paper", 3.0),  # chart bars: non-text contrast
-    ("focus", "ink", 3.0),  # the focus ring is drawn against a dark outline
-])
+@pytest.mark.parametrize(
+    "foreground, background, minimum",
+    [
+        ("ink", "paper", 4.5),
+        ("ink", "wash", 4.5),
+        ("muted", "paper", 4.5),
+        ("muted", "wash", 4.5),
+        ("brand", "paper", 4.5),
+        ("brand", "wash", 4.5),
+        ("error", "paper", 4.5),
+        ("paper", "brand", 4.5),
+        ("paper", "brand-dark", 4.5),
+        ("paper", "error", 4.5),  # button text
+        ("brand-light", "paper", 3.0),  # chart bars: non-text contrast
+        ("focus", "ink", 3.0),  # the focus ring is drawn against a dark outline
+    ],
+)
 def test_palette_meets_wcag_aa_contrast(foreground, background, minimum):
     assert contrast(PALETTE[foreground], PALETTE[background]) >= minimum
 

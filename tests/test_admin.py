@@ -10,12 +10,23 @@ from app.addresses import normalize_email
 from app.admin import DEVICE_COOKIE
 from app.extensions import db
 from app.models import AuditEvent, OrganizerDevice, Signature, utcnow
-from conftest import (ORGANIZER_EMAIL, add_organizer, csrf_token, deliver, link_in, log_in, press_button,
-                      sign, signature_rows)
+from conftest import (
+    ORGANIZER_EMAIL,
+    add_organizer,
+    csrf_token,
+    deliver,
+    link_in,
+    log_in,
+    press_button,
+    sign,
+    signature_rows,
+)
 
 
 def test_organizer_add_command_creates_an_account_that_can_log_in(app, runner):
-    result = runner.invoke(args=["organizer", "add", "Lead@Example.org", "--password", "a long enough secret"])
+    result = runner.invoke(
+        args=["organizer", "add", "Lead@Example.org", "--password", "a long enough secret"]
+    )
     assert result.exit_code == 0, result.output
     client = app.test_client()
     response = log_in(client, email="lead@example.org", password="a long enough secret")
@@ -24,8 +35,9 @@ def test_organizer_add_command_creates_an_account_that_can_log_in(app, runner):
 
 
 def test_organizer_add_prompts_for_a_hidden_password_when_none_is_given(app, runner):
-    result = runner.invoke(args=["organizer", "add", "prompted@example.org"],
-                           input="typed secret words\ntyped secret words\n")
+    result = runner.invoke(
+        args=["organizer", "add", "prompted@example.org"], input="typed secret words\ntyped secret words\n"
+    )
     assert result.exit_code == 0, result.output
     assert "typed secret words" not in result.output
     assert log_in(app.test_client(), "prompted@example.org", "typed secret words").status_code == 303
@@ -59,18 +71,22 @@ def test_unknown_account_and_wrong_password_get_the_same_answer(client, organize
     assert message in unknown.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("target, expected", [
-    ("/admin/signers", "/admin/signers"),
-    ("/admin/?x=1", "/admin/?x=1"),
-    ("//evil.example/", "/admin/"),
-    ("/\\evil.example", "/admin/"),
-    ("https://evil.example/", "/admin/"),
-    ("javascript:alert(1)", "/admin/"),
-    ("/%0d%0aLocation:%20https://evil.example", "/%0d%0aLocation:%20https://evil.example"),
-    ("/\r\nLocation: https://evil.example", "/admin/"),
-])
+@pytest.mark.parametrize(
+    "target, expected",
+    [
+        ("/admin/signers", "/admin/signers"),
+        ("/admin/?x=1", "/admin/?x=1"),
+        ("//evil.example/", "/admin/"),
+        ("/\\evil.example", "/admin/"),
+        ("https://evil.example/", "/admin/"),
+        ("javascript:alert(1)", "/admin/"),
+        ("/%0d%0aLocation:%20https://evil.example", "/%0d%0aLocation:%20https://evil.example"),
+        ("/\r\nLocation: https://evil.example", "/admin/"),
+    ],
+)
 def test_next_only_leads_to_local_paths(client, organizer, target, expected):
     from urllib.parse import quote
+
     response = log_in(client, next_path=quote(target, safe=""))
     assert response.status_code == 303
     assert response.headers["Location"] == expected
@@ -114,9 +130,14 @@ def throttle_the_account(app) -> None:
     for number in range(25):
         attacker = app.test_client()
         response = attacker.post(
-            "/admin/login", data={"email": ORGANIZER_EMAIL, "password": f"guess {number} password",
-                                  "csrf_token": csrf_token(attacker, "/admin/login")},
-            environ_base={"REMOTE_ADDR": f"203.0.113.{number}"})
+            "/admin/login",
+            data={
+                "email": ORGANIZER_EMAIL,
+                "password": f"guess {number} password",
+                "csrf_token": csrf_token(attacker, "/admin/login"),
+            },
+            environ_base={"REMOTE_ADDR": f"203.0.113.{number}"},
+        )
         assert response.status_code in (401, 429)
     assert response.status_code == 429, "the account itself is throttled for unknown browsers"
 
@@ -197,8 +218,9 @@ def test_hiding_or_erasing_an_unknown_signature_is_a_404_and_is_not_audited(app,
         assert db.session.scalars(select(AuditEvent)).all() == []
 
 
-def test_erased_and_purged_signers_leave_no_copy_in_the_sqlite_files(app, client, admin_client, runner,
-                                                                       database_url):
+def test_erased_and_purged_signers_leave_no_copy_in_the_sqlite_files(
+    app, client, admin_client, runner, database_url
+):
     if not database_url.startswith("sqlite:///"):
         pytest.skip("SQLite's own files")
     erased = ("Zebulon Quillfeather", "zebulon.quillfeather@example.ca")
@@ -207,8 +229,11 @@ def test_erased_and_purged_signers_leave_no_copy_in_the_sqlite_files(app, client
     for name, email in (kept[0], erased, purged, kept[1]):  # the survivors keep the pages in use
         assert sign(client, name=name, email=email).status_code == 303
     with app.app_context():
-        db.session.execute(update(Signature).where(Signature.email == purged[1])
-                           .values(signed_at=utcnow() - timedelta(days=40)))
+        db.session.execute(
+            update(Signature)
+            .where(Signature.email == purged[1])
+            .values(signed_at=utcnow() - timedelta(days=40))
+        )
         db.session.commit()
     row = next(row for row in signature_rows(app) if row.email == erased[1])
     token = csrf_token(admin_client, "/admin/signers")
@@ -233,7 +258,9 @@ def test_admin_responses_are_never_cached(admin_client):
     assert "no-store" in admin_client.get("/admin/login").headers["Cache-Control"]
 
 
-def test_dashboard_shows_totals_days_regions_sources_domains_latest_and_outbox(app, client, smtp, admin_client):
+def test_dashboard_shows_totals_days_regions_sources_domains_latest_and_outbox(
+    app, client, smtp, admin_client
+):
     sign(client, "/?source=newsletter", email="ana@example.ca", postal_code="H2X 1Y4", updates="y")
     sign(client, "/?source=newsletter", email="bo@mail.example", postal_code="V5K 0A1")
     sign(client, email="cy@example.ca", postal_code="K1A 0B1", name="<b>Cy</b>")
@@ -242,13 +269,13 @@ def test_dashboard_shows_totals_days_regions_sources_domains_latest_and_outbox(a
         press_button(client, link_in(message, "/confirm/"))
 
     page = admin_client.get("/admin/").get_data(as_text=True)
-    assert '<dt>Confirmed</dt><dd>2</dd>' in page
-    assert '<dt>Waiting for confirmation</dt><dd>1</dd>' in page
-    assert '<dt>Confirmed and consenting to updates</dt><dd>1</dd>' in page
+    assert "<dt>Confirmed</dt><dd>2</dd>" in page
+    assert "<dt>Waiting for confirmation</dt><dd>1</dd>" in page
+    assert "<dt>Confirmed and consenting to updates</dt><dd>1</dd>" in page
     assert "<svg" in page and 'class="signed"' in page
     assert "Quebec" in page and "British Columbia" in page
-    assert "<td>newsletter</td><td class=\"num\">2</td><td class=\"num\">2</td>" in page
-    assert "<td>example.ca</td><td class=\"num\">2</td><td class=\"num\">50%</td>" in page
+    assert '<td>newsletter</td><td class="num">2</td><td class="num">2</td>' in page
+    assert '<td>example.ca</td><td class="num">2</td><td class="num">50%</td>' in page
     assert "&lt;b&gt;Cy&lt;/b&gt;" in page and "<b>Cy</b>" not in page
     assert "Email delivery" in page
 
@@ -281,7 +308,9 @@ def test_find_a_signer_hide_their_name_and_erase_them(app, client, smtp, admin_c
 
 
 def test_finding_an_unknown_or_malformed_address_says_so(admin_client):
-    assert "No signature with that address." in admin_client.get("/admin/signers?email=x@example.ca").get_data(as_text=True)
+    assert "No signature with that address." in admin_client.get(
+        "/admin/signers?email=x@example.ca"
+    ).get_data(as_text=True)
     response = admin_client.get("/admin/signers?email=nonsense")
     assert response.status_code == 422
     assert "Enter an email address like name@example.com." in response.get_data(as_text=True)

@@ -13,8 +13,10 @@ from conftest import free_port, link_in, signature_rows, text_part
 if not browser_available():
     if os.environ.get("REQUIRE_BROWSER"):
         raise RuntimeError("REQUIRE_BROWSER is set but chromium or chromedriver is missing")
-    pytest.skip("chromium and chromedriver are not installed (apt-get install chromium chromium-driver)",
-                allow_module_level=True)
+    pytest.skip(
+        "chromium and chromedriver are not installed (apt-get install chromium chromium-driver)",
+        allow_module_level=True,
+    )
 
 
 @pytest.fixture
@@ -69,7 +71,9 @@ def test_signing_in_french_confirms_by_email_and_an_open_page_counts_without_rel
 
     browser.switch_to.window(watching)
     wait_until(lambda: shown_count(browser) == "1", timeout=30)
-    status = browser.find_element(By.CSS_SELECTOR, "[role=status][data-announce]").get_attribute("textContent")
+    status = browser.find_element(By.CSS_SELECTOR, "[role=status][data-announce]").get_attribute(
+        "textContent"
+    )
     assert status.startswith("1 signature")
     assert browser.find_element(By.CSS_SELECTOR, "progress").get_attribute("value") == "1"
     assert [row.language for row in signature_rows(app)] == ["fr"]
@@ -137,8 +141,13 @@ def test_the_error_summary_takes_focus_and_links_to_the_fields(live, browser):
     server, _app = live
     browser.get(server.url)
     browser.find_element(By.CSS_SELECTOR, "form[action^='/sign'] button[type=submit]").click()
-    summary = wait_until(lambda: (element := browser.switch_to.active_element)
-                         and "error-summary" in (element.get_attribute("class") or "") and element)
+    summary = wait_until(
+        lambda: (
+            (element := browser.switch_to.active_element)
+            and "error-summary" in (element.get_attribute("class") or "")
+            and element
+        )
+    )
     link = summary.find_element(By.CSS_SELECTOR, "a[href='#name']")
     link.click()
     assert browser.switch_to.active_element.get_attribute("id") == "name"

@@ -27,15 +27,21 @@ def test_demo_campaign_is_valid_in_both_languages():
     assert "faciale" in campaign.content["fr"].title.lower()
 
 
-@pytest.mark.parametrize("broken, field", [
-    (VALID.replace("goal = ", "goal_missing = ", 1), "goal is missing"),
-    (VALID.replace("goal = 50000", 'goal = "lots"'), "goal must be a int"),
-    (VALID.replace("goal = 50000", "goal = 0"), "goal must be greater than zero"),
-    (VALID.replace("[fr]", "[fr_missing]"), "fr is missing"),
-    (VALID.replace('organization = "Coalition Visages', 'organisation = "Coalition Visages'), "fr.organization is missing"),
-    (VALID.replace('privacy_url = "https://', 'privacy_url = "ftp://'), "organization.privacy_url"),
-    (VALID.replace("[^4]", "[^9]", 1), "refers to footnote [^9]"),
-])
+@pytest.mark.parametrize(
+    "broken, field",
+    [
+        (VALID.replace("goal = ", "goal_missing = ", 1), "goal is missing"),
+        (VALID.replace("goal = 50000", 'goal = "lots"'), "goal must be a int"),
+        (VALID.replace("goal = 50000", "goal = 0"), "goal must be greater than zero"),
+        (VALID.replace("[fr]", "[fr_missing]"), "fr is missing"),
+        (
+            VALID.replace('organization = "Coalition Visages', 'organisation = "Coalition Visages'),
+            "fr.organization is missing",
+        ),
+        (VALID.replace('privacy_url = "https://', 'privacy_url = "ftp://'), "organization.privacy_url"),
+        (VALID.replace("[^4]", "[^9]", 1), "refers to footnote [^9]"),
+    ],
+)
 def test_a_broken_campaign_file_is_refused_with_the_field_named(tmp_path, broken, field):
     with pytest.raises(CampaignError) as error:
         load_campaign(_write(tmp_path, broken))
@@ -52,7 +58,9 @@ def test_a_campaign_title_with_a_line_break_is_refused(tmp_path):
 def test_the_app_refuses_to_start_with_a_bad_campaign_file(tmp_path):
     path = _write(tmp_path, VALID.replace("[press]", "[press_missing]"))
     with pytest.raises(CampaignError, match="press is missing"):
-        create_app({"CAMPAIGN_FILE": str(path), "SECRET_KEY": TEST_SECRET_KEY, "PUBLIC_URL": "https://x.test"})
+        create_app(
+            {"CAMPAIGN_FILE": str(path), "SECRET_KEY": TEST_SECRET_KEY, "PUBLIC_URL": "https://x.test"}
+        )
 
 
 def test_campaign_check_command_reports_valid_and_invalid_files(runner, tmp_path):
@@ -69,6 +77,14 @@ def test_campaign_text_is_escaped_and_footnotes_become_links():
     html = "".join(load_campaign(DEMO_CAMPAIGN).content["en"].paragraphs())
     assert '<sup><a href="#fn1" id="ref1" class="fnref">1</a></sup>' in html
     from app.campaign import Content
-    content = Content(organization="o", title="t", summary="s", target="x", text="<b>bold</b> claim[^1]",
-                      footnotes=("source",), share_text="s")
+
+    content = Content(
+        organization="o",
+        title="t",
+        summary="s",
+        target="x",
+        text="<b>bold</b> claim[^1]",
+        footnotes=("source",),
+        share_text="s",
+    )
     assert str(content.paragraphs()[0]).startswith("&lt;b&gt;bold&lt;/b&gt; claim<sup>")

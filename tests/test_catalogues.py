@@ -91,9 +91,15 @@ for _ in range(40):
 
 def test_workers_starting_together_compile_without_ever_reading_half_a_catalogue(translations):
     code = RACER.format(root=str(ROOT), folder=str(translations))
-    racers = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True) for _ in range(4)]
-    failures = [error for racer in racers for error in [racer.communicate(timeout=120)[1]] if racer.returncode]
+    racers = [
+        subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True) for _ in range(4)
+    ]
+    failures = [
+        error for racer in racers for error in [racer.communicate(timeout=120)[1]] if racer.returncode
+    ]
     assert failures == []
     assert french(translations).gettext("Who has signed") == "Qui a signé"
-    assert sorted(path.name for path in (translations / "fr" / "LC_MESSAGES").iterdir()) == \
-        ["messages.mo", "messages.po"]
+    assert sorted(path.name for path in (translations / "fr" / "LC_MESSAGES").iterdir()) == [
+        "messages.mo",
+        "messages.po",
+    ]

@@ -2,6 +2,7 @@
 one row and one email per signer, one count per confirmation, nothing half done and no email lost
 after a crash, nothing left claimed after a graceful stop."""
 
+import contextlib
 import os
 import signal
 import threading
@@ -27,8 +28,13 @@ WORKERS = 3
 
 @pytest.fixture
 def server_env(app, smtp, database_url):
-    return {"DATABASE_URL": database_url, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp.port),
-            "MAIL_IN_WEB": "1", "RATELIMIT_ENABLED": "0"}
+    return {
+        "DATABASE_URL": database_url,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(smtp.port),
+        "MAIL_IN_WEB": "1",
+        "RATELIMIT_ENABLED": "0",
+    }
 
 
 @pytest.fixture
@@ -47,16 +53,23 @@ def sign_in_parallel(url: str, emails: list[str]) -> list[tuple[str, int | None]
             token = visitor.token()
         except requests.RequestException:
             token = None  # the worker serving the page was killed (refused, reset or cut short)
-        try:
+        with contextlib.suppress(threading.BrokenBarrierError):
             barrier.wait(timeout=30)
-        except threading.BrokenBarrierError:
-            pass
         if token is None:
             return email, None
         try:
-            response = visitor.session.post(url + "/sign", allow_redirects=False, timeout=30, data={
-                "name": "Parallel Person", "email": email, "postal_code": "K1A 0B1", "country": "CA",
-                "csrf_token": token})
+            response = visitor.session.post(
+                url + "/sign",
+                allow_redirects=False,
+                timeout=30,
+                data={
+                    "name": "Parallel Person",
+                    "email": email,
+                    "postal_code": "K1A 0B1",
+                    "country": "CA",
+                    "csrf_token": token,
+                },
+            )
             return email, response.status_code
         except requests.RequestException:
             return email, None  # the worker serving it was killed
@@ -118,9 +131,15 @@ def test_a_worker_killed_mid_burst_loses_no_row_and_no_email(app, gunicorn, smtp
         os.kill(victim, signal.SIGKILL)  # as the OOM killer or gunicorn's timeout does
         wait_for_death(victim)
         with app.app_context():  # messages whose fate the dead worker took with it
-            killed["in_flight"] = set(db.session.scalars(select(Signature.email).join(
-                OutboxMessage, OutboxMessage.signature_id == Signature.id).where(
-                OutboxMessage.status == OutboxMessage.SENDING, OutboxMessage.handed_at.is_not(None))))
+            killed["in_flight"] = set(
+                db.session.scalars(
+                    select(Signature.email)
+                    .join(OutboxMessage, OutboxMessage.signature_id == Signature.id)
+                    .where(
+                        OutboxMessage.status == OutboxMessage.SENDING, OutboxMessage.handed_at.is_not(None)
+                    )
+                )
+            )
             db.session.remove()
         killed["pid"] = victim
 
@@ -170,7 +189,9 @@ def wait_for_death(pid: int, timeout: float = 10) -> None:
     raise AssertionError(f"process {pid} did not die")
 
 
-def test_sigterm_finishes_the_message_in_hand_and_releases_the_rest_of_the_batch(app, client, smtp, server_env):
+def test_sigterm_finishes_the_message_in_hand_and_releases_the_rest_of_the_batch(
+    app, client, smtp, server_env
+):
     for number in range(6):  # queued before the server starts: its deliverer takes them as one batch
         sign(client, email=f"deploy{number}@example.ca")
     smtp.sink.delay = 1
@@ -188,7 +209,12 @@ def test_sigterm_finishes_the_message_in_hand_and_releases_the_rest_of_the_batch
     released = [row for row in rows if row.status != OutboxMessage.SENT]
     assert 1 <= len(sent) <= 2, "the message in hand was finished; nothing new was started"
     for row in released:
-        assert (row.status, row.lease_until, row.handed_at, row.attempts) == (OutboxMessage.QUEUED, None, None, 0)
+        assert (row.status, row.lease_until, row.handed_at, row.attempts) == (
+            OutboxMessage.QUEUED,
+            None,
+            None,
+            0,
+        )
     smtp.sink.delay = 0
     assert deliver(app) == len(released), "the next deliverer takes them at once, without waiting out a lease"
     assert len(smtp.wait_for(6)) == 6
@@ -207,17 +233,34 @@ def shared_redis():
 
 
 def test_rate_limits_hold_across_workers_sharing_redis(server_env, shared_redis):
-    env = {**server_env, "RATELIMIT_ENABLED": "1", "RATELIMIT_STORAGE_URI": shared_redis,
-           "RATELIMIT_SIGN": "5 per minute"}
+    env = {
+        **server_env,
+        "RATELIMIT_ENABLED": "1",
+        "RATELIMIT_STORAGE_URI": shared_redis,
+        "RATELIMIT_SIGN": "5 per minute",
+    }
     server = Gunicorn(free_port(), WORKERS, env)
     try:
         visitors = [Visitor(server.url) for _ in range(12)]
         tokens = [visitor.token() for visitor in visitors]
 
         def attempt(index):
-            return visitors[index].session.post(server.url + "/sign", allow_redirects=False, timeout=30, data={
-                "name": "R", "email": f"limit{index}@example.ca", "postal_code": "K1A 0B1", "country": "CA",
-                "csrf_token": tokens[index]}).status_code
+            return (
+                visitors[index]
+                .session.post(
+                    server.url + "/sign",
+                    allow_redirects=False,
+                    timeout=30,
+                    data={
+                        "name": "R",
+                        "email": f"limit{index}@example.ca",
+                        "postal_code": "K1A 0B1",
+                        "country": "CA",
+                        "csrf_token": tokens[index],
+                    },
+                )
+                .status_code
+            )
 
         with ThreadPoolExecutor(max_workers=12) as pool:
             statuses = Counter(pool.map(attempt, range(12)))

@@ -38,11 +38,21 @@ def test_production_refuses_a_short_secret_key_without_repeating_it(monkeypatch,
     assert f"{key!r}" not in str(error.value) and f" {key} " not in str(error.value)
 
 
-@pytest.mark.parametrize("url", ["petition.example.org", "ftp://petition.example.org", "https://",
-                                 "https:///path", "https://petition.example.org/?ref=1",
-                                 "https://petition.example.org/#top", "https://user:pw@petition.example.org",
-                                 "https://petition example.org", "https://petition.example.org:99999",
-                                 "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "petition.example.org",
+        "ftp://petition.example.org",
+        "https://",
+        "https:///path",
+        "https://petition.example.org/?ref=1",
+        "https://petition.example.org/#top",
+        "https://user:pw@petition.example.org",
+        "https://petition example.org",
+        "https://petition.example.org:99999",
+        "javascript:alert(1)",
+    ],
+)
 def test_production_refuses_a_public_url_that_is_not_an_http_address(monkeypatch, url):
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
     monkeypatch.setenv("SECRET_KEY", TEST_SECRET_KEY)
@@ -52,9 +62,14 @@ def test_production_refuses_a_public_url_that_is_not_an_http_address(monkeypatch
     assert "https://petition.example.org" in str(error.value), "the message shows what to set"
 
 
-@pytest.mark.parametrize("url, kept", [("https://petition.example.org/", "https://petition.example.org"),
-                                       ("https://example.org/petition/", "https://example.org/petition"),
-                                       ("http://10.0.0.5:8000", "http://10.0.0.5:8000")])
+@pytest.mark.parametrize(
+    "url, kept",
+    [
+        ("https://petition.example.org/", "https://petition.example.org"),
+        ("https://example.org/petition/", "https://example.org/petition"),
+        ("http://10.0.0.5:8000", "http://10.0.0.5:8000"),
+    ],
+)
 def test_production_accepts_http_addresses_with_a_path_prefix(monkeypatch, url, kept):
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
     monkeypatch.setenv("SECRET_KEY", TEST_SECRET_KEY)

@@ -58,8 +58,9 @@ def test_every_procfile_step_is_a_command_that_accepts_its_arguments(tmp_path):
                 command = [BIN / "gunicorn", "--check-config", *arguments]
             else:
                 command = [BIN / program, *arguments, "--help"]
-            result = subprocess.run(command, cwd=clone, capture_output=True, text=True,
-                                    env={**environment, **assignments})
+            result = subprocess.run(
+                command, cwd=clone, capture_output=True, text=True, env={**environment, **assignments}
+            )
             assert result.returncode == 0, f"{program} {' '.join(arguments)}:\n{result.stderr}"
             # Each process loads the app, which compiles the catalogue a fresh clone lacks.
             compiled = clone / "translations" / "fr" / "LC_MESSAGES" / "messages.mo"
@@ -68,6 +69,7 @@ def test_every_procfile_step_is_a_command_that_accepts_its_arguments(tmp_path):
 
 
 # --- the README's plain-server deploy, as written, from a fresh clone -------------------------------
+
 
 def readme_plain_server_steps() -> list[str]:
     """The shell lines of README.md's plain-server block, continuation lines joined."""
@@ -108,8 +110,13 @@ def test_the_readmes_plain_server_deploy_serves_french_from_a_fresh_clone(tmp_pa
     environment = {"PATH": f"{BIN}:{os.defpath}", "HOME": str(tmp_path)}
     # Stand-ins for what the README leaves to the reader, and no traffic beyond this machine:
     # SQLite in the clone, no mail server listening on a loopback port, a free port.
-    standing_in = {"SECRET_KEY": TEST_SECRET_KEY, "DATABASE_URL": f"sqlite:///{clone / 'petition.db'}",
-                   "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(free_port()), "PORT": str(port)}
+    standing_in = {
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "DATABASE_URL": f"sqlite:///{clone / 'petition.db'}",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(free_port()),
+        "PORT": str(port),
+    }
     server = None
     log = tmp_path / "gunicorn.log"
     try:
@@ -133,13 +140,24 @@ def test_the_readmes_plain_server_deploy_serves_french_from_a_fresh_clone(tmp_pa
                             environment[name] = value
                     environment.update(standing_in)
                 elif words[0] == "flask":
-                    result = subprocess.run([BIN / "flask", *words[1:]], cwd=clone, env=environment,
-                                            capture_output=True, text=True, timeout=120)
+                    result = subprocess.run(
+                        [BIN / "flask", *words[1:]],
+                        cwd=clone,
+                        env=environment,
+                        capture_output=True,
+                        text=True,
+                        timeout=120,
+                    )
                     assert result.returncode == 0, f"{step}:\n{result.stderr}"
                 elif words[0] == "gunicorn":
                     with log.open("w") as output:
-                        server = subprocess.Popen([BIN / "gunicorn", *words[1:]], cwd=clone, env=environment,
-                                                  stdout=output, stderr=subprocess.STDOUT)
+                        server = subprocess.Popen(
+                            [BIN / "gunicorn", *words[1:]],
+                            cwd=clone,
+                            env=environment,
+                            stdout=output,
+                            stderr=subprocess.STDOUT,
+                        )
                 else:
                     pytest.fail(f"the test does not know this README step: {step}")
         assert environment.get("TRUSTED_PROXIES") == "1" and server is not None
@@ -153,11 +171,21 @@ def test_the_readmes_plain_server_deploy_serves_french_from_a_fresh_clone(tmp_pa
 
         # Behind the proxy the README describes: headers that name another host or prefix change
         # nothing (a new ?source= makes the page render afresh for this very request).
-        poisoned = requests.get(url + "/?source=poisoned", timeout=10, headers={
-            "Host": "evil.example", "X-Forwarded-Host": "evil.example", "X-Forwarded-Prefix": "//evil.example",
-            "X-Forwarded-Port": "6666", "SCRIPT_NAME": "/evil"}).text
+        poisoned = requests.get(
+            url + "/?source=poisoned",
+            timeout=10,
+            headers={
+                "Host": "evil.example",
+                "X-Forwarded-Host": "evil.example",
+                "X-Forwarded-Prefix": "//evil.example",
+                "X-Forwarded-Port": "6666",
+                "SCRIPT_NAME": "/evil",
+            },
+        ).text
         assert "evil" not in poisoned and 'src="/static/counter.js"' in poisoned
-        slash = requests.get(url + "/admin", headers={"Host": "evil.example"}, allow_redirects=False, timeout=10)
+        slash = requests.get(
+            url + "/admin", headers={"Host": "evil.example"}, allow_redirects=False, timeout=10
+        )
         assert slash.headers["Location"] == "/admin/"
     finally:
         if server is not None:
@@ -169,6 +197,7 @@ def test_the_readmes_plain_server_deploy_serves_french_from_a_fresh_clone(tmp_pa
 
 
 # --- gunicorn.conf.py: the bind address and the rate limits' store ------------------------------------
+
 
 def gunicorn_settings(monkeypatch, **environment) -> dict:
     """What gunicorn.conf.py sets for this environment."""
@@ -188,8 +217,14 @@ def test_gunicorn_listens_on_loopback_only_behind_a_proxy_unless_told_otherwise(
 
 def start_gunicorn(tmp_path, workers: int, **environment) -> tuple[Gunicorn | None, str]:
     """A gunicorn with these settings: the running server, or None and what it said when it refused."""
-    settings = {"DATABASE_URL": f"sqlite:///{tmp_path / 'petition.db'}", "RATELIMIT_ENABLED": "1",
-                "RATELIMIT_STORAGE_URI": "", "MAIL_IN_WEB": "0", "TRUSTED_PROXIES": "0", **environment}
+    settings = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'petition.db'}",
+        "RATELIMIT_ENABLED": "1",
+        "RATELIMIT_STORAGE_URI": "",
+        "MAIL_IN_WEB": "0",
+        "TRUSTED_PROXIES": "0",
+        **environment,
+    }
     try:
         return Gunicorn(free_port(), workers, settings), ""
     except RuntimeError as refusal:

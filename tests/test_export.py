@@ -2,7 +2,7 @@
 
 import csv
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -19,10 +19,20 @@ HEADER = "id,name,email,postal_code,country,comment,public,updates,language,sour
 def make_signature(**overrides) -> Signature:
     """A signature row with plausible values; pass only what the test is about."""
     number = overrides.pop("number", 0)
-    values = {"name": f"Signer {number}", "email": f"signer{number}@example.ca", "email_domain": "example.ca",
-              "postal_code": "K1A 0B1", "country": "CA", "comment": "", "public": False, "updates": False,
-              "language": "en", "source": "", "signed_at": datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc),
-              "confirmed_at": datetime(2026, 11, 1, 12, 5, tzinfo=timezone.utc)}
+    values = {
+        "name": f"Signer {number}",
+        "email": f"signer{number}@example.ca",
+        "email_domain": "example.ca",
+        "postal_code": "K1A 0B1",
+        "country": "CA",
+        "comment": "",
+        "public": False,
+        "updates": False,
+        "language": "en",
+        "source": "",
+        "signed_at": datetime(2026, 11, 1, 12, 0, tzinfo=UTC),
+        "confirmed_at": datetime(2026, 11, 1, 12, 5, tzinfo=UTC),
+    }
     values.update(overrides)
     return Signature(**values)
 
@@ -44,7 +54,9 @@ def test_export_has_the_contracts_header_type_and_a_server_chosen_filename(app, 
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     disposition = response.headers["Content-Disposition"]
-    assert disposition.startswith('attachment; filename="signatures-confirmed-') and disposition.endswith('.csv"')
+    assert disposition.startswith('attachment; filename="signatures-confirmed-') and disposition.endswith(
+        '.csv"'
+    )
     text = response.get_data(as_text=True)
     assert text.split("\r\n")[0] == HEADER
     assert ",".join(COLUMNS) == HEADER
@@ -63,9 +75,13 @@ def test_status_filter_defaults_to_confirmed(app, admin_client):
 
 
 def test_since_until_and_updates_filters(app, admin_client):
-    day = lambda d: datetime(2026, 11, d, 23, 30, tzinfo=timezone.utc)  # noqa: E731
-    add(app, make_signature(number=1, signed_at=day(1)), make_signature(number=2, signed_at=day(2), updates=True),
-        make_signature(number=3, signed_at=day(3), updates=True))
+    day = lambda d: datetime(2026, 11, d, 23, 30, tzinfo=UTC)  # noqa: E731
+    add(
+        app,
+        make_signature(number=1, signed_at=day(1)),
+        make_signature(number=2, signed_at=day(2), updates=True),
+        make_signature(number=3, signed_at=day(3), updates=True),
+    )
     names = lambda query: [r["name"] for r in rows_of(admin_client.get(f"/admin/export.csv{query}"))]  # noqa: E731
     assert names("?since=2026-11-02") == ["Signer 2", "Signer 3"]
     assert names("?until=2026-11-02") == ["Signer 1", "Signer 2"], "until includes its whole day"
@@ -73,14 +89,17 @@ def test_since_until_and_updates_filters(app, admin_client):
     assert names("?updates=1") == ["Signer 2", "Signer 3"]
 
 
-@pytest.mark.parametrize("query, message", [
-    ("?status=everyone", "status must be confirmed, unconfirmed or all"),
-    ("?since=yesterday", "since must be a date like 2026-01-31"),
-    ("?until=2026-13-01", "until must be a date like 2026-01-31"),
-    ("?since=2026-11-05&until=2026-11-01", "since must not be after until"),
-    ("?updates=yes", "updates must be 1 or 0"),
-    ("?until=9999-12-31", "until must be a date before 9999-12-31"),
-])
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("?status=everyone", "status must be confirmed, unconfirmed or all"),
+        ("?since=yesterday", "since must be a date like 2026-01-31"),
+        ("?until=2026-13-01", "until must be a date like 2026-01-31"),
+        ("?since=2026-11-05&until=2026-11-01", "since must not be after until"),
+        ("?updates=yes", "updates must be 1 or 0"),
+        ("?until=9999-12-31", "until must be a date before 9999-12-31"),
+    ],
+)
 def test_bad_filters_get_a_400_saying_what_is_wrong(app, admin_client, query, message):
     response = admin_client.get(f"/admin/export.csv{query}")
     assert response.status_code == 400
@@ -93,7 +112,9 @@ def audit_rows(app) -> list[tuple[str, str, int | None]]:
         return [(event.action, event.details, event.rows) for event in db.session.scalars(select(AuditEvent))]
 
 
-def test_an_export_that_cannot_run_fails_before_it_starts_with_a_page_and_no_audit_row(make_app, database_url):
+def test_an_export_that_cannot_run_fails_before_it_starts_with_a_page_and_no_audit_row(
+    make_app, database_url
+):
     app = make_app(DATABASE_LOCK_TIMEOUT_MS=100)
     add(app, make_signature())
     add_organizer(app)
@@ -117,7 +138,7 @@ def test_excel_flag_adds_a_utf8_bom(app, admin_client):
     assert excel == b"\xef\xbb\xbf" + plain
 
 
-@pytest.mark.parametrize("dangerous", ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tTab", "\rCR"])
+@pytest.mark.parametrize("dangerous", ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tTab", "\rCR"])
 def test_cells_that_spreadsheets_would_run_as_formulas_are_neutralised(app, admin_client, dangerous):
     add(app, make_signature(name=dangerous, comment=dangerous, source="x"))
     [row] = rows_of(admin_client.get("/admin/export.csv"))
@@ -126,8 +147,12 @@ def test_cells_that_spreadsheets_would_run_as_formulas_are_neutralised(app, admi
 
 
 def test_commas_quotes_newlines_accents_and_cjk_round_trip_through_the_csv_module(app, admin_client):
-    tricky = {"name": 'Zoë "Zed", O\'Brien', "comment": "line one,\nline \"two\"\r\nthree — ça va? 北京 😀",
-              "postal_code": "H2X 1Y4", "source": "news,letter"}
+    tricky = {
+        "name": 'Zoë "Zed", O\'Brien',
+        "comment": 'line one,\nline "two"\r\nthree — ça va? 北京 😀',
+        "postal_code": "H2X 1Y4",
+        "source": "news,letter",
+    }
     add(app, make_signature(**tricky))
     [row] = rows_of(admin_client.get("/admin/export.csv"))
     for key, value in tricky.items():
@@ -135,11 +160,19 @@ def test_commas_quotes_newlines_accents_and_cjk_round_trip_through_the_csv_modul
 
 
 def test_cli_export_writes_the_same_bytes_as_the_web_export(app, runner, admin_client, tmp_path):
-    add(app, make_signature(number=1, name="Zoë, \"quoted\"", updates=True),
-        make_signature(number=2, confirmed_at=None, comment="=1+1"))
-    for query, options in [("", []), ("?status=all&excel=1", ["--status", "all", "--excel"]),
-                           ("?updates=1&since=2026-10-01&until=2026-12-01",
-                            ["--updates", "--since", "2026-10-01", "--until", "2026-12-01"])]:
+    add(
+        app,
+        make_signature(number=1, name='Zoë, "quoted"', updates=True),
+        make_signature(number=2, confirmed_at=None, comment="=1+1"),
+    )
+    for query, options in [
+        ("", []),
+        ("?status=all&excel=1", ["--status", "all", "--excel"]),
+        (
+            "?updates=1&since=2026-10-01&until=2026-12-01",
+            ["--updates", "--since", "2026-10-01", "--until", "2026-12-01"],
+        ),
+    ]:
         path = tmp_path / "export.csv"
         result = runner.invoke(args=["signatures", "export", str(path), *options])
         assert result.exit_code == 0, result.output
@@ -157,16 +190,35 @@ def test_every_export_is_audited_with_who_filters_and_rows(app, admin_client, ru
     admin_client.get("/admin/export.csv?updates=0&excel=1").get_data()
     runner.invoke(args=["signatures", "export", str(tmp_path / "out.csv"), "--status", "all"])
     page = admin_client.get("/admin/").get_data(as_text=True)
-    assert f"<td>{ORGANIZER_EMAIL}</td><td>export: status=confirmed excel=1</td><td class=\"num\">3</td>" in page
-    assert "<td>command line</td><td>export: status=all</td><td class=\"num\">3</td>" in page
+    assert (
+        f'<td>{ORGANIZER_EMAIL}</td><td>export: status=confirmed excel=1</td><td class="num">3</td>' in page
+    )
+    assert '<td>command line</td><td>export: status=all</td><td class="num">3</td>' in page
 
 
 def test_export_streams_in_batches(app, admin_client):
     with app.app_context():
-        db.session.execute(Signature.__table__.insert(), [
-            {"name": f"S{n}", "email": f"s{n}@example.ca", "email_domain": "example.ca", "postal_code": "",
-             "country": "CA", "comment": "", "public": False, "updates": False, "language": "en", "source": "",
-             "signed_at": utcnow(), "confirmed_at": utcnow(), "emails_queued": 0} for n in range(4500)])
+        db.session.execute(
+            Signature.__table__.insert(),
+            [
+                {
+                    "name": f"S{n}",
+                    "email": f"s{n}@example.ca",
+                    "email_domain": "example.ca",
+                    "postal_code": "",
+                    "country": "CA",
+                    "comment": "",
+                    "public": False,
+                    "updates": False,
+                    "language": "en",
+                    "source": "",
+                    "signed_at": utcnow(),
+                    "confirmed_at": utcnow(),
+                    "emails_queued": 0,
+                }
+                for n in range(4500)
+            ],
+        )
         db.session.commit()
     response = admin_client.get("/admin/export.csv", buffered=False)
     chunks = list(response.response)
@@ -176,9 +228,12 @@ def test_export_streams_in_batches(app, admin_client):
 
 def test_purge_unconfirmed_deletes_only_old_pending_signatures_and_is_audited(app, runner, admin_client):
     old = utcnow() - timedelta(days=40)
-    add(app, make_signature(number=1, confirmed_at=None, signed_at=old),
+    add(
+        app,
+        make_signature(number=1, confirmed_at=None, signed_at=old),
         make_signature(number=2, confirmed_at=None),
-        make_signature(number=3, signed_at=old))
+        make_signature(number=3, signed_at=old),
+    )
     result = runner.invoke(args=["signatures", "purge-unconfirmed", "--older-than", "30"])
     assert result.exit_code == 0, result.output
     assert "Deleted 1 unconfirmed signature older than 30 days." in result.output

@@ -10,12 +10,28 @@ import pytest
 
 from app.mail import Deliverer
 from app.models import OutboxMessage
-from conftest import (add_organizer, csrf_token, deliver, link_in, log_in, outbox_rows,
-                      press_button, sign, signature_rows)
+from conftest import (
+    add_organizer,
+    csrf_token,
+    deliver,
+    link_in,
+    log_in,
+    outbox_rows,
+    press_button,
+    sign,
+    signature_rows,
+)
 
 
-@pytest.mark.parametrize("email", ["ana@example.ca\r\nBcc: victim@example.ca", "ana@exa\nmple.ca",
-                                   "ana\x00@example.ca", "ana@example.ca\rX-Injected: 1"])
+@pytest.mark.parametrize(
+    "email",
+    [
+        "ana@example.ca\r\nBcc: victim@example.ca",
+        "ana@exa\nmple.ca",
+        "ana\x00@example.ca",
+        "ana@example.ca\rX-Injected: 1",
+    ],
+)
 def test_line_breaks_and_control_characters_in_an_address_are_refused_not_stripped(client, app, email):
     response = sign(client, email=email)
     assert response.status_code == 422
@@ -62,8 +78,16 @@ def test_a_locked_database_answers_503_with_retry_after_and_writes_nothing(make_
     client = app.test_client()
     token = csrf_token(client)
     with LockHolder(database_url):
-        response = client.post("/sign", data={"name": "Ana", "email": "ana@example.ca", "postal_code": "K1A 0B1",
-                                              "country": "CA", "csrf_token": token})
+        response = client.post(
+            "/sign",
+            data={
+                "name": "Ana",
+                "email": "ana@example.ca",
+                "postal_code": "K1A 0B1",
+                "country": "CA",
+                "csrf_token": token,
+            },
+        )
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
     assert "Nothing you sent was lost" in response.get_data(as_text=True)
@@ -153,8 +177,13 @@ def test_the_logs_of_a_whole_journey_hold_none_of_the_signers_data(make_app, smt
     secrets_of_signer = ["Zoë Personne", "zoe.personne@example.ca", "H2X 1Y4", "198.51.100.77"]
     environ = {"REMOTE_ADDR": "198.51.100.77"}
     with caplog.at_level(logging.DEBUG):
-        sign(client, email="zoe.personne@example.ca", name="Zoë Personne", postal_code="H2X 1Y4",
-             environ_base=environ)
+        sign(
+            client,
+            email="zoe.personne@example.ca",
+            name="Zoë Personne",
+            postal_code="H2X 1Y4",
+            environ_base=environ,
+        )
         sign(client, email="ZOE.personne@example.ca", environ_base=environ)
         deliver(app)
         confirm_path = link_in(smtp.messages[0], "/confirm/")

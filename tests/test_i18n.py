@@ -11,14 +11,24 @@ from flask_babel import force_locale, get_translations
 
 from app.emails import ALREADY_SIGNED, CONFIRMATION, render_email
 from app.models import Signature, utcnow
-from conftest import (add_organizer, csrf_token, deliver, link_in, log_in, press_button, sign, signature_rows,
-                      text_part)
+from conftest import (
+    add_organizer,
+    csrf_token,
+    deliver,
+    link_in,
+    log_in,
+    press_button,
+    sign,
+    signature_rows,
+    text_part,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = ROOT / "translations" / "fr" / "LC_MESSAGES" / "messages.po"
 
 
 # --- choosing the language ----------------------------------------------------------------
+
 
 def test_lang_parameter_switches_and_is_remembered(client):
     page = client.get("/?lang=fr")
@@ -30,8 +40,12 @@ def test_lang_parameter_switches_and_is_remembered(client):
 
 
 def test_accept_language_decides_when_nothing_was_chosen(client):
-    assert '<html lang="fr">' in client.get("/", headers={"Accept-Language": "fr-CA,fr;q=0.9"}).get_data(as_text=True)
-    assert '<html lang="en">' in client.get("/", headers={"Accept-Language": "de-DE,de"}).get_data(as_text=True)
+    assert '<html lang="fr">' in client.get("/", headers={"Accept-Language": "fr-CA,fr;q=0.9"}).get_data(
+        as_text=True
+    )
+    assert '<html lang="en">' in client.get("/", headers={"Accept-Language": "de-DE,de"}).get_data(
+        as_text=True
+    )
     assert '<html lang="en">' in client.get("/").get_data(as_text=True)
 
 
@@ -42,7 +56,9 @@ def test_an_unknown_lang_value_is_ignored(client):
 
 
 def test_every_page_has_a_visible_switch_to_the_other_language(client):
-    assert 'href="/signers?lang=fr" hreflang="fr" lang="fr">Français</a>' in client.get("/signers").get_data(as_text=True)
+    assert 'href="/signers?lang=fr" hreflang="fr" lang="fr">Français</a>' in client.get("/signers").get_data(
+        as_text=True
+    )
     french = client.get("/signers?lang=fr").get_data(as_text=True)
     assert 'href="/signers?lang=en" hreflang="en" lang="en">English</a>' in french
 
@@ -51,7 +67,9 @@ def test_the_signers_language_is_stored_and_later_emails_use_it(client, app, smt
     sign(client, "/?lang=fr", email="luc@example.ca")
     assert signature_rows(app)[0].language == "fr"
     english = app.test_client()
-    english.post("/resend", data={"email": "luc@example.ca", "csrf_token": csrf_token(english, "/check-inbox?lang=en")})
+    english.post(
+        "/resend", data={"email": "luc@example.ca", "csrf_token": csrf_token(english, "/check-inbox?lang=en")}
+    )
     deliver(app)
     first, resent = smtp.messages
     for message in (first, resent):
@@ -65,14 +83,18 @@ def test_the_signers_language_is_stored_and_later_emails_use_it(client, app, smt
 
 # --- the catalogue ---------------------------------------------------------------------------
 
+
 def _source_messages() -> set[str]:
     """Every translatable string in the code and templates, as pybabel extracts it."""
     method_map = [("app/**.py", "python"), ("templates/**.html", "jinja2"), ("templates/**.txt", "jinja2")]
     keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
     found = set()
     for _filename, _line, message, _comments, _context in extract_from_dir(
-            str(ROOT), method_map, keywords=keywords,
-            options_map={"templates/**.html": {}, "templates/**.txt": {}}):
+        str(ROOT),
+        method_map,
+        keywords=keywords,
+        options_map={"templates/**.html": {}, "templates/**.txt": {}},
+    ):
         found.add(message[0] if isinstance(message, tuple) else message)
     return found
 
@@ -80,10 +102,13 @@ def _source_messages() -> set[str]:
 def test_every_string_in_the_code_has_a_french_translation():
     with CATALOGUE.open("rb") as handle:
         catalogue = read_po(handle)
-    translated = {message.id[0] if isinstance(message.id, tuple) else message.id
-                  for message in catalogue
-                  if message.id and not message.fuzzy
-                  and all(message.string if isinstance(message.string, tuple) else (message.string,))}
+    translated = {
+        message.id[0] if isinstance(message.id, tuple) else message.id
+        for message in catalogue
+        if message.id
+        and not message.fuzzy
+        and all(message.string if isinstance(message.string, tuple) else (message.string,))
+    }
     missing = sorted(_source_messages() - translated)
     assert missing == [], "untranslated (run `make messages`, then translate):\n" + "\n".join(missing)
 
@@ -96,11 +121,12 @@ def test_french_translations_keep_every_placeholder():
         if not message.id:
             continue
         source = message.id[-1] if isinstance(message.id, tuple) else message.id
-        for text in (message.string if isinstance(message.string, tuple) else (message.string,)):
+        for text in message.string if isinstance(message.string, tuple) else (message.string,):
             assert set(placeholder.findall(text)) == set(placeholder.findall(source)), (source, text)
 
 
 # --- rendering everything in French ----------------------------------------------------------------
+
 
 class MissRecorder(gettext.NullTranslations):
     """A catalogue's fallback: it sees exactly the strings the French catalogue lacks."""
@@ -130,12 +156,31 @@ def french_misses(app):
 
 def test_every_public_page_renders_in_french_without_a_missing_string(app, client, smtp, french_misses):
     client.get("/?lang=fr")
-    pages = ["/", "/check-inbox", "/check-inbox?resent=1", "/signers", "/thanks", "/embed", "/nowhere",
-             "/confirm/not-a-token", "/not-me/not-a-token", "/manage/not-a-token"]
+    pages = [
+        "/",
+        "/check-inbox",
+        "/check-inbox?resent=1",
+        "/signers",
+        "/thanks",
+        "/embed",
+        "/nowhere",
+        "/confirm/not-a-token",
+        "/not-me/not-a-token",
+        "/manage/not-a-token",
+    ]
     for path in pages:
         assert '<html lang="fr">' in client.get(path).get_data(as_text=True), path
-    invalid = client.post("/sign", data={"csrf_token": csrf_token(client), "name": "", "email": "x",
-                                         "postal_code": "1", "country": "XX", "comment": "x" * 2000})
+    invalid = client.post(
+        "/sign",
+        data={
+            "csrf_token": csrf_token(client),
+            "name": "",
+            "email": "x",
+            "postal_code": "1",
+            "country": "XX",
+            "comment": "x" * 2000,
+        },
+    )
     assert invalid.status_code == 422
     assert client.post("/sign").status_code == 400  # no CSRF token
     assert client.get("/sign").status_code == 405
@@ -174,11 +219,20 @@ def test_every_organizer_page_renders_in_french_without_a_missing_string(app, cl
     add_organizer(app)
     client.get("/admin/login?lang=fr")
     assert log_in(client, password="wrong password here").status_code == 401
-    assert client.post("/admin/login", data={"csrf_token": csrf_token(client, "/admin/login")}).status_code == 422
+    assert (
+        client.post("/admin/login", data={"csrf_token": csrf_token(client, "/admin/login")}).status_code
+        == 422
+    )
     log_in(client)
     sign(client, email="ana@example.ca", public="y")
-    for path in ("/admin/", "/admin/signers", "/admin/signers?email=ana@example.ca",
-                 "/admin/signers?email=nobody@example.ca", "/admin/signers?email=bad", "/admin/export.csv?since=x"):
+    for path in (
+        "/admin/",
+        "/admin/signers",
+        "/admin/signers?email=ana@example.ca",
+        "/admin/signers?email=nobody@example.ca",
+        "/admin/signers?email=bad",
+        "/admin/export.csv?since=x",
+    ):
         assert '<html lang="fr">' in client.get(path).get_data(as_text=True), path
     [row] = signature_rows(app)
     token = csrf_token(client, "/admin/signers?email=ana@example.ca")
@@ -202,8 +256,14 @@ def test_login_throttle_page_renders_in_french(app, french_misses):
 @pytest.mark.parametrize("kind", [CONFIRMATION, ALREADY_SIGNED])
 def test_every_email_renders_in_french_without_a_missing_string(app, french_misses, kind):
     with app.app_context():
-        signature = Signature(id=7, name="Luc", email="luc@example.ca", language="fr", postal_code="H2X 1Y4",
-                              confirmed_at=utcnow() if kind == ALREADY_SIGNED else None)
+        signature = Signature(
+            id=7,
+            name="Luc",
+            email="luc@example.ca",
+            language="fr",
+            postal_code="H2X 1Y4",
+            confirmed_at=utcnow() if kind == ALREADY_SIGNED else None,
+        )
         message = render_email(kind, signature)
     assert message["Content-Language"] == "fr"
     assert "Bonjour Luc" in text_part(message)
@@ -212,5 +272,7 @@ def test_every_email_renders_in_french_without_a_missing_string(app, french_miss
 
 def test_emails_in_english_stay_english(app):
     with app.app_context():
-        message = render_email(CONFIRMATION, Signature(id=7, name="Ann", email="ann@example.ca", language="en"))
+        message = render_email(
+            CONFIRMATION, Signature(id=7, name="Ann", email="ann@example.ca", language="en")
+        )
     assert message["Subject"].startswith("Please confirm your signature")

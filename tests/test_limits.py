@@ -7,8 +7,12 @@ import pytest
 
 from conftest import ORGANIZER_EMAIL, add_organizer, csrf_token, log_in, sign, signature_rows
 
-LOW = {"RATELIMIT_SIGN": "3 per minute", "RATELIMIT_RESEND": "2 per minute",
-       "RATELIMIT_CONFIRM": "3 per minute", "RATELIMIT_LOGIN": "3 per minute"}
+LOW = {
+    "RATELIMIT_SIGN": "3 per minute",
+    "RATELIMIT_RESEND": "2 per minute",
+    "RATELIMIT_CONFIRM": "3 per minute",
+    "RATELIMIT_LOGIN": "3 per minute",
+}
 
 
 @pytest.fixture
@@ -32,15 +36,21 @@ def test_signing_over_the_limit_gets_a_friendly_translated_429_with_retry_after(
 def test_resend_confirm_and_login_are_limited_too(limited):
     client = limited.test_client()
     token = csrf_token(client, "/check-inbox")
-    statuses = [client.post("/resend", data={"email": "a@example.ca", "csrf_token": token}).status_code
-                for _ in range(3)]
+    statuses = [
+        client.post("/resend", data={"email": "a@example.ca", "csrf_token": token}).status_code
+        for _ in range(3)
+    ]
     assert statuses == [303, 303, 429]
     assert [client.get("/confirm/not-a-token").status_code for _ in range(4)] == [404, 404, 404, 429]
     add_organizer(limited)
     other = limited.test_client()
     token = csrf_token(other, "/admin/login")
-    statuses = [other.post("/admin/login", data={"email": ORGANIZER_EMAIL, "password": "wrong password",
-                                                 "csrf_token": token}).status_code for _ in range(4)]
+    statuses = [
+        other.post(
+            "/admin/login", data={"email": ORGANIZER_EMAIL, "password": "wrong password", "csrf_token": token}
+        ).status_code
+        for _ in range(4)
+    ]
     assert statuses == [401, 401, 401, 429]
 
 
@@ -48,17 +58,34 @@ def test_limits_are_per_client_address(limited):
     first, second = limited.test_client(), limited.test_client()
     for number in range(3):
         sign(first, email=f"a{number}@example.ca", environ_base={"REMOTE_ADDR": "198.51.100.1"})
-    response = second.post("/sign", data={"name": "B", "email": "b@example.ca", "postal_code": "K1A 0B1",
-                                          "country": "CA", "csrf_token": csrf_token(second)},
-                           environ_base={"REMOTE_ADDR": "198.51.100.2"})
+    response = second.post(
+        "/sign",
+        data={
+            "name": "B",
+            "email": "b@example.ca",
+            "postal_code": "K1A 0B1",
+            "country": "CA",
+            "csrf_token": csrf_token(second),
+        },
+        environ_base={"REMOTE_ADDR": "198.51.100.2"},
+    )
     assert response.status_code == 303
 
 
 def _sign_from(client, email, remote, forwarded=None):
     headers = {"X-Forwarded-For": forwarded} if forwarded else {}
-    return client.post("/sign", data={"name": "P", "email": email, "postal_code": "K1A 0B1", "country": "CA",
-                                      "csrf_token": csrf_token(client)},
-                       environ_base={"REMOTE_ADDR": remote}, headers=headers)
+    return client.post(
+        "/sign",
+        data={
+            "name": "P",
+            "email": email,
+            "postal_code": "K1A 0B1",
+            "country": "CA",
+            "csrf_token": csrf_token(client),
+        },
+        environ_base={"REMOTE_ADDR": remote},
+        headers=headers,
+    )
 
 
 def test_behind_one_trusted_proxy_the_client_is_the_address_the_proxy_saw(make_app):
@@ -66,16 +93,19 @@ def test_behind_one_trusted_proxy_the_client_is_the_address_the_proxy_saw(make_a
     client = app.test_client()
     # A client forging extra X-Forwarded-For entries cannot pose as new addresses:
     # only the last hop, the one our proxy appended, counts.
-    statuses = [_sign_from(client, f"x{n}@example.ca", "10.0.0.1", f"203.0.113.{n}, 192.0.2.7").status_code
-                for n in range(4)]
+    statuses = [
+        _sign_from(client, f"x{n}@example.ca", "10.0.0.1", f"203.0.113.{n}, 192.0.2.7").status_code
+        for n in range(4)
+    ]
     assert statuses == [303, 303, 303, 429]
     assert _sign_from(client, "y@example.ca", "10.0.0.1", "192.0.2.8").status_code == 303
 
 
 def test_without_trusted_proxies_forwarded_headers_are_ignored(limited):
     client = limited.test_client()
-    statuses = [_sign_from(client, f"z{n}@example.ca", "192.0.2.9", f"203.0.113.{n}").status_code
-                for n in range(4)]
+    statuses = [
+        _sign_from(client, f"z{n}@example.ca", "192.0.2.9", f"203.0.113.{n}").status_code for n in range(4)
+    ]
     assert statuses == [303, 303, 303, 429]
 
 
@@ -105,7 +135,9 @@ def test_addresses_typed_at_the_login_form_are_hashed_in_redis_keys_like_client_
         store.ping()
     except redis.ConnectionError:
         pytest.skip("Redis is not running on 127.0.0.1:6379")
-    for key in store.scan_iter(match="*login-*"):  # login counts from earlier runs (this database is for tests)
+    for key in store.scan_iter(
+        match="*login-*"
+    ):  # login counts from earlier runs (this database is for tests)
         store.delete(key)
     app = make_app(RATELIMIT_STORAGE_URI=url)
     add_organizer(app)
@@ -116,9 +148,15 @@ def test_addresses_typed_at_the_login_form_are_hashed_in_redis_keys_like_client_
     while not any("login-account" in key for key in keys):
         assert time.monotonic() < deadline, "the failures were never counted in Redis"
         client = app.test_client()
-        response = client.post("/admin/login", data={"email": typed[-1], "password": "not the password",
-                                                      "csrf_token": csrf_token(client, "/admin/login")},
-                               environ_base={"REMOTE_ADDR": f"198.51.100.{len(typed)}"})
+        response = client.post(
+            "/admin/login",
+            data={
+                "email": typed[-1],
+                "password": "not the password",
+                "csrf_token": csrf_token(client, "/admin/login"),
+            },
+            environ_base={"REMOTE_ADDR": f"198.51.100.{len(typed)}"},
+        )
         assert response.status_code == 401
         keys = [key.decode(errors="replace").lower() for key in store.scan_iter(match="*login-*")]
         typed.append(f"Leaky.Typist.{uuid.uuid4().hex[:8]}@Example.org")

@@ -42,7 +42,9 @@ def test_a_link_made_for_another_purpose_does_not_confirm(client, app, smtp):
     message = _signed_and_mailed(client, app, smtp)
     withdraw_token = link_in(message, "/not-me/").rsplit("/", 1)[1]
     assert client.get(f"/confirm/{withdraw_token}").status_code == 404
-    assert client.post(f"/confirm/{withdraw_token}", data={"csrf_token": csrf_token(client)}).status_code == 404
+    assert (
+        client.post(f"/confirm/{withdraw_token}", data={"csrf_token": csrf_token(client)}).status_code == 404
+    )
     assert client.get("/api/count").get_json()["count"] == 0
 
 
@@ -107,6 +109,7 @@ def test_links_signed_with_a_rotated_key_work_while_it_is_a_fallback(make_app, s
 def test_tokens_carry_nothing_but_a_signed_id(app):
     with app.app_context():
         from app.tokens import make_token
+
         token = make_token(CONFIRM, 42)
     payload = URLSafeTimedSerializer(TEST_SECRET_KEY, salt=CONFIRM).loads(token)
     assert payload == 42
@@ -120,7 +123,9 @@ def test_a_signed_token_holding_something_other_than_an_id_is_refused(client, ap
 
 def test_resend_sends_the_link_again_to_a_pending_address(client, app, smtp):
     _signed_and_mailed(client, app, smtp)
-    response = client.post("/resend", data={"email": " ANA@example.ca", "csrf_token": csrf_token(client, "/check-inbox")})
+    response = client.post(
+        "/resend", data={"email": " ANA@example.ca", "csrf_token": csrf_token(client, "/check-inbox")}
+    )
     assert response.status_code == 303
     deliver(app)
     assert len(smtp.messages) == 2
@@ -129,11 +134,18 @@ def test_resend_sends_the_link_again_to_a_pending_address(client, app, smtp):
 
 def test_resend_never_reveals_whether_an_address_is_known(client, app, smtp):
     _signed_and_mailed(client, app, smtp)
-    known = client.post("/resend", data={"email": "ana@example.ca", "csrf_token": csrf_token(client, "/check-inbox")},
-                        follow_redirects=True)
-    unknown = client.post("/resend", data={"email": "nobody@example.ca", "csrf_token": csrf_token(client, "/check-inbox")},
-                          follow_redirects=True)
+    known = client.post(
+        "/resend",
+        data={"email": "ana@example.ca", "csrf_token": csrf_token(client, "/check-inbox")},
+        follow_redirects=True,
+    )
+    unknown = client.post(
+        "/resend",
+        data={"email": "nobody@example.ca", "csrf_token": csrf_token(client, "/check-inbox")},
+        follow_redirects=True,
+    )
     import re
+
     strip = lambda page: re.sub(r'value="[^"]+"', "", page.get_data(as_text=True))  # noqa: E731
     assert known.status_code == unknown.status_code == 200
     assert strip(known) == strip(unknown)
@@ -142,7 +154,9 @@ def test_resend_never_reveals_whether_an_address_is_known(client, app, smtp):
 
 
 def test_resend_with_a_malformed_address_explains_the_problem(client, app):
-    response = client.post("/resend", data={"email": "nope", "csrf_token": csrf_token(client, "/check-inbox")})
+    response = client.post(
+        "/resend", data={"email": "nope", "csrf_token": csrf_token(client, "/check-inbox")}
+    )
     assert response.status_code == 422
     assert "Enter an email address like name@example.com." in response.get_data(as_text=True)
 

@@ -147,10 +147,15 @@ def test_a_message_whose_fate_is_unknown_is_sent_again_with_the_same_message_id(
     with app.app_context():
         first = min(db.session.scalars(db.select(OutboxMessage.id)))
         # Ana's deliverer handed her message over, then died before recording the answer.
-        db.session.execute(update(OutboxMessage).where(OutboxMessage.id == first).values(
-            status=OutboxMessage.SENDING, lease_until=utcnow(), handed_at=utcnow(), sent_at=None))
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == first)
+            .values(status=OutboxMessage.SENDING, lease_until=utcnow(), handed_at=utcnow(), sent_at=None)
+        )
         db.session.commit()
-    assert deliver(app, now=utcnow() + timedelta(seconds=1)) == 1, "sent again: a lost email is a lost signature"
+    assert deliver(app, now=utcnow() + timedelta(seconds=1)) == 1, (
+        "sent again: a lost email is a lost signature"
+    )
     messages = smtp.wait_for(3)
     ana = [message["Message-ID"] for message in messages if message["To"] == "ana@example.ca"]
     [bea] = [message["Message-ID"] for message in messages if message["To"] == "bea@example.ca"]
@@ -175,8 +180,12 @@ def test_a_deliverer_renews_the_lease_of_its_whole_batch_before_each_message(cli
     worker = threading.Thread(target=deliver, args=(app,))
     worker.start()
     try:
-        first_lease = wait_until(lambda: max((row.lease_until for row in outbox_rows(app)
-                                             if row.status == OutboxMessage.SENDING), default=None))
+        first_lease = wait_until(
+            lambda: max(
+                (row.lease_until for row in outbox_rows(app) if row.status == OutboxMessage.SENDING),
+                default=None,
+            )
+        )
         wait_until(lambda: outbox_rows(app)[1].handed_at is not None)  # the second message is in hand
         with app.app_context():
             assert claim_due(first_lease + timedelta(seconds=1)) == [], "the rest of the batch is still held"
@@ -198,7 +207,12 @@ def test_a_stopping_deliverer_finishes_the_message_in_hand_and_releases_the_rest
     assert 1 <= len(sent) <= 2, "the message in hand was finished, and nothing after it was started"
     assert len(smtp.messages) == len(sent)
     for row in released:
-        assert (row.status, row.lease_until, row.handed_at, row.attempts) == (OutboxMessage.QUEUED, None, None, 0)
+        assert (row.status, row.lease_until, row.handed_at, row.attempts) == (
+            OutboxMessage.QUEUED,
+            None,
+            None,
+            0,
+        )
     smtp.sink.delay = 0
     assert deliver(app) == len(released), "another deliverer takes them over at once"
 
@@ -216,8 +230,13 @@ def test_a_relay_without_smtputf8_fails_only_the_message_to_a_non_ascii_address(
     assert deliver(app, now=utcnow() + timedelta(days=1)) == 0
 
 
-@pytest.mark.parametrize("reply, status", [("550 5.1.1 No such mailbox", OutboxMessage.FAILED),
-                                           ("450 4.2.0 Greylisted, come back later", OutboxMessage.QUEUED)])
+@pytest.mark.parametrize(
+    "reply, status",
+    [
+        ("550 5.1.1 No such mailbox", OutboxMessage.FAILED),
+        ("450 4.2.0 Greylisted, come back later", OutboxMessage.QUEUED),
+    ],
+)
 def test_one_refused_recipient_never_holds_up_the_rest_of_the_batch(client, app, smtp, reply, status):
     smtp.sink.refuse = {"gone@example.ca": reply}
     for email in ("ana@example.ca", "gone@example.ca", "bea@example.ca"):
@@ -247,6 +266,7 @@ def test_withdrawn_signatures_take_their_queued_mail_with_them(client, app, smtp
     sign(client, email="ana@example.ca")
     with app.app_context():
         from app.models import Signature
+
         db.session.execute(db.delete(Signature))
         db.session.commit()
     assert outbox_rows(app) == []

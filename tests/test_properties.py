@@ -7,7 +7,8 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from app.addresses import normalize_email
@@ -18,14 +19,40 @@ from app.tokens import CONFIRM, MANAGE, WITHDRAW, make_token
 from conftest import add_organizer, csrf_token, log_in, sign
 
 EXAMPLES = 150
-FUZZ = settings(max_examples=EXAMPLES, deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 anything = st.text(alphabet=st.characters(codec="utf-8"), max_size=300) | st.sampled_from(
-    ["", " ", "\x00", "\r\n", "=1+1", "<script>", "a" * 5000, "ana@example.ca", "ANA@Example.CA ",
-     "ana@exämple.ca", "\u202e", "\u200b", "\u3164", "K1A 0B1", "CA", "FR", "XX", "y", "on"])
-emailish = st.one_of(anything, st.emails().map(str), st.builds(lambda local, raw: f"{local}@{raw}",
-                                                               st.text(max_size=20), st.text(max_size=20)))
+    [
+        "",
+        " ",
+        "\x00",
+        "\r\n",
+        "=1+1",
+        "<script>",
+        "a" * 5000,
+        "ana@example.ca",
+        "ANA@Example.CA ",
+        "ana@exämple.ca",
+        "\u202e",
+        "\u200b",
+        "\u3164",
+        "K1A 0B1",
+        "CA",
+        "FR",
+        "XX",
+        "y",
+        "on",
+    ]
+)
+emailish = st.one_of(
+    anything,
+    st.emails().map(str),
+    st.builds(lambda local, raw: f"{local}@{raw}", st.text(max_size=20), st.text(max_size=20)),
+)
 
 
 def assert_no_half_written_rows(app):
@@ -37,8 +64,11 @@ def assert_no_half_written_rows(app):
             assert signature.email == normalize_email(signature.email)
             assert 0 < len(signature.name) <= NAME_MAX and not CONTROL_CHARACTERS.search(signature.name)
             assert any(unicodedata.category(character).startswith("L") for character in signature.name)
-            assert not [character for character in signature.name + signature.comment
-                        if unicodedata.category(character) == "Cf" and character not in "\u200c\u200d"]
+            assert not [
+                character
+                for character in signature.name + signature.comment
+                if unicodedata.category(character) == "Cf" and character not in "\u200c\u200d"
+            ]
             assert signature.country and len(signature.country) == 2
             assert not CONTROL_CHARACTERS.search(signature.comment)
         confirmed = sum(1 for signature in signatures if signature.confirmed_at is not None)
@@ -57,8 +87,9 @@ def mostly(valid, rest=anything):
     return st.one_of(valid, valid, rest)
 
 
-names = mostly(st.text(alphabet=st.characters(categories=["L", "Zs", "Pd"]), min_size=1, max_size=120)
-               .filter(str.strip))
+names = mostly(
+    st.text(alphabet=st.characters(categories=["L", "Zs", "Pd"]), min_size=1, max_size=120).filter(str.strip)
+)
 valid_emails = mostly(st.emails().map(str), emailish)
 postal_codes = mostly(st.sampled_from(["K1A 0B1", "h2x1y4", " v5k 0a1 "]))
 countries = mostly(st.just("CA"))
@@ -68,13 +99,33 @@ def test_sign_form_never_fails_and_never_half_writes(app, fuzz_client):
     client, token, _ = fuzz_client
 
     @FUZZ
-    @given(name=names, email=valid_emails, postal_code=postal_codes, country=countries, comment=anything,
-           public=anything, updates=anything, website=st.sampled_from(["", "", "x"]), source=anything,
-           lang=st.sampled_from(["", "en", "fr", "xx"]))
+    @given(
+        name=names,
+        email=valid_emails,
+        postal_code=postal_codes,
+        country=countries,
+        comment=anything,
+        public=anything,
+        updates=anything,
+        website=st.sampled_from(["", "", "x"]),
+        source=anything,
+        lang=st.sampled_from(["", "en", "fr", "xx"]),
+    )
     def sign_anything(name, email, postal_code, country, comment, public, updates, website, source, lang):
-        response = client.post(f"/sign?source={quote(source)}&lang={lang}", data={
-            "name": name, "email": email, "postal_code": postal_code, "country": country, "comment": comment,
-            "public": public, "updates": updates, "website": website, "csrf_token": token})
+        response = client.post(
+            f"/sign?source={quote(source)}&lang={lang}",
+            data={
+                "name": name,
+                "email": email,
+                "postal_code": postal_code,
+                "country": country,
+                "comment": comment,
+                "public": public,
+                "updates": updates,
+                "website": website,
+                "csrf_token": token,
+            },
+        )
         assert response.status_code in (303, 413, 422), response.status_code
         assert_no_half_written_rows(app)
 
@@ -93,8 +144,11 @@ def test_resend_form_never_fails(app, fuzz_client, email):
 
 
 @FUZZ
-@given(token=anything, path=st.sampled_from(["/confirm/", "/not-me/", "/manage/"]),
-       method=st.sampled_from(["GET", "POST"]))
+@given(
+    token=anything,
+    path=st.sampled_from(["/confirm/", "/not-me/", "/manage/"]),
+    method=st.sampled_from(["GET", "POST"]),
+)
 def test_any_token_in_any_link_gets_a_4xx_or_a_page(app, fuzz_client, token, path, method):
     client, csrf, _ = fuzz_client
     url = path + quote(token, safe="")
@@ -111,8 +165,10 @@ def test_login_form_never_fails(app, email, password, next_path):
     if not getattr(app, "_fuzz_organizer", False):
         add_organizer(app)
         app._fuzz_organizer = True
-    response = client.post(f"/admin/login?next={quote(next_path, safe='')}", data={
-        "email": email, "password": password, "csrf_token": csrf_token(client, "/admin/login")})
+    response = client.post(
+        f"/admin/login?next={quote(next_path, safe='')}",
+        data={"email": email, "password": password, "csrf_token": csrf_token(client, "/admin/login")},
+    )
     assert response.status_code in (303, 401, 413, 422, 429), response.status_code
     if response.status_code == 303:
         location = response.headers["Location"]
@@ -122,9 +178,34 @@ def test_login_form_never_fails(app, email, password, next_path):
 ROOT = Path(__file__).resolve().parent.parent
 # Values that have given 500s, and their neighbours: digits that are not ASCII, dates at the
 # calendar's edges, huge numbers.
-EDGE_VALUES = ["²", "١٢", "１", "𝟐", "0", "1", "2", "-1", "99999999999999999999999", "1e3", "9999-12-31",
-               "9999-12-30", "0001-01-01", "2026-02-30", "2026-13-01", "20261101", "2026-W01-1", "all",
-               "confirmed", "unconfirmed", "en", "fr", "updates", "hidden", "/admin/", "//evil.example"]
+EDGE_VALUES = [
+    "²",
+    "١٢",
+    "１",
+    "𝟐",
+    "0",
+    "1",
+    "2",
+    "-1",
+    "99999999999999999999999",
+    "1e3",
+    "9999-12-31",
+    "9999-12-30",
+    "0001-01-01",
+    "2026-02-30",
+    "2026-13-01",
+    "20261101",
+    "2026-W01-1",
+    "all",
+    "confirmed",
+    "unconfirmed",
+    "en",
+    "fr",
+    "updates",
+    "hidden",
+    "/admin/",
+    "//evil.example",
+]
 query_values = st.one_of(anything, st.sampled_from(EDGE_VALUES), st.dates().map(str), st.integers().map(str))
 
 
@@ -173,12 +254,17 @@ def test_no_query_parameter_on_any_get_route_gives_a_5xx(app, smtp):
             for value in EDGE_VALUES:
                 get(f"{route}?{urlencode({name: value})}")
 
-    @settings(max_examples=EXAMPLES * 3, deadline=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-    @given(route=st.sampled_from(routes),
-           parameters=st.fixed_dictionaries({}, optional={name: query_values for name in names}),
-           extra=st.dictionaries(anything, query_values, max_size=2),
-           raw=st.sampled_from(["", "", "&%FF=%FF", "&page=%C2%B2", "&lang=%00", "&&=&"]))
+    @settings(
+        max_examples=EXAMPLES * 3,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(
+        route=st.sampled_from(routes),
+        parameters=st.fixed_dictionaries({}, optional=dict.fromkeys(names, query_values)),
+        extra=st.dictionaries(anything, query_values, max_size=2),
+        raw=st.sampled_from(["", "", "&%FF=%FF", "&page=%C2%B2", "&lang=%00", "&&=&"]),
+    )
     def get_anything(route, parameters, extra, raw):
         get(f"{route}?{urlencode({**extra, **parameters})}{raw}")
         assert_no_half_written_rows(app)

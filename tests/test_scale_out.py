@@ -1,10 +1,7 @@
 """Scale-out: two gunicorn instances on one database and one Redis behave as one site, and
 several `mail worker` processes share one outbox, each message sent once."""
 
-import os
 import signal
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -12,9 +9,16 @@ import pytest
 import requests
 
 from browser import wait_until
-from conftest import (ORGANIZER_EMAIL, ORGANIZER_PASSWORD, PUBLIC_URL, TEST_SECRET_KEY, add_organizer, free_port,
-                      link_in, sign)
-from servers import Gunicorn, Visitor
+from conftest import (
+    ORGANIZER_EMAIL,
+    ORGANIZER_PASSWORD,
+    PUBLIC_URL,
+    add_organizer,
+    free_port,
+    link_in,
+    sign,
+)
+from servers import Gunicorn, Visitor, start_mail_worker
 from test_concurrency import shared_redis  # noqa: F401 - the fixture
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,9 +26,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def two_instances(app, smtp, database_url, shared_redis):  # noqa: F811
-    env = {"DATABASE_URL": database_url, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp.port),
-           "MAIL_IN_WEB": "1", "RATELIMIT_STORAGE_URI": shared_redis, "RATELIMIT_SIGN": "6 per minute",
-           "PUBLIC_URL": "http://petition.test"}
+    env = {
+        "DATABASE_URL": database_url,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(smtp.port),
+        "MAIL_IN_WEB": "1",
+        "RATELIMIT_STORAGE_URI": shared_redis,
+        "RATELIMIT_SIGN": "6 per minute",
+        "PUBLIC_URL": "http://petition.test",
+    }
     first = Gunicorn(free_port(), 2, env)
     second = Gunicorn(free_port(), 2, env)
     yield first, second
@@ -36,9 +46,18 @@ def test_a_form_from_one_instance_is_accepted_by_the_other(two_instances, app):
     first, second = two_instances
     visitor = Visitor(first.url)
     token = visitor.token()
-    response = visitor.session.post(second.url + "/sign", allow_redirects=False, timeout=30, data={
-        "name": "Across", "email": "across@example.ca", "postal_code": "K1A 0B1", "country": "CA",
-        "csrf_token": token})
+    response = visitor.session.post(
+        second.url + "/sign",
+        allow_redirects=False,
+        timeout=30,
+        data={
+            "name": "Across",
+            "email": "across@example.ca",
+            "postal_code": "K1A 0B1",
+            "country": "CA",
+            "csrf_token": token,
+        },
+    )
     assert response.status_code == 303
 
 
@@ -46,8 +65,9 @@ def test_an_organizer_logged_in_on_one_instance_is_logged_in_on_the_other(two_in
     first, second = two_instances
     add_organizer(app)
     visitor = Visitor(first.url)
-    response = visitor.post("/admin/login", {"email": ORGANIZER_EMAIL, "password": ORGANIZER_PASSWORD},
-                            token_from="/admin/login")
+    response = visitor.post(
+        "/admin/login", {"email": ORGANIZER_EMAIL, "password": ORGANIZER_PASSWORD}, token_from="/admin/login"
+    )
     assert response.status_code == 303
     dashboard = visitor.session.get(second.url + "/admin/", allow_redirects=False, timeout=30)
     assert dashboard.status_code == 200 and "Dashboard" in dashboard.text
@@ -74,12 +94,7 @@ def test_a_confirmation_on_one_instance_moves_the_count_on_the_other(two_instanc
 def test_two_mail_workers_share_one_outbox_and_send_each_message_once(app, client, smtp, database_url):
     for number in range(30):
         sign(client, email=f"shared{number}@example.ca")
-    env = {**os.environ, "SECRET_KEY": TEST_SECRET_KEY, "PUBLIC_URL": PUBLIC_URL, "DATABASE_URL": database_url,
-           "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp.port)}
-    env.pop("FLASK_DEBUG", None)
-    workers = [subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "mail", "worker", "--poll", "0.05"],
-                                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-               for _ in range(2)]
+    workers = [start_mail_worker(database_url, smtp.port, PUBLIC_URL, poll=0.05) for _ in range(2)]
     try:
         messages = smtp.wait_for(30, timeout=60)
     finally:

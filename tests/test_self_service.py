@@ -49,7 +49,9 @@ def test_one_click_unsubscribe_header_works_without_cookies(client, app, smtp):
     url = message["List-Unsubscribe"].strip("<>")
     assert url.startswith("https://petition.test/manage/") and url.endswith("/unsubscribe")
     provider = app.test_client()  # a mail provider: no session, no CSRF token
-    response = provider.post(url.removeprefix("https://petition.test"), data={"List-Unsubscribe": "One-Click"})
+    response = provider.post(
+        url.removeprefix("https://petition.test"), data={"List-Unsubscribe": "One-Click"}
+    )
     assert response.status_code == 200
     assert signature_rows(app)[0].updates is False
 
@@ -84,8 +86,10 @@ def test_manage_links_last_for_months_not_days(make_app, smtp):
     sign(client, email="ana@example.ca")
     deliver(app)
     from sqlalchemy import update
+
     from app.extensions import db
     from app.models import Signature, utcnow
+
     with app.app_context():
         db.session.execute(update(Signature).values(confirmed_at=utcnow()))
         db.session.commit()

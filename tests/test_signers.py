@@ -21,7 +21,9 @@ def test_only_confirmed_signers_who_chose_public_are_listed_with_their_province(
     sign(client, name="Pending Person", email="c@example.ca", public="y")
     sign(client, name="Abroad Person", email="d@example.fr", country="FR", postal_code="75001", public="y")
     with app.app_context():
-        db.session.execute(update(Signature).where(Signature.email == "d@example.fr").values(confirmed_at=utcnow()))
+        db.session.execute(
+            update(Signature).where(Signature.email == "d@example.fr").values(confirmed_at=utcnow())
+        )
         db.session.commit()
 
     page = client.get("/signers").get_data(as_text=True)
@@ -34,8 +36,15 @@ def test_only_confirmed_signers_who_chose_public_are_listed_with_their_province(
 def test_signers_are_paginated_newest_first(client, app):
     with app.app_context():
         for number in range(55):
-            db.session.add(Signature(name=f"Signer {number:02}", email=f"s{number}@example.ca",
-                                     postal_code="K1A 0B1", public=True, confirmed_at=utcnow()))
+            db.session.add(
+                Signature(
+                    name=f"Signer {number:02}",
+                    email=f"s{number}@example.ca",
+                    postal_code="K1A 0B1",
+                    public=True,
+                    confirmed_at=utcnow(),
+                )
+            )
         db.session.commit()
     first = client.get("/signers").get_data(as_text=True)
     assert "Signer 54" in first and "Signer 05" in first and "Signer 04" not in first

@@ -1,15 +1,25 @@
 """Journeys 1 and 2: sign, get the email, confirm, be counted; signing again changes nothing."""
 
-import pytest
-
-from app.addresses import normalize_email
 import threading
 from datetime import timedelta
 
+import pytest
+
+from app.addresses import normalize_email
 from app.extensions import db
 from app.models import OutboxMessage
-from conftest import (PUBLIC_URL, csrf_token, deliver, html_part, link_in, outbox_rows, press_button, sign,
-                      signature_rows, text_part)
+from conftest import (
+    PUBLIC_URL,
+    csrf_token,
+    deliver,
+    html_part,
+    link_in,
+    outbox_rows,
+    press_button,
+    sign,
+    signature_rows,
+    text_part,
+)
 
 
 def test_signing_mail_confirm_moves_the_count_with_real_smtp_and_background_deliverer(make_app, smtp):
@@ -50,6 +60,7 @@ def test_check_inbox_page_is_the_same_for_new_pending_and_confirmed_addresses(cl
 
     def strip_token(page):
         import re
+
         return re.sub(r'value="[^"]+"', "", page)
 
     assert strip_token(first) == strip_token(again) == strip_token(confirmed)
@@ -142,6 +153,7 @@ def test_signature_keeps_source_language_and_consent_with_its_wording(client, ap
     with app.app_context():
         from app.extensions import db
         from app.models import ConsentWording
+
         wording = db.session.get(ConsentWording, row.consent_version)
     assert wording.language == "fr"
     assert "Coalition" in wording.text
@@ -219,10 +231,19 @@ def test_links_in_emails_come_from_public_url_not_the_host_header(client, app, s
     sign(client, email="host@example.ca", headers=None)
     token = client.get("/").get_data(as_text=True)
     from conftest import CSRF
+
     csrf = CSRF.search(token).group(1)
-    client.post("/sign", data={"name": "Eve", "email": "eve@example.ca", "postal_code": "K1A 0B1",
-                               "country": "CA", "csrf_token": csrf},
-                headers={"Host": "evil.example", "X-Forwarded-Host": "evil.example"})
+    client.post(
+        "/sign",
+        data={
+            "name": "Eve",
+            "email": "eve@example.ca",
+            "postal_code": "K1A 0B1",
+            "country": "CA",
+            "csrf_token": csrf,
+        },
+        headers={"Host": "evil.example", "X-Forwarded-Host": "evil.example"},
+    )
     deliver(app)
     for message in smtp.messages:
         assert "evil.example" not in text_part(message) + html_part(message)
@@ -230,8 +251,9 @@ def test_links_in_emails_come_from_public_url_not_the_host_header(client, app, s
 
 
 def test_sign_form_without_csrf_token_is_refused_with_a_clear_page(client, app):
-    response = client.post("/sign", data={"name": "Ana", "email": "ana@example.ca",
-                                          "postal_code": "K1A 0B1", "country": "CA"})
+    response = client.post(
+        "/sign", data={"name": "Ana", "email": "ana@example.ca", "postal_code": "K1A 0B1", "country": "CA"}
+    )
     assert response.status_code == 400
     assert "security token" in response.get_data(as_text=True)
     assert signature_rows(app) == []
@@ -247,21 +269,28 @@ def test_only_ascii_letters_of_the_local_part_are_folded(client, app):
     assert sorted(message.kind for message in outbox_rows(app)) == ["confirmation", "confirmation"]
 
 
-@pytest.mark.parametrize("typed, stored", [
-    ("\u202eAna Tremblay\u202c", "Ana Tremblay"),          # right-to-left override
-    ("Ana\u2066 Tremblay\u2069", "Ana Tremblay"),          # isolates
-    ("A\u200bna\u00ad Trem\ufeffblay", "Ana Tremblay"),    # zero-width space, soft hyphen, BOM
-    # ZWNJ spells Persian words (and ZWJ Indic ones and emoji): kept.
-    ("\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"),
-])
+@pytest.mark.parametrize(
+    "typed, stored",
+    [
+        ("\u202eAna Tremblay\u202c", "Ana Tremblay"),  # right-to-left override
+        ("Ana\u2066 Tremblay\u2069", "Ana Tremblay"),  # isolates
+        ("A\u200bna\u00ad Trem\ufeffblay", "Ana Tremblay"),  # zero-width space, soft hyphen, BOM
+        # ZWNJ spells Persian words (and ZWJ Indic ones and emoji): kept.
+        (
+            "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",
+            "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",
+        ),
+    ],
+)
 def test_invisible_format_characters_are_removed_from_names(client, app, typed, stored):
     assert sign(client, name=typed).status_code == 303
     [row] = signature_rows(app)
     assert row.name == stored
 
 
-@pytest.mark.parametrize("name", ["\u200b\u200b", "\u202e\u202c", "\u2066\u2069", "\u3164", "\u200d", "123",
-                                  "--", "\u2800"])
+@pytest.mark.parametrize(
+    "name", ["\u200b\u200b", "\u202e\u202c", "\u2066\u2069", "\u3164", "\u200d", "123", "--", "\u2800"]
+)
 def test_a_name_without_a_letter_is_refused_next_to_the_field(client, app, name):
     response = sign(client, name=name)
     assert response.status_code == 422

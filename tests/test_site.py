@@ -33,11 +33,14 @@ def test_campaign_page_has_the_contracts_form_and_no_third_party_resources(clien
     assert 'method="post"' in page
     assert '<option selected value="CA">Canada</option>' in page
     import re
+
     # What a browser fetches by itself: src attributes and <link> elements other than
     # canonical/alternate (those are only addresses, like the share links).
     fetched = re.findall(r'src="([^"]+)"', page) + [
-        href for rel, href in re.findall(r'<link rel="([^"]+)" href="([^"]+)"', page)
-        if rel not in ("canonical", "alternate")]
+        href
+        for rel, href in re.findall(r'<link rel="([^"]+)" href="([^"]+)"', page)
+        if rel not in ("canonical", "alternate")
+    ]
     assert fetched and all(url.startswith("/static/") for url in fetched), fetched
     assert "<details" in page and "Sources" in page
 
@@ -53,6 +56,7 @@ def test_the_mail_viewer_exists_only_in_development_without_a_mail_server(make_a
     inbox = client.get("/_dev/mail/").get_data(as_text=True)
     assert "Please confirm your signature" in inbox
     import re
+
     key = re.search(r'href="/_dev/mail/([^"?]+)"', inbox).group(1)
     message = client.get(f"/_dev/mail/{key}").get_data(as_text=True)
     assert 'href="https://petition.test/confirm/' in message
@@ -62,6 +66,7 @@ def test_the_mail_viewer_exists_only_in_development_without_a_mail_server(make_a
 def test_the_campaign_page_with_its_css_and_js_stays_under_the_60_kb_budget(client):
     import sys
     from pathlib import Path
+
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
     from page_weight import BUDGET_BYTES, page_weight
 
@@ -104,13 +109,25 @@ def test_only_the_embed_widget_may_be_framed(client):
 
 def test_the_cached_campaign_page_gives_each_visitor_their_own_working_form_token(app, smtp):
     from conftest import CSRF, link_in, press_button
+
     first, second = app.test_client(), app.test_client()
     token_first = CSRF.search(first.get("/").get_data(as_text=True)).group(1)
     token_second = CSRF.search(second.get("/").get_data(as_text=True)).group(1)
     assert token_first != token_second
-    for client, token, email in ((first, token_first, "one@example.ca"), (second, token_second, "two@example.ca")):
-        response = client.post("/sign", data={"name": "N", "email": email, "postal_code": "K1A 0B1",
-                                              "country": "CA", "csrf_token": token})
+    for client, token, email in (
+        (first, token_first, "one@example.ca"),
+        (second, token_second, "two@example.ca"),
+    ):
+        response = client.post(
+            "/sign",
+            data={
+                "name": "N",
+                "email": email,
+                "postal_code": "K1A 0B1",
+                "country": "CA",
+                "csrf_token": token,
+            },
+        )
         assert response.status_code == 303
     assert '<strong class="count" data-count>0</strong>' in first.get("/").get_data(as_text=True)
     deliver(app)
@@ -120,8 +137,13 @@ def test_the_cached_campaign_page_gives_each_visitor_their_own_working_form_toke
     assert 'action="/sign?source=flyer"' in second.get("/?source=flyer").get_data(as_text=True)
 
 
-POISON = {"X-Forwarded-Prefix": "//evil.example", "X-Forwarded-Host": "evil.example",
-          "X-Forwarded-Port": "6666", "X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+POISON = {
+    "X-Forwarded-Prefix": "//evil.example",
+    "X-Forwarded-Host": "evil.example",
+    "X-Forwarded-Port": "6666",
+    "X-Forwarded-For": "203.0.113.9",
+    "X-Forwarded-Proto": "https",
+}
 
 
 def test_forwarded_prefix_and_host_never_reach_the_cached_campaign_page(make_app):
@@ -143,4 +165,3 @@ def test_redirects_never_take_a_host_from_the_request(make_app):
         login = client.get("/admin/", headers={"Host": "evil.example", **POISON})
         assert login.status_code == 302 and "evil" not in login.headers["Location"]
         assert login.headers["Location"].startswith("/admin/login")
-

@@ -1,4 +1,4 @@
-"""`database copy-to`: SQLite to PostgreSQL and back, every row exact, ids never reused, full targets refused."""
+"""`database copy-to`: SQLite to PostgreSQL and back, rows exact, ids never reused, full targets refused."""
 
 import os
 import uuid
@@ -12,8 +12,7 @@ from sqlalchemy.engine import make_url
 from app.extensions import db
 from app.models import CountShard, Signature
 from app.signatures import erase_signature
-from conftest import (ORGANIZER_EMAIL, ORGANIZER_PASSWORD, deliver, link_in, press_button, sign,
-                      signature_rows)
+from conftest import ORGANIZER_EMAIL, ORGANIZER_PASSWORD, deliver, link_in, press_button, sign, signature_rows
 
 # Any PostgreSQL server will do for making throw-away databases: the one the suite uses, or the local one.
 SERVER_URL = make_url(
@@ -29,8 +28,10 @@ def new_postgres_database():
     with server.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     url = SERVER_URL.set(database=name)
-    yield (url.set(drivername="postgresql").render_as_string(hide_password=False),
-           url.render_as_string(hide_password=False))
+    yield (
+        url.set(drivername="postgresql").render_as_string(hide_password=False),
+        url.render_as_string(hide_password=False),
+    )
     with server.connect() as connection:
         connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
     server.dispose()
@@ -60,8 +61,14 @@ class Seeded:
 def seed_through_the_site(app, smtp, tmp_path) -> Seeded:
     """Fill every table the way people and organizers do: signing, confirming, erasing, exporting."""
     client = app.test_client()
-    sign(client, name="Ana Tremblay", email="ana@example.ca", public="y", updates="y",
-         comment="Première signature — merci ✊ «oui»")
+    sign(
+        client,
+        name="Ana Tremblay",
+        email="ana@example.ca",
+        public="y",
+        updates="y",
+        comment="Première signature — merci ✊ «oui»",
+    )
     sign(client, name="Béatrice Côté", email="bea@example.ca", postal_code="H2X 1Y4", public="y")
     sign(client, name="Chloé Nguyễn", email="chloe@example.ca", country="FR", postal_code="")
     deliver(app)
@@ -75,18 +82,27 @@ def seed_through_the_site(app, smtp, tmp_path) -> Seeded:
     with app.app_context():
         assert erase_signature(dan.id, actor="test")
     runner = app.test_cli_runner()
-    assert runner.invoke(args=["organizer", "add", ORGANIZER_EMAIL, "--password", ORGANIZER_PASSWORD]).exit_code == 0
+    assert (
+        runner.invoke(args=["organizer", "add", ORGANIZER_EMAIL, "--password", ORGANIZER_PASSWORD]).exit_code
+        == 0
+    )
     assert runner.invoke(args=["signatures", "export", str(tmp_path / "export.csv")]).exit_code == 0
-    return Seeded(confirm_link=link_in(mail_to(smtp, "chloe@example.ca"), "/confirm/"),
-                  manage_link=link_in(mail_to(smtp, "ana@example.ca"), "/manage/"), erased_id=dan.id)
+    return Seeded(
+        confirm_link=link_in(mail_to(smtp, "chloe@example.ca"), "/confirm/"),
+        manage_link=link_in(mail_to(smtp, "ana@example.ca"), "/manage/"),
+        erased_id=dan.id,
+    )
 
 
 def every_row(app) -> dict[str, list[tuple]]:
     """Each table's rows in primary-key order, read back through the models' types."""
     with app.app_context():
-        return {table.name: [tuple(row) for row in db.session.execute(
-                    select(table).order_by(*table.primary_key.columns))]
-                for table in db.metadata.sorted_tables}
+        return {
+            table.name: [
+                tuple(row) for row in db.session.execute(select(table).order_by(*table.primary_key.columns))
+            ]
+            for table in db.metadata.sorted_tables
+        }
 
 
 def copy_to(app, target: str, *options: str):
@@ -95,7 +111,8 @@ def copy_to(app, target: str, *options: str):
 
 @pytest.mark.parametrize("direction", ["sqlite to postgresql", "postgresql to sqlite"])
 def test_copy_carries_every_row_exactly_and_the_target_app_takes_over(
-        direction, make_app, smtp, tmp_path, new_postgres_database):
+    direction, make_app, smtp, tmp_path, new_postgres_database
+):
     postgres_cli_url, postgres_url = new_postgres_database
     sqlite_url = f"sqlite:///{tmp_path / 'petition.db'}"
     if direction == "sqlite to postgresql":
@@ -167,7 +184,8 @@ def test_copy_refuses_the_apps_own_database_and_urls_it_cannot_open(app):
 
 
 def test_a_row_the_target_rejects_stops_the_copy_and_leaves_no_rows_behind(
-        make_app, smtp, tmp_path, new_postgres_database):
+    make_app, smtp, tmp_path, new_postgres_database
+):
     postgres_cli_url, postgres_url = new_postgres_database
     source = migrated_app(make_app, f"sqlite:///{tmp_path / 'source.db'}")
     client = source.test_client()

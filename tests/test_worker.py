@@ -10,6 +10,7 @@ from pathlib import Path
 
 from app.models import OutboxMessage
 from conftest import PUBLIC_URL, TEST_SECRET_KEY, outbox_rows, sign
+from servers import start_mail_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,13 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_mail_worker_process_delivers_the_outbox_and_stops_on_sigterm(app, client, smtp, database_url):
     for number in range(3):
         sign(client, email=f"worker{number}@example.ca")
-    env = {**os.environ, "SECRET_KEY": TEST_SECRET_KEY, "PUBLIC_URL": PUBLIC_URL,
-           "DATABASE_URL": database_url, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp.port)}
-    env.pop("FLASK_DEBUG", None)
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "mail", "worker", "--poll", "0.1"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    worker = start_mail_worker(database_url, smtp.port, PUBLIC_URL)
     try:
         messages = smtp.wait_for(3, timeout=30)
     finally:
@@ -33,21 +28,18 @@ def test_mail_worker_process_delivers_the_outbox_and_stops_on_sigterm(app, clien
     assert worker.returncode == 0, output
     assert "stopped" in output
     for message in messages:
-        assert "ana" not in output.lower() and message["To"] not in output, "no personal data in the worker's output"
+        assert "ana" not in output.lower() and message["To"] not in output, (
+            "no personal data in the worker's output"
+        )
 
 
 def test_mail_worker_stopped_mid_batch_finishes_the_message_in_hand_and_releases_the_rest(
-        app, client, smtp, database_url):
+    app, client, smtp, database_url
+):
     for number in range(6):
         sign(client, email=f"held{number}@example.ca")
     smtp.sink.delay = 1
-    env = {**os.environ, "SECRET_KEY": TEST_SECRET_KEY, "PUBLIC_URL": PUBLIC_URL,
-           "DATABASE_URL": database_url, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp.port)}
-    env.pop("FLASK_DEBUG", None)
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "mail", "worker", "--poll", "0.1"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    worker = start_mail_worker(database_url, smtp.port, PUBLIC_URL)
     try:
         deadline = time.monotonic() + 30
         while not any(row.handed_at for row in outbox_rows(app)):
@@ -66,10 +58,21 @@ def test_mail_worker_stopped_mid_batch_finishes_the_message_in_hand_and_releases
 
 
 def test_mail_worker_refuses_to_start_without_anywhere_to_send(database_url):
-    env = {**os.environ, "SECRET_KEY": TEST_SECRET_KEY, "PUBLIC_URL": PUBLIC_URL, "DATABASE_URL": database_url}
+    env = {
+        **os.environ,
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "PUBLIC_URL": PUBLIC_URL,
+        "DATABASE_URL": database_url,
+    }
     env.pop("FLASK_DEBUG", None)
     env.pop("MAIL_SERVER", None)
-    result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "mail", "worker"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "mail", "worker"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode != 0
     assert "MAIL_SERVER is not set" in result.stderr

@@ -22,11 +22,20 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as workdir:
         port = free_port()
-        env = {**os.environ, "FLASK_DEBUG": "1", "DATABASE_URL": f"sqlite:///{workdir}/shots.db",
-               "PUBLIC_URL": f"http://127.0.0.1:{port}"}
+        env = {
+            **os.environ,
+            "FLASK_DEBUG": "1",
+            "DATABASE_URL": f"sqlite:///{workdir}/shots.db",
+            "PUBLIC_URL": f"http://127.0.0.1:{port}",
+        }
         for command in (["db", "upgrade"], ["demo", "seed"]):
-            subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *command], cwd=ROOT, env=env,
-                           check=True, capture_output=True)
+            subprocess.run(
+                [sys.executable, "-m", "flask", "--app", "wsgi", *command],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+            )
         os.environ.update(env)
         from app import create_app
 

@@ -8,10 +8,30 @@ or other 4xx replies put the whole batch back with exponential back-off.
 """
 
 from .deliverer import Deliverer, deliver_due, start_in_web_deliverer, stop_deliverers, wake_deliverer
-from .outbox import (EMAIL_WINDOW, LEASE, MAX_EMAILS_PER_SIGNATURE, claim_due, has_due, queue_email,
-                     retry_delay)
+from .outbox import (
+    EMAIL_WINDOW,
+    LEASE,
+    MAX_EMAILS_PER_SIGNATURE,
+    claim_due,
+    has_due,
+    queue_email,
+    retry_delay,
+)
 from .transports import can_deliver, open_kept_mailbox
 
-__all__ = ["EMAIL_WINDOW", "LEASE", "MAX_EMAILS_PER_SIGNATURE", "Deliverer", "can_deliver", "claim_due",
-           "deliver_due", "has_due", "open_kept_mailbox", "queue_email", "retry_delay",
-           "start_in_web_deliverer", "stop_deliverers", "wake_deliverer"]
+__all__ = [
+    "EMAIL_WINDOW",
+    "LEASE",
+    "MAX_EMAILS_PER_SIGNATURE",
+    "Deliverer",
+    "can_deliver",
+    "claim_due",
+    "deliver_due",
+    "has_due",
+    "open_kept_mailbox",
+    "queue_email",
+    "retry_delay",
+    "start_in_web_deliverer",
+    "stop_deliverers",
+    "wake_deliverer",
+]

@@ -36,8 +36,13 @@ def _retry_or_fail(held: Claim, message: OutboxMessage, error: str, now: datetim
         log.warning("outbox message %s failed after %s attempts: %s", message.id, message.attempts, error)
         held.finish(message.id, status=OutboxMessage.FAILED, last_error=error[:200])
     else:
-        held.finish(message.id, status=OutboxMessage.QUEUED, last_error=error[:200], handed_at=None,
-                     next_attempt_at=now + retry_delay(message.attempts))
+        held.finish(
+            message.id,
+            status=OutboxMessage.QUEUED,
+            last_error=error[:200],
+            handed_at=None,
+            next_attempt_at=now + retry_delay(message.attempts),
+        )
 
 
 def deliver_due(now: datetime | None = None, should_stop=lambda: False) -> int:
@@ -75,10 +80,13 @@ def deliver_due(now: datetime | None = None, should_stop=lambda: False) -> int:
             if message.attempts > current_app.config["MAIL_MAX_ATTEMPTS"]:
                 # Claimed again and again without an answer (a deliverer dying on it):
                 # stop here instead of looping for ever.
-                held.finish(message.id, status=OutboxMessage.FAILED, last_error="gave up: no outcome recorded")
+                held.finish(
+                    message.id, status=OutboxMessage.FAILED, last_error="gave up: no outcome recorded"
+                )
                 continue
-            email = render_email(message.kind, signature,
-                                 message_id=outbox_message_id(message.id, message.created_at))
+            email = render_email(
+                message.kind, signature, message_id=outbox_message_id(message.id, message.created_at)
+            )
             if not held.hand_over(message.id, clock()):
                 continue  # our lease ran out and another deliverer has it now
             try:
@@ -90,7 +98,9 @@ def deliver_due(now: datetime | None = None, should_stop=lambda: False) -> int:
                 log.info("outbox message %s will be retried: %s", message.id, error)
                 _retry_or_fail(held, message, str(error), clock())
             except TemporaryFailure as error:
-                log.info("outbox message %s will be retried, with the rest of its batch: %s", message.id, error)
+                log.info(
+                    "outbox message %s will be retried, with the rest of its batch: %s", message.id, error
+                )
                 # The server cannot take mail now: the rest of the batch waits too.
                 for pending, _signature in rows[position:]:
                     _retry_or_fail(held, pending, str(error), clock())

@@ -36,14 +36,21 @@ def queue_email(signature_id: int, kind: str, now: datetime | None = None) -> bo
     # Lock the signature's row first (SQLite's write transaction locks everything already):
     # parallel requests for one address then count one after another, each seeing the mail
     # the ones before it queued.
-    if db.session.execute(select(Signature.id).where(Signature.id == signature_id).with_for_update()).first() is None:
+    if (
+        db.session.execute(select(Signature.id).where(Signature.id == signature_id).with_for_update()).first()
+        is None
+    ):
         return False
-    recent = db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.signature_id == signature_id, OutboxMessage.created_at > now - EMAIL_WINDOW))
+    recent = db.session.scalar(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.signature_id == signature_id, OutboxMessage.created_at > now - EMAIL_WINDOW)
+    )
     if recent >= MAX_EMAILS_PER_SIGNATURE:
         return False
     db.session.execute(
-        update(Signature).where(Signature.id == signature_id)
+        update(Signature)
+        .where(Signature.id == signature_id)
         .values(emails_queued=Signature.emails_queued + 1)
         .execution_options(synchronize_session=False)
     )
@@ -54,7 +61,7 @@ def queue_email(signature_id: int, kind: str, now: datetime | None = None) -> bo
 def retry_delay(attempts: int) -> timedelta:
     """Exponential back-off: 30 s, 1 min, 2 min, ... at most an hour."""
     doublings = min(max(attempts - 1, 0), 16)  # 2**16 x 30 s is far past the cap already
-    return min(RETRY_BASE * 2 ** doublings, RETRY_CAP)
+    return min(RETRY_BASE * 2**doublings, RETRY_CAP)
 
 
 def lease_length() -> timedelta:
@@ -81,17 +88,24 @@ def claim_due(now: datetime, limit: int = BATCH_SIZE) -> list[int]:
 def claim_with_lease(now: datetime, lease: datetime, limit: int) -> list[int]:
     """Atomically take up to `limit` due messages under the given lease; their ids."""
     due = (
-        select(OutboxMessage.id).where(_takeable(now)).order_by(OutboxMessage.id).limit(limit)
+        select(OutboxMessage.id)
+        .where(_takeable(now))
+        .order_by(OutboxMessage.id)
+        .limit(limit)
         .with_for_update(skip_locked=True)
     )
     with write_transaction():
-        claimed = db.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(due.scalar_subquery()))
-            .values(status=OutboxMessage.SENDING, lease_until=lease, attempts=OutboxMessage.attempts + 1)
-            .returning(OutboxMessage.id)
-            .execution_options(synchronize_session=False)
-        ).scalars().all()
+        claimed = (
+            db.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(due.scalar_subquery()))
+                .values(status=OutboxMessage.SENDING, lease_until=lease, attempts=OutboxMessage.attempts + 1)
+                .returning(OutboxMessage.id)
+                .execution_options(synchronize_session=False)
+            )
+            .scalars()
+            .all()
+        )
     return sorted(claimed)
 
 
@@ -112,23 +126,35 @@ class Claim:
         self.lease = lease
 
     def _held(self, ids: list[int]):
-        return and_(OutboxMessage.id.in_(ids), OutboxMessage.status == OutboxMessage.SENDING,
-                    OutboxMessage.lease_until == self.lease)
+        return and_(
+            OutboxMessage.id.in_(ids),
+            OutboxMessage.status == OutboxMessage.SENDING,
+            OutboxMessage.lease_until == self.lease,
+        )
 
     def hand_over(self, message_id: int, now: datetime) -> bool:
         """Renew the lease of everything still held and mark one message as handed to the
         server; False if another deliverer has taken that message over."""
         lease = now + lease_length()
         with write_transaction():
-            held = db.session.execute(
-                update(OutboxMessage).where(self._held(self.ids))
-                .values(lease_until=lease,
+            held = (
+                db.session.execute(
+                    update(OutboxMessage)
+                    .where(self._held(self.ids))
+                    .values(
+                        lease_until=lease,
                         # Typed as the column, so the time is stored in UTC like every other.
-                        handed_at=case((OutboxMessage.id == message_id, literal(now, OutboxMessage.handed_at.type)),
-                                       else_=OutboxMessage.handed_at))
-                .returning(OutboxMessage.id)
-                .execution_options(synchronize_session=False)
-            ).scalars().all()
+                        handed_at=case(
+                            (OutboxMessage.id == message_id, literal(now, OutboxMessage.handed_at.type)),
+                            else_=OutboxMessage.handed_at,
+                        ),
+                    )
+                    .returning(OutboxMessage.id)
+                    .execution_options(synchronize_session=False)
+                )
+                .scalars()
+                .all()
+            )
         self.lease = lease
         return message_id in held
 
@@ -136,7 +162,9 @@ class Claim:
         """Record a message's outcome and let go of it."""
         with write_transaction():
             db.session.execute(
-                update(OutboxMessage).where(self._held([message_id])).values(lease_until=None, **values)
+                update(OutboxMessage)
+                .where(self._held([message_id]))
+                .values(lease_until=None, **values)
                 .execution_options(synchronize_session=False)
             )
 
@@ -144,8 +172,13 @@ class Claim:
         """Give messages back untried: due at once, and the attempt not counted."""
         with write_transaction():
             db.session.execute(
-                update(OutboxMessage).where(self._held(ids))
-                .values(status=OutboxMessage.QUEUED, lease_until=None, handed_at=None,
-                        attempts=OutboxMessage.attempts - 1)
+                update(OutboxMessage)
+                .where(self._held(ids))
+                .values(
+                    status=OutboxMessage.QUEUED,
+                    lease_until=None,
+                    handed_at=None,
+                    attempts=OutboxMessage.attempts - 1,
+                )
                 .execution_options(synchronize_session=False)
             )
