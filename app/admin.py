@@ -21,7 +21,7 @@ from .audit import recent_events
 from .chart import day_chart
 from .export import FilterError, audited_export, parse_filters
 from .extensions import client_key, configured_limit, limiter
-from .forms import ButtonForm, FindSignerForm, LoginForm
+from .forms import FindSignerForm, LoginForm
 from .models import utcnow
 from .security import forbid_storing
 
@@ -73,6 +73,7 @@ def _device_cookie(response: Response, token: str | None) -> Response:
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(configured_limit("RATELIMIT_LOGIN"), methods=["POST"])
 def login():
+    """The organizer login form, throttled after repeated failures."""
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")))
     form = LoginForm()
@@ -106,6 +107,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    """End this organizer's sessions and forget this browser."""
     accounts.end_sessions(current_user._get_current_object())
     logout_user()
     session.clear()
@@ -115,6 +117,7 @@ def logout():
 @bp.get("/")
 @login_required
 def dashboard():
+    """The organizers' overview: totals, days, regions, sources, delivery and the audit log."""
     days = stats.per_day(30)
     return render_template(
         "admin/dashboard.html",
@@ -134,6 +137,7 @@ def dashboard():
 @bp.get("/export.csv")
 @login_required
 def export():
+    """Stream the chosen signatures as CSV, recorded in the audit log."""
     try:
         filters = parse_filters(request.args)
     except FilterError as error:
@@ -148,19 +152,21 @@ def export():
 @bp.get("/signers")
 @login_required
 def find():
+    """Look a signer up by email address, to hide or erase their signature."""
     form = FindSignerForm(request.args)
     signature = None
     searched = "email" in request.args
     if searched and form.validate():
         signature = signatures.find_signature(form.email.normalized)
     return render_template(
-        "admin/find.html", form=form, signature=signature, searched=searched, button=ButtonForm()
+        "admin/find.html", form=form, signature=signature, searched=searched
     ), 200 if not searched or not form.errors else 422
 
 
 @bp.post("/signers/<int:signature_id>/hide")
 @login_required
 def hide(signature_id: int):
+    """Take a signature's name off the public list."""
     if not signatures.hide_signature(signature_id, actor=current_user.email):
         return render_template(
             "admin/done.html", message=_("There was no such signature; nothing was hidden.")
@@ -171,6 +177,7 @@ def hide(signature_id: int):
 @bp.post("/signers/<int:signature_id>/erase")
 @login_required
 def erase(signature_id: int):
+    """Erase a signature and all its data."""
     erased = signatures.erase_signature(signature_id, actor=current_user.email)
     message = (
         _("The signature and its data are erased.")

@@ -18,6 +18,7 @@ def _parse(message: mailbox.MaildirMessage) -> EmailMessage:
 
 @bp.get("/")
 def inbox():
+    """The kept mail, newest first."""
     box = open_kept_mailbox()
     messages = []
     for key in box.keys():  # noqa: SIM118 - iterating a Maildir yields messages, not keys
@@ -31,6 +32,7 @@ def inbox():
 
 @bp.get("/<key>")
 def show(key: str):
+    """One kept message: its headers, its text part and its HTML part."""
     box = open_kept_mailbox()
     try:
         parsed = _parse(box[key])

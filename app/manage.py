@@ -6,7 +6,6 @@ from flask import Blueprint, redirect, render_template, url_for
 
 from . import signatures
 from .extensions import csrf
-from .forms import ButtonForm
 from .security import forbid_storing
 from .tokens import MANAGE, InvalidToken
 
@@ -39,12 +38,14 @@ def with_signature(view):
 @bp.get("/<token>")
 @with_signature
 def show(token: str, signature):
-    return render_template("manage/show.html", signature=signature, token=token, form=ButtonForm())
+    """The signer's page: where their choices stand, with a button to change each."""
+    return render_template("manage/show.html", signature=signature, token=token)
 
 
 @bp.post("/<token>/updates")
 @with_signature
 def stop_updates(token: str, signature):
+    """Stop the updates; the signature stays counted."""
     signatures.stop_updates(signature.id)
     return redirect(url_for("manage.show", token=token, done="updates"), 303)
 
@@ -52,6 +53,7 @@ def stop_updates(token: str, signature):
 @bp.post("/<token>/hide")
 @with_signature
 def hide(token: str, signature):
+    """Take the signer's name off the public list."""
     if not signatures.hide_signature(signature.id, actor=SELF_SERVICE):
         return gone()  # erased since the link was read
     return redirect(url_for("manage.show", token=token, done="hidden"), 303)
@@ -60,6 +62,7 @@ def hide(token: str, signature):
 @bp.post("/<token>/erase")
 @with_signature
 def erase(token: str, signature):
+    """Erase the signature and all its data, at the signer's request."""
     if not signatures.erase_signature(signature.id, actor=SELF_SERVICE):
         return gone()
     return render_template("manage/erased.html")
@@ -69,5 +72,6 @@ def erase(token: str, signature):
 @csrf.exempt  # RFC 8058 one-click: the mail provider posts without cookies; the token is the proof
 @with_signature
 def unsubscribe(token: str, signature):
+    """The one-click unsubscribe that mail providers post to (RFC 8058)."""
     signatures.stop_updates(signature.id)
     return render_template("manage/unsubscribed.html")

@@ -24,7 +24,7 @@ from .campaign import current_campaign
 from .countapi import count_response
 from .counter import current_tally
 from .extensions import configured_limit, db, limiter
-from .forms import ButtonForm, ResendForm, SignForm
+from .forms import ResendForm, SignForm
 from .links import external_url
 from .security import allow_framing, never_stored
 from .tokens import CONFIRM, WITHDRAW, ExpiredToken, InvalidToken
@@ -78,6 +78,7 @@ def _render_campaign(form: SignForm, status: int = 200, tally=None):
 
 @bp.get("/")
 def index():
+    """The campaign page, from the page cache while the count and the language stay the same."""
     tally = current_tally()
     # The page's links start with the script root (SCRIPT_NAME, the operator's setting): keyed by
     # it, a server that ever took it from a request could not hand one visitor's links to all.
@@ -91,6 +92,7 @@ def index():
 @bp.post("/sign")
 @limiter.limit(configured_limit("RATELIMIT_SIGN"))
 def sign():
+    """Take the sign form: a valid one is signed (and mailed), then on to check the inbox."""
     form = SignForm()
     if not form.validate_on_submit():
         return _render_campaign(form, 422)
@@ -114,12 +116,14 @@ def sign():
 
 @bp.get("/check-inbox")
 def check_inbox():
+    """Tell the signer a confirmation email is on its way, with a form to send it again."""
     return render_template("public/check_inbox.html", form=ResendForm())
 
 
 @bp.post("/resend")
 @limiter.limit(configured_limit("RATELIMIT_RESEND"))
 def resend():
+    """Send the confirmation link again, saying the same whether or not the address has signed."""
     form = ResendForm()
     if not form.validate_on_submit():
         return render_template("public/check_inbox.html", form=form), 422
@@ -135,42 +139,50 @@ def _link_problem(error: InvalidToken):
     )
 
 
+def _button_link(purpose: str, token: str, page: str, act, answer):
+    """An emailed link to a one-button page: GET shows `page`, POST answers `answer(act(token))`."""
+    try:
+        if request.method == "POST":  # CSRFProtect has checked the form's token already
+            return answer(act(token))
+        signature = signatures.signature_for_link(purpose, token)
+    except InvalidToken as error:
+        return _link_problem(error)
+    if signature.confirmed:  # both acts would do nothing now, and say so with False
+        return answer(False)
+    return render_template(page)
+
+
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
 @limiter.limit(configured_limit("RATELIMIT_CONFIRM"))
 @never_stored
 def confirm(token: str):
-    form = ButtonForm()
-    try:
-        if request.method == "POST":  # CSRFProtect has checked the form's token already
-            signatures.confirm(token)
-            return redirect(url_for("public.thanks"), 303)
-        signature = signatures.signature_for_link(CONFIRM, token)
-    except InvalidToken as error:
-        return _link_problem(error)
-    if signature.confirmed:
-        return redirect(url_for("public.thanks"), 303)
-    return render_template("public/confirm.html", form=form)
+    """The confirmation link: one press counts the signature, then the thank-you page."""
+    return _button_link(
+        CONFIRM,
+        token,
+        "public/confirm.html",
+        act=signatures.confirm,
+        answer=lambda counted: redirect(url_for("public.thanks"), 303),
+    )
 
 
 @bp.route("/not-me/<token>", methods=["GET", "POST"])
 @limiter.limit(configured_limit("RATELIMIT_CONFIRM"))
 @never_stored
 def withdraw(token: str):
-    form = ButtonForm()
-    try:
-        if request.method == "POST":  # CSRFProtect has checked the form's token already
-            removed = signatures.withdraw(token)
-            return render_template("public/withdrawn.html", removed=removed)
-        signature = signatures.signature_for_link(WITHDRAW, token)
-    except InvalidToken as error:
-        return _link_problem(error)
-    if signature.confirmed:
-        return render_template("public/withdrawn.html", removed=False)
-    return render_template("public/withdraw.html", form=form)
+    """The "this wasn't me" link: one press deletes a signature that is not confirmed yet."""
+    return _button_link(
+        WITHDRAW,
+        token,
+        "public/withdraw.html",
+        act=signatures.withdraw,
+        answer=lambda removed: render_template("public/withdrawn.html", removed=removed),
+    )
 
 
 @bp.get("/thanks")
 def thanks():
+    """The thank-you page after confirming, with the ways to share the campaign."""
     campaign = current_campaign()
     return render_template(
         "public/thanks.html",
@@ -198,6 +210,7 @@ def count():
 
 @bp.get("/signers")
 def signers():
+    """The public list of those who chose to be listed, newest first, one page at a time."""
     raw_page = request.args.get("page", "1")
     if not PAGE.fullmatch(raw_page) or not 1 <= int(raw_page) <= 100_000:
         abort(404)
@@ -211,6 +224,7 @@ def signers():
 
 @bp.get("/healthz")
 def healthz():
+    """Whether this process and its database answer, for a load balancer's health check."""
     try:
         db.session.execute(text("SELECT 1"))
     except SQLAlchemyError:
