@@ -9,6 +9,8 @@ from pathlib import Path
 from flask import current_app
 from markupsafe import Markup, escape
 
+from . import kinds
+
 LANGUAGES = ("en", "fr")
 FOOTNOTE_MARK = re.compile(r"\[\^(\d+)\]")
 
@@ -56,6 +58,7 @@ class Campaign:
     press_email: str
     press_phone: str
     content: dict[str, Content]
+    kind: str = kinds.DEFAULT  # one of kinds.NAMES: petition, open letter or letter
 
     def in_language(self, language: str) -> Content:
         """The content in the given language, English when it is not one we have."""
@@ -119,6 +122,10 @@ def parse_campaign(data: dict) -> Campaign:
     if not privacy_url.startswith(("https://", "http://")):
         raise CampaignError("organization.privacy_url must start with https:// or http://")
     press = _require(data, "press", "", dict)
+    kind = _require(data, "kind", "", optional=True) or kinds.DEFAULT
+    if kind not in kinds.NAMES:
+        allowed = " or ".join(f'"{name}"' for name in kinds.NAMES)
+        raise CampaignError(f'kind must be {allowed}, not "{kind}"')
     return Campaign(
         goal=goal,
         deadline=deadline,
@@ -129,6 +136,7 @@ def parse_campaign(data: dict) -> Campaign:
         press_email=_require(press, "email", "press"),
         press_phone=_require(press, "phone", "press", optional=True) or "",
         content={language: _content(data, language) for language in LANGUAGES},
+        kind=kind,
     )
 
 

@@ -1,4 +1,4 @@
-"""Web forms: signing, resending a link, and the one-button confirm and withdraw forms."""
+"""Web forms: signing, resending a link, organizer login and finding a signer."""
 
 import re
 import unicodedata
@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import html_params
 
 from .addresses import country_choices, is_country, normalize_email, normalize_postal_code
+from .signatures import NewSignature
 
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Values that end up in a mail header may hold no control character at all (CR and LF above all).
@@ -108,22 +109,37 @@ class EmailAddress:
             raise ValidationError(_l("Enter an email address like name@example.com.")) from None
 
 
-def email_field() -> EmailField:
-    """The email address input, the same on every form that asks for it."""
-    return EmailField(
-        _l("Email address"),
-        filters=[trim],
-        validators=[
-            DataRequired(_l("Enter your email address.")),
-            Length(max=EMAIL_MAX, message=_l("That email address is too long.")),
-            EmailAddress(),
-        ],
-        render_kw={"autocomplete": "email", "maxlength": EMAIL_MAX, "spellcheck": "false"},
-    )
+def email_field(login: bool = False) -> EmailField:
+    """The email address input, the same on every form that asks for it.
+
+    The login form only looks the address up: it checks no syntax, caps no length in the
+    browser, and tells password managers it is a user name.
+    """
+    validators = [
+        DataRequired(_l("Enter your email address.")),
+        Length(max=EMAIL_MAX, message=_l("That email address is too long.")),
+    ]
+    render_kw = {"autocomplete": "username" if login else "email", "spellcheck": "false"}
+    if not login:
+        validators.append(EmailAddress())
+        render_kw["maxlength"] = EMAIL_MAX
+    return EmailField(_l("Email address"), filters=[trim], validators=validators, render_kw=render_kw)
+
+
+def _answer(field):
+    # The email validator leaves the address's normalised form beside what was typed.
+    value = getattr(field, "normalized", field.data)
+    return "" if value is None else value
 
 
 class SignForm(FlaskForm):
-    """The campaign's sign form; field names are part of the public contract."""
+    """The campaign's sign form; field names are part of the public contract.
+
+    Every field but the CSRF token and the honeypot is a column of `signatures` by the
+    same name: adding one here (with its column and migration) is all signing needs.
+    """
+
+    NOT_ANSWERS = frozenset({"csrf_token", "website"})
 
     name = StringField(
         _l("Full name"),
@@ -182,6 +198,16 @@ class SignForm(FlaskForm):
         """A human never sees the honeypot, so anything in it means a script."""
         return bool((self.website.data or "").strip())
 
+    def answers(self) -> dict[str, object]:
+        """The validated, normalised answers by column name."""
+        return {
+            field.short_name: _answer(field) for field in self if field.short_name not in self.NOT_ANSWERS
+        }
+
+    def to_signature(self, language: str, source: str, consent_text: str) -> NewSignature:
+        """The signing service's input: the answers, and how and in which language they came."""
+        return NewSignature(self.answers(), language=language, source=source, consent_text=consent_text)
+
 
 class ResendForm(FlaskForm):
     """Ask for the confirmation link again; the answer never says if we know the address."""
@@ -189,22 +215,10 @@ class ResendForm(FlaskForm):
     email = email_field()
 
 
-class ButtonForm(FlaskForm):
-    """A form with nothing but its CSRF token, behind a single button."""
-
-
 class LoginForm(FlaskForm):
     """The organizer login form: the contract's `email` and `password`."""
 
-    email = EmailField(
-        _l("Email address"),
-        filters=[trim],
-        validators=[
-            DataRequired(_l("Enter your email address.")),
-            Length(max=EMAIL_MAX, message=_l("That email address is too long.")),
-        ],
-        render_kw={"autocomplete": "username", "spellcheck": "false"},
-    )
+    email = email_field(login=True)
     password = PasswordField(
         _l("Password"),
         validators=[

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .extensions import db
@@ -33,7 +34,12 @@ class UTCDateTime(TypeDecorator):
 
 
 class Signature(db.Model):
-    """One person's signature; counted once confirmed_at is set."""
+    """One person's signature: pending until its link is followed, then confirmed and counted.
+
+    The state lives in `confirmed_at` alone; `confirmed` names it, in Python and in SQL
+    (`where(Signature.confirmed)`, pending is `~Signature.confirmed`), so no query spells
+    out the NULL test.
+    """
 
     __tablename__ = "signatures"
     # AUTOINCREMENT keeps SQLite from reusing the id of a deleted signature,
@@ -42,6 +48,8 @@ class Signature(db.Model):
         Index("ix_signatures_public_confirmed", "public", "confirmed_at"),
         {"sqlite_autoincrement": True},
     )
+
+    PENDING, CONFIRMED = "pending", "confirmed"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
@@ -60,9 +68,20 @@ class Signature(db.Model):
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     emails_queued: Mapped[int] = mapped_column(Integer, default=0)
 
-    @property
+    @hybrid_property
     def confirmed(self) -> bool:
+        """Counted: its signer followed the confirmation link; False while PENDING."""
         return self.confirmed_at is not None
+
+    @confirmed.inplace.expression
+    @classmethod
+    def _confirmed_expression(cls):
+        return cls.confirmed_at.is_not(None)
+
+    @property
+    def state(self) -> str:
+        """PENDING or CONFIRMED."""
+        return self.CONFIRMED if self.confirmed else self.PENDING
 
 
 class ConsentWording(db.Model):

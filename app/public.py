@@ -15,16 +15,17 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_wtf import FlaskForm
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import signatures
-from .addresses import region_name
 from .campaign import current_campaign
 from .countapi import count_response
 from .counter import current_tally
 from .extensions import configured_limit, db, limiter
-from .forms import ResendForm, SignForm
+from .forms import ResendForm
+from .kinds import kind_for
 from .links import external_url
 from .security import allow_framing, never_stored
 from .tokens import CONFIRM, WITHDRAW, ExpiredToken, InvalidToken
@@ -62,10 +63,14 @@ def _language() -> str:
     return str(get_locale() or "en")
 
 
-def _render_campaign(form: SignForm, status: int = 200, tally=None):
+def _kind():
+    return kind_for(current_campaign())
+
+
+def _render_campaign(form: FlaskForm, status: int = 200, tally=None):
     campaign = current_campaign()
     return render_template(
-        "public/index.html",
+        _kind().page_template,
         form=form,
         campaign=campaign,
         content=campaign.in_language(_language()),
@@ -84,7 +89,7 @@ def index():
     # it, a server that ever took it from a request could not hand one visitor's links to all.
     key = (request.script_root, _language(), _source(), tally.count, tally.goal)
     page = current_app.extensions["page_cache"].render(
-        key, lambda: _render_campaign(SignForm(), tally=tally)[0]
+        key, lambda: _render_campaign(_kind().form(), tally=tally)[0]
     )
     return page
 
@@ -93,24 +98,11 @@ def index():
 @limiter.limit(configured_limit("RATELIMIT_SIGN"))
 def sign():
     """Take the sign form: a valid one is signed (and mailed), then on to check the inbox."""
-    form = SignForm()
+    form = _kind().form()
     if not form.validate_on_submit():
         return _render_campaign(form, 422)
     if not form.is_bot:
-        signatures.sign(
-            signatures.NewSignature(
-                name=form.name.data,
-                email=form.email.normalized,
-                postal_code=form.postal_code.data or "",
-                country=form.country.data,
-                comment=form.comment.data or "",
-                public=form.public.data,
-                updates=form.updates.data,
-                language=_language(),
-                source=_source(),
-                consent_text=consent_wording(),
-            )
-        )
+        signatures.sign(form.to_signature(_language(), _source(), consent_wording()))
     return redirect(url_for("public.check_inbox"), 303)
 
 
@@ -215,11 +207,13 @@ def signers():
     if not PAGE.fullmatch(raw_page) or not 1 <= int(raw_page) <= 100_000:
         abort(404)
     page = int(raw_page)
-    listing = signatures.public_signers(page)
+    kind = _kind()
+    listing = kind.list_signers(page)
     if page > 1 and not listing.signers:
         abort(404)
-    rows = [(name, region_name(postal_code, country)) for name, postal_code, country in listing.signers]
-    return render_template("public/signers.html", rows=rows, listing=listing, tally=current_tally())
+    return render_template(
+        kind.signers_template, rows=listing.signers, listing=listing, tally=current_tally()
+    )
 
 
 @bp.get("/healthz")

@@ -1,18 +1,22 @@
 """The signing service: sign, resend, confirm, withdraw and list; it owns the transactions."""
 
 import hashlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import UpdateBase
 
 from .audit import ERASE, HIDE, PURGE, record_event
+from .campaign import current_campaign
 from .counter import add_to_count, forget_count
 from .database import checkpoint_erasure, write_transaction
 from .emails import ALREADY_SIGNED, CONFIRMATION
 from .extensions import db
+from .kinds import kind_for
 from .mail import queue_email, wake_deliverer
 from .models import ConsentWording, OutboxMessage, Signature, utcnow
 from .tokens import CONFIRM, MANAGE, WITHDRAW, InvalidToken, read_token
@@ -24,18 +28,20 @@ class UnknownSignature(InvalidToken):
 
 @dataclass(frozen=True)
 class NewSignature:
-    """A validated, normalised sign form."""
+    """A validated, normalised sign form: its answers by column, and how they came."""
 
-    name: str
-    email: str
-    postal_code: str
-    country: str
-    comment: str
-    public: bool
-    updates: bool
+    answers: Mapping[str, object]
     language: str
     source: str
     consent_text: str
+
+    @property
+    def email(self) -> str:
+        return str(self.answers["email"])
+
+    @property
+    def updates(self) -> bool:
+        return bool(self.answers.get("updates"))
 
 
 def consent_version(text: str) -> str:
@@ -67,35 +73,29 @@ def _remind(signature_id: int, confirmed: bool) -> None:
 def _sign_once(data: NewSignature) -> None:
     now = utcnow()
     consent = _record_consent(data.consent_text, data.language) if data.updates else None
+    # The form's answers name their own columns; only what the service adds is listed here.
+    row = {
+        **data.answers,
+        "email_domain": data.email.rsplit("@", 1)[1],
+        "updates_consented_at": now if data.updates else None,
+        "consent_version": consent,
+        "language": data.language,
+        "source": data.source,
+        "signed_at": now,
+        "emails_queued": 1,
+    }
     # One statement decides whether the address is new: a parallel signer with the same
     # address finds the row and takes the reminder branch instead of failing.
     new_id = db.session.execute(
-        insert_ignoring_duplicates(Signature)
-        .values(
-            name=data.name,
-            email=data.email,
-            email_domain=data.email.rsplit("@", 1)[1],
-            postal_code=data.postal_code,
-            country=data.country,
-            comment=data.comment,
-            public=data.public,
-            updates=data.updates,
-            updates_consented_at=now if data.updates else None,
-            consent_version=consent,
-            language=data.language,
-            source=data.source,
-            signed_at=now,
-            emails_queued=1,
-        )
-        .returning(Signature.id)
+        insert_ignoring_duplicates(Signature).values(row).returning(Signature.id)
     ).scalar()
     if new_id is not None:
         db.session.execute(insert(OutboxMessage).values(signature_id=new_id, kind=CONFIRMATION))
         return
     existing = db.session.execute(
-        select(Signature.id, Signature.confirmed_at).where(Signature.email == data.email)
+        select(Signature.id, Signature.confirmed).where(Signature.email == data.email)
     ).one()
-    _remind(existing.id, existing.confirmed_at is not None)
+    _remind(existing.id, bool(existing.confirmed))
 
 
 def sign(data: NewSignature) -> None:
@@ -131,23 +131,36 @@ def signature_for_link(purpose: str, token: str) -> Signature:
     return signature
 
 
-def confirm(token: str) -> bool:
-    """Count the link's signature; True if this call counted it, False if it already was."""
-    signature_id = read_token(CONFIRM, token, current_app.config["CONFIRM_MAX_AGE"])
+def _change_pending(purpose: str, token: str, statement: Callable[[], UpdateBase], then=None) -> bool:
+    """Run `statement` on the link's signature if it is still pending, and `then(id)` in the
+    same transaction; True if it changed, False if the signature was confirmed already."""
+    signature_id = read_token(purpose, token, _max_age(purpose))
     with write_transaction():
-        counted = (
+        changed = (
             db.session.execute(
-                update(Signature)
-                .where(Signature.id == signature_id, Signature.confirmed_at.is_(None))
-                .values(confirmed_at=utcnow())
+                statement()
+                .where(Signature.id == signature_id, ~Signature.confirmed)
                 .execution_options(synchronize_session=False)
             ).rowcount
             == 1
         )
-        if counted:
-            add_to_count(+1)
-        elif db.session.get(Signature, signature_id) is None:
+        if changed and then is not None:
+            then(signature_id)
+        elif not changed and db.session.get(Signature, signature_id) is None:
             raise UnknownSignature()
+    return changed
+
+
+def _count_confirmation(signature_id: int) -> None:
+    add_to_count(+1)
+    kind_for(current_campaign()).on_confirm(signature_id)
+
+
+def confirm(token: str) -> bool:
+    """Count the link's signature; True if this call counted it, False if it already was."""
+    counted = _change_pending(
+        CONFIRM, token, lambda: update(Signature).values(confirmed_at=utcnow()), _count_confirmation
+    )
     if counted:
         forget_count()
     return counted
@@ -155,19 +168,7 @@ def confirm(token: str) -> bool:
 
 def withdraw(token: str) -> bool:
     """Delete a pending signature through its "this wasn't me" link; False if already confirmed."""
-    signature_id = read_token(WITHDRAW, token, current_app.config["CONFIRM_MAX_AGE"])
-    with write_transaction():
-        deleted = (
-            db.session.execute(
-                delete(Signature)
-                .where(Signature.id == signature_id, Signature.confirmed_at.is_(None))
-                .execution_options(synchronize_session=False)
-            ).rowcount
-            == 1
-        )
-        if not deleted and db.session.get(Signature, signature_id) is None:
-            raise UnknownSignature()
-    return deleted
+    return _change_pending(WITHDRAW, token, lambda: delete(Signature))
 
 
 @dataclass(frozen=True)
@@ -183,7 +184,7 @@ def public_signers(page: int, per_page: int = 50) -> SignerPage:
     """Confirmed signers who chose to be listed, newest first: (name, postal code, country)."""
     rows = db.session.execute(
         select(Signature.name, Signature.postal_code, Signature.country)
-        .where(Signature.public.is_(True), Signature.confirmed_at.is_not(None))
+        .where(Signature.public.is_(True), Signature.confirmed)
         .order_by(Signature.confirmed_at.desc(), Signature.id.desc())
         .offset((page - 1) * per_page)
         .limit(per_page + 1)
@@ -208,6 +209,7 @@ def erase_signature(signature_id: int, actor: str) -> bool:
         erased = db.session.execute(
             delete(Signature)
             .where(Signature.id == signature_id)
+            # Not RETURNING Signature.confirmed: SQLite 3.40 answers true there for a pending row.
             .returning(Signature.confirmed_at)
             .execution_options(synchronize_session=False)
         ).first()
@@ -259,7 +261,7 @@ def purge_unconfirmed(older_than_days: int, actor: str) -> int:
     with write_transaction():
         purged = db.session.execute(
             delete(Signature)
-            .where(Signature.confirmed_at.is_(None), Signature.signed_at < cutoff)
+            .where(~Signature.confirmed, Signature.signed_at < cutoff)
             .execution_options(synchronize_session=False)
         ).rowcount
         record_event(actor, PURGE, f"unconfirmed for more than {older_than_days} days", rows=purged)

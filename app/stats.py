@@ -10,7 +10,7 @@ from .addresses import PROVINCES, country_name
 from .extensions import db
 from .models import OutboxMessage, Signature, utcnow
 
-CONFIRMED = Signature.confirmed_at.is_not(None)
+CONFIRMED = Signature.confirmed
 
 # Mail providers so large that many signatures from them in an hour mean nothing.
 LARGE_PROVIDERS = frozenset(
@@ -64,7 +64,7 @@ def totals() -> Totals:
     confirmed, pending, consenting = db.session.execute(
         select(
             _count_where(CONFIRMED),
-            _count_where(Signature.confirmed_at.is_(None)),
+            _count_where(~CONFIRMED),
             _count_where(CONFIRMED & Signature.updates.is_(True)),
         )
     ).one()

@@ -280,5 +280,5 @@ def _tally(connection: Connection) -> dict:
     """The count the shards hold and the confirmed signatures it should equal."""
     return {
         "count": connection.scalar(select(func.coalesce(func.sum(CountShard.count), 0))),
-        "confirmed": connection.scalar(select(func.count()).where(Signature.confirmed_at.is_not(None))),
+        "confirmed": connection.scalar(select(func.count()).where(Signature.confirmed)),
     }

@@ -307,6 +307,20 @@ def test_find_a_signer_hide_their_name_and_erase_them(app, client, smtp, admin_c
     assert "ana@example.ca" not in dashboard and "Ana Public" not in dashboard
 
 
+def test_erasing_a_pending_signature_leaves_the_count_alone(app, client, smtp, admin_client):
+    sign(client, email="ana@example.ca")
+    sign(client, email="bea@example.ca")
+    deliver(app)
+    press_button(client, link_in(next(m for m in smtp.messages if m["To"] == "bea@example.ca"), "/confirm/"))
+    pending = next(row for row in signature_rows(app) if row.email == "ana@example.ca")
+    token = csrf_token(admin_client, "/admin/signers?email=ana@example.ca")
+    assert (
+        admin_client.post(f"/admin/signers/{pending.id}/erase", data={"csrf_token": token}).status_code == 200
+    )
+    assert client.get("/api/count").get_json()["count"] == 1
+    assert "erase: unconfirmed signature" in admin_client.get("/admin/").get_data(as_text=True)
+
+
 def test_finding_an_unknown_or_malformed_address_says_so(admin_client):
     assert "No signature with that address." in admin_client.get(
         "/admin/signers?email=x@example.ca"

@@ -5,6 +5,9 @@ import pytest
 from app import create_app
 from app.campaign import CampaignError, load_campaign
 from app.config import DEMO_CAMPAIGN
+from app.forms import SignForm
+from app.kinds import kind_for
+from app.kinds.petition import Petition
 from conftest import TEST_SECRET_KEY
 
 VALID = DEMO_CAMPAIGN.read_text(encoding="utf-8")
@@ -47,6 +50,19 @@ def test_a_broken_campaign_file_is_refused_with_the_field_named(tmp_path, broken
         load_campaign(_write(tmp_path, broken))
     assert field in str(error.value)
     assert "campaign.toml" in str(error.value)
+
+
+def test_a_campaign_of_an_unknown_kind_is_refused_with_the_field_named(tmp_path):
+    with pytest.raises(CampaignError, match='kind must be "petition", not "manifesto"'):
+        load_campaign(_write(tmp_path, 'kind = "manifesto"\n' + VALID))
+
+
+def test_a_campaign_file_without_a_kind_is_a_petition_and_so_is_one_that_says_so(tmp_path):
+    for text in (VALID, 'kind = "petition"\n' + VALID):
+        kind = kind_for(load_campaign(_write(tmp_path, text)))
+        assert isinstance(kind, Petition)
+        assert kind.form is SignForm and kind.page_template == "public/index.html"
+        assert kind.export_columns == ()
 
 
 def test_a_campaign_title_with_a_line_break_is_refused(tmp_path):

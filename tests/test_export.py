@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from app.export import COLUMNS
+from app.export import COLUMNS, csv_line
 from app.extensions import db
 from app.models import AuditEvent, Signature, utcnow
 from conftest import ORGANIZER_EMAIL, add_organizer, log_in
@@ -144,6 +144,14 @@ def test_cells_that_spreadsheets_would_run_as_formulas_are_neutralised(app, admi
     [row] = rows_of(admin_client.get("/admin/export.csv"))
     assert row["name"] == "'" + dangerous
     assert row["comment"] == "'" + dangerous
+
+
+def test_a_text_column_the_contract_does_not_list_is_quoted_and_guarded_by_default(app):
+    # A kind's extra column gets its cell from its type: text unless it is a flag, a time or a number.
+    add(app, make_signature(email_domain='=cmd|" /C calc",x'))
+    with app.app_context():
+        cell = db.session.scalar(select(csv_line(("email_domain",))))
+    assert cell == '"\'=cmd|"" /C calc"",x"'
 
 
 def test_commas_quotes_newlines_accents_and_cjk_round_trip_through_the_csv_module(app, admin_client):
