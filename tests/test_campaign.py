@@ -5,7 +5,7 @@ import pytest
 from app import create_app
 from app.campaign import CampaignError, load_campaign
 from app.config import DEMO_CAMPAIGN
-from conftest import TEST_SECRET_KEY
+from helpers import TEST_SECRET_KEY
 
 VALID = DEMO_CAMPAIGN.read_text(encoding="utf-8")
 
