@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from helpers import free_port  # noqa: E402
 from servers import Gunicorn, Visitor  # noqa: E402
 
 WRK = Path(__file__).resolve().parent / "wrk"
@@ -22,14 +23,6 @@ THREADS, CONNECTIONS = 2, 32
 WORKERS = 2 * (os.cpu_count() or 1)
 PENDING = 60_000
 UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3}
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def ensure_wrk() -> str:

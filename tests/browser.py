@@ -4,12 +4,13 @@ import os
 import shutil
 import tempfile
 import threading
-import time
 
 from selenium import webdriver
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from werkzeug.serving import WSGIRequestHandler, make_server
+
+import helpers
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -72,15 +73,8 @@ class LiveServer:
         self.thread.join(10)
 
 
-def wait_until(condition, timeout: float = 20.0, interval: float = 0.2):
-    """Poll `condition` until it returns something true, or fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = condition()
-        except (StaleElementReferenceException, NoSuchElementException):
-            value = None  # the page was still changing
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s")
+def wait_until(condition, timeout: float = 20.0):
+    """helpers.wait_until for a page, which may still be changing under the browser."""
+    return helpers.wait_until(
+        condition, timeout, interval=0.2, ignoring=(StaleElementReferenceException, NoSuchElementException)
+    )

@@ -1,19 +1,94 @@
-"""Real gunicorn servers for the concurrency tests, and visitors that use them as browsers do."""
+"""Real servers for the tests: an SMTP server that keeps what it receives, gunicorn and the mail
+worker as their own processes, and visitors that use gunicorn as browsers do."""
 
+import asyncio
 import os
-import re
 import signal
 import subprocess
 import sys
+import threading
 import time
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as default_policy
 from pathlib import Path
 
 import requests
+from aiosmtpd.controller import Controller
 
-from conftest import TEST_SECRET_KEY
+from helpers import CSRF, TEST_SECRET_KEY, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+class Sink:
+    """An aiosmtpd handler that keeps what it receives; `reply` makes it refuse every message,
+    `refuse` ({address: reply}) refuses one recipient, `delay` makes it slow to answer DATA."""
+
+    def __init__(self):
+        self.messages: list[EmailMessage] = []
+        self.reply: str | None = None
+        self.refuse: dict[str, str] = {}
+        self.delay = 0.0
+        self._lock = threading.Lock()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.messages.clear()
+        self.reply, self.refuse, self.delay = None, {}, 0.0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.reply:
+            return self.reply
+        with self._lock:
+            self.messages.append(message_from_bytes(envelope.content, policy=default_policy))
+        return "250 Message accepted"
+
+    def received(self) -> list[EmailMessage]:
+        with self._lock:
+            return list(self.messages)
+
+
+class SMTPServer:
+    """A real SMTP server on a free port that can be stopped and started again; with
+    `smtputf8=False` it is a relay that cannot take non-ASCII addresses."""
+
+    def __init__(self, smtputf8: bool = True):
+        self.sink = Sink()
+        self.port = free_port()
+        self.smtputf8 = smtputf8
+        self.start()
+
+    def stop(self):
+        self.controller.stop()
+
+    def start(self):
+        self.controller = Controller(
+            self.sink, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=self.smtputf8
+        )
+        self.controller.start()
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        return self.sink.received()
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[EmailMessage]:
+        """Poll until `count` messages have arrived (or fail after `timeout` seconds)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            messages = self.messages
+            if len(messages) >= count:
+                return messages
+            time.sleep(0.02)
+        raise AssertionError(f"expected {count} messages, got {len(self.messages)}")
 
 
 class Gunicorn:

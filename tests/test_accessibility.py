@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import sign
+from helpers import sign
 
 CSS = (Path(__file__).resolve().parent.parent / "static" / "site.css").read_text()
 PALETTE = dict(re.findall(r"--([\w-]+):\s*(#[0-9a-fA-F]{6})", CSS))

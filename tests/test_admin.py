@@ -10,7 +10,7 @@ from app.addresses import normalize_email
 from app.admin import DEVICE_COOKIE
 from app.extensions import db
 from app.models import AuditEvent, OrganizerDevice, Signature, utcnow
-from conftest import (
+from helpers import (
     ORGANIZER_EMAIL,
     add_organizer,
     csrf_token,

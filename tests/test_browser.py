@@ -8,7 +8,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from browser import PHONE, LiveServer, browser_available, start_browser, wait_until
-from conftest import free_port, link_in, signature_rows, text_part
+from helpers import free_port, link_in, signature_rows, text_part
 
 if not browser_available():
     if os.environ.get("REQUIRE_BROWSER"):

@@ -8,7 +8,7 @@ from app.config import DEMO_CAMPAIGN
 from app.forms import SignForm
 from app.kinds import kind_for
 from app.kinds.petition import Petition
-from conftest import TEST_SECRET_KEY
+from helpers import TEST_SECRET_KEY
 
 VALID = DEMO_CAMPAIGN.read_text(encoding="utf-8")
 

@@ -12,15 +12,22 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-import redis
 import requests
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import CountShard, OutboxMessage, Signature
-from conftest import deliver, free_port, link_in, outbox_rows, sign
+from helpers import (
+    assert_finished_one_and_released_the_rest,
+    assert_no_half_written_rows,
+    deliver,
+    free_port,
+    link_in,
+    outbox_rows,
+    sign,
+    wait_until_a_message_is_in_hand,
+)
 from servers import Gunicorn, Visitor
-from test_properties import assert_no_half_written_rows
 
 SIGNERS = 40
 WORKERS = 3
@@ -197,39 +204,14 @@ def test_sigterm_finishes_the_message_in_hand_and_releases_the_rest_of_the_batch
     smtp.sink.delay = 1
     server = Gunicorn(free_port(), 1, server_env)
     try:
-        deadline = time.monotonic() + 30
-        while not any(row.handed_at for row in outbox_rows(app)):
-            assert time.monotonic() < deadline, "the deliverer never started sending"
-            time.sleep(0.02)
+        wait_until_a_message_is_in_hand(app)
     finally:
         output = server.stop()  # SIGTERM, as every deploy does
     assert server.process.returncode == 0, output
-    rows = outbox_rows(app)
-    sent = [row for row in rows if row.status == OutboxMessage.SENT]
-    released = [row for row in rows if row.status != OutboxMessage.SENT]
-    assert 1 <= len(sent) <= 2, "the message in hand was finished; nothing new was started"
-    for row in released:
-        assert (row.status, row.lease_until, row.handed_at, row.attempts) == (
-            OutboxMessage.QUEUED,
-            None,
-            None,
-            0,
-        )
+    _sent, released = assert_finished_one_and_released_the_rest(app)
     smtp.sink.delay = 0
     assert deliver(app) == len(released), "the next deliverer takes them at once, without waiting out a lease"
     assert len(smtp.wait_for(6)) == 6
-
-
-@pytest.fixture
-def shared_redis():
-    url = "redis://127.0.0.1:6379/15"
-    client = redis.Redis.from_url(url)
-    try:
-        client.flushdb()
-    except redis.ConnectionError:
-        pytest.fail("Redis is not answering on 127.0.0.1:6379 (.ci/run starts it)")
-    yield url
-    client.flushdb()
 
 
 def test_rate_limits_hold_across_workers_sharing_redis(server_env, shared_redis):

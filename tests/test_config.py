@@ -4,7 +4,7 @@ import pytest
 
 from app import create_app
 from app.config import ConfigError, load_config
-from conftest import TEST_SECRET_KEY
+from helpers import TEST_SECRET_KEY
 
 
 def test_production_refuses_to_start_without_secret_key_and_public_url(monkeypatch, tmp_path):

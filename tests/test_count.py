@@ -7,13 +7,7 @@ from sqlalchemy import func, select
 from app.counter import goal_for, next_milestone
 from app.extensions import db
 from app.models import CountShard, Signature
-from conftest import deliver, link_in, press_button, sign
-
-
-def _confirm(client, app, smtp, email):
-    sign(client, email=email)
-    deliver(app)
-    press_button(client, link_in(smtp.messages[-1], "/confirm/"))
+from helpers import sign, sign_and_confirm
 
 
 def test_count_follows_the_contract(client):
@@ -32,7 +26,7 @@ def test_count_answers_304_to_a_matching_etag_and_200_once_it_changes(client, ap
     first = client.get("/api/count")
     etag = first.headers["ETag"]
     assert client.get("/api/count", headers={"If-None-Match": etag}).status_code == 304
-    _confirm(client, app, smtp, "ana@example.ca")
+    sign_and_confirm(client, app, smtp, email="ana@example.ca")
     changed = client.get("/api/count", headers={"If-None-Match": etag})
     assert changed.status_code == 200
     assert changed.get_json()["count"] == 1
@@ -40,7 +34,7 @@ def test_count_answers_304_to_a_matching_etag_and_200_once_it_changes(client, ap
 
 def test_count_equals_confirmed_rows_and_is_spread_over_shards(client, app, smtp):
     for number in range(6):
-        _confirm(client, app, smtp, f"s{number}@example.ca")
+        sign_and_confirm(client, app, smtp, email=f"s{number}@example.ca")
     sign(client, email="pending@example.ca")
     assert client.get("/api/count").get_json()["count"] == 6
     with app.app_context():

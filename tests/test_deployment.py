@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import TEST_SECRET_KEY, free_port
+from helpers import TEST_SECRET_KEY, free_port
 from servers import Gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,37 +10,9 @@ from sqlalchemy import select, update
 from app.export import COLUMNS, csv_line
 from app.extensions import db
 from app.models import AuditEvent, Signature, utcnow
-from conftest import ORGANIZER_EMAIL, add_organizer, log_in
-from test_faults import LockHolder
+from helpers import ORGANIZER_EMAIL, LockHolder, add_organizer, log_in, make_signature, signature_values
 
 HEADER = "id,name,email,postal_code,country,comment,public,updates,language,source,signed_at,confirmed_at"
-
-
-def make_signature(**overrides) -> Signature:
-    """A signature row with plausible values; pass only what the test is about."""
-    number = overrides.pop("number", 0)
-    values = {
-        "name": f"Signer {number}",
-        "email": f"signer{number}@example.ca",
-        "email_domain": "example.ca",
-        "postal_code": "K1A 0B1",
-        "country": "CA",
-        "comment": "",
-        "public": False,
-        "updates": False,
-        "language": "en",
-        "source": "",
-        "signed_at": datetime(2026, 11, 1, 12, 0, tzinfo=UTC),
-        "confirmed_at": datetime(2026, 11, 1, 12, 5, tzinfo=UTC),
-    }
-    values.update(overrides)
-    return Signature(**values)
-
-
-def add(app, *signatures):
-    with app.app_context():
-        db.session.add_all(signatures)
-        db.session.commit()
 
 
 def rows_of(response_or_text) -> list[dict]:
@@ -49,7 +21,7 @@ def rows_of(response_or_text) -> list[dict]:
 
 
 def test_export_has_the_contracts_header_type_and_a_server_chosen_filename(app, admin_client):
-    add(app, make_signature())
+    make_signature(app)
     response = admin_client.get("/admin/export.csv")
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
@@ -67,7 +39,8 @@ def test_export_has_the_contracts_header_type_and_a_server_chosen_filename(app, 
 
 
 def test_status_filter_defaults_to_confirmed(app, admin_client):
-    add(app, make_signature(number=1), make_signature(number=2, confirmed_at=None))
+    make_signature(app, number=1)
+    make_signature(app, number=2, confirmed_at=None)
     emails = lambda query: [r["email"] for r in rows_of(admin_client.get(f"/admin/export.csv{query}"))]  # noqa: E731
     assert emails("") == ["signer1@example.ca"]
     assert emails("?status=unconfirmed") == ["signer2@example.ca"]
@@ -76,12 +49,9 @@ def test_status_filter_defaults_to_confirmed(app, admin_client):
 
 def test_since_until_and_updates_filters(app, admin_client):
     day = lambda d: datetime(2026, 11, d, 23, 30, tzinfo=UTC)  # noqa: E731
-    add(
-        app,
-        make_signature(number=1, signed_at=day(1)),
-        make_signature(number=2, signed_at=day(2), updates=True),
-        make_signature(number=3, signed_at=day(3), updates=True),
-    )
+    make_signature(app, number=1, signed_at=day(1))
+    make_signature(app, number=2, signed_at=day(2), updates=True)
+    make_signature(app, number=3, signed_at=day(3), updates=True)
     names = lambda query: [r["name"] for r in rows_of(admin_client.get(f"/admin/export.csv{query}"))]  # noqa: E731
     assert names("?since=2026-11-02") == ["Signer 2", "Signer 3"]
     assert names("?until=2026-11-02") == ["Signer 1", "Signer 2"], "until includes its whole day"
@@ -116,7 +86,7 @@ def test_an_export_that_cannot_run_fails_before_it_starts_with_a_page_and_no_aud
     make_app, database_url
 ):
     app = make_app(DATABASE_LOCK_TIMEOUT_MS=100)
-    add(app, make_signature())
+    make_signature(app)
     add_organizer(app)
     client = app.test_client()
     assert log_in(client).status_code == 303
@@ -131,7 +101,7 @@ def test_an_export_that_cannot_run_fails_before_it_starts_with_a_page_and_no_aud
 
 
 def test_excel_flag_adds_a_utf8_bom(app, admin_client):
-    add(app, make_signature(name="Zoé"))
+    make_signature(app, name="Zoé")
     plain = admin_client.get("/admin/export.csv").data
     excel = admin_client.get("/admin/export.csv?excel=1").data
     assert not plain.startswith(b"\xef\xbb\xbf")
@@ -140,7 +110,7 @@ def test_excel_flag_adds_a_utf8_bom(app, admin_client):
 
 @pytest.mark.parametrize("dangerous", ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tTab", "\rCR"])
 def test_cells_that_spreadsheets_would_run_as_formulas_are_neutralised(app, admin_client, dangerous):
-    add(app, make_signature(name=dangerous, comment=dangerous, source="x"))
+    make_signature(app, name=dangerous, comment=dangerous, source="x")
     [row] = rows_of(admin_client.get("/admin/export.csv"))
     assert row["name"] == "'" + dangerous
     assert row["comment"] == "'" + dangerous
@@ -161,18 +131,15 @@ def test_commas_quotes_newlines_accents_and_cjk_round_trip_through_the_csv_modul
         "postal_code": "H2X 1Y4",
         "source": "news,letter",
     }
-    add(app, make_signature(**tricky))
+    make_signature(app, **tricky)
     [row] = rows_of(admin_client.get("/admin/export.csv"))
     for key, value in tricky.items():
         assert row[key] == value
 
 
 def test_cli_export_writes_the_same_bytes_as_the_web_export(app, runner, admin_client, tmp_path):
-    add(
-        app,
-        make_signature(number=1, name='Zoë, "quoted"', updates=True),
-        make_signature(number=2, confirmed_at=None, comment="=1+1"),
-    )
+    make_signature(app, number=1, name='Zoë, "quoted"', updates=True)
+    make_signature(app, number=2, confirmed_at=None, comment="=1+1")
     for query, options in [
         ("", []),
         ("?status=all&excel=1", ["--status", "all", "--excel"]),
@@ -194,7 +161,8 @@ def test_cli_export_rejects_bad_dates(runner, tmp_path):
 
 
 def test_every_export_is_audited_with_who_filters_and_rows(app, admin_client, runner, tmp_path):
-    add(app, *(make_signature(number=n) for n in range(3)))
+    for number in range(3):
+        make_signature(app, number)
     admin_client.get("/admin/export.csv?updates=0&excel=1").get_data()
     runner.invoke(args=["signatures", "export", str(tmp_path / "out.csv"), "--status", "all"])
     page = admin_client.get("/admin/").get_data(as_text=True)
@@ -208,24 +176,7 @@ def test_export_streams_in_batches(app, admin_client):
     with app.app_context():
         db.session.execute(
             Signature.__table__.insert(),
-            [
-                {
-                    "name": f"S{n}",
-                    "email": f"s{n}@example.ca",
-                    "email_domain": "example.ca",
-                    "postal_code": "",
-                    "country": "CA",
-                    "comment": "",
-                    "public": False,
-                    "updates": False,
-                    "language": "en",
-                    "source": "",
-                    "signed_at": utcnow(),
-                    "confirmed_at": utcnow(),
-                    "emails_queued": 0,
-                }
-                for n in range(4500)
-            ],
+            [signature_values(number, signed_at=utcnow(), confirmed_at=utcnow()) for number in range(4500)],
         )
         db.session.commit()
     response = admin_client.get("/admin/export.csv", buffered=False)
@@ -236,12 +187,9 @@ def test_export_streams_in_batches(app, admin_client):
 
 def test_purge_unconfirmed_deletes_only_old_pending_signatures_and_is_audited(app, runner, admin_client):
     old = utcnow() - timedelta(days=40)
-    add(
-        app,
-        make_signature(number=1, confirmed_at=None, signed_at=old),
-        make_signature(number=2, confirmed_at=None),
-        make_signature(number=3, signed_at=old),
-    )
+    make_signature(app, number=1, confirmed_at=None, signed_at=old)
+    make_signature(app, number=2, confirmed_at=None)
+    make_signature(app, number=3, signed_at=old)
     result = runner.invoke(args=["signatures", "purge-unconfirmed", "--older-than", "30"])
     assert result.exit_code == 0, result.output
     assert "Deleted 1 unconfirmed signature older than 30 days." in result.output
@@ -253,7 +201,7 @@ def test_purge_unconfirmed_deletes_only_old_pending_signatures_and_is_audited(ap
 
 
 def test_hiding_or_stopping_updates_leaves_the_count_alone(app, admin_client):
-    add(app, make_signature(public=True))
+    make_signature(app, public=True)
     with app.app_context():
         db.session.execute(update(Signature).values(updates=True))
         db.session.commit()

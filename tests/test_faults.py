@@ -2,15 +2,14 @@
 
 import logging
 import socket
-import sqlite3
 import threading
 
-import psycopg
 import pytest
 
 from app.mail import Deliverer
 from app.models import OutboxMessage
-from conftest import (
+from helpers import (
+    LockHolder,
     add_organizer,
     csrf_token,
     deliver,
@@ -48,29 +47,6 @@ def test_too_large_a_request_gets_a_413_page(client):
     response = client.post("/sign", data={"comment": "x" * 100_000})
     assert response.status_code == 413
     assert "too much" in response.get_data(as_text=True)
-
-
-class LockHolder:
-    """Another process holding the write lock: SQLite's database lock, or PostgreSQL's table lock."""
-
-    def __init__(self, database_url: str):
-        self.url = database_url
-
-    def __enter__(self):
-        if self.url.startswith("sqlite"):
-            self.connection = sqlite3.connect(self.url.removeprefix("sqlite:///"), isolation_level=None)
-            self.connection.execute("BEGIN IMMEDIATE")
-        else:
-            self.connection = psycopg.connect(self.url.replace("postgresql+psycopg://", "postgresql://"))
-            self.connection.execute("LOCK TABLE signatures IN ACCESS EXCLUSIVE MODE")
-        return self
-
-    def __exit__(self, *exc_info):
-        if self.url.startswith("sqlite"):
-            self.connection.execute("ROLLBACK")
-        else:
-            self.connection.rollback()
-        self.connection.close()
 
 
 def test_a_locked_database_answers_503_with_retry_after_and_writes_nothing(make_app, database_url):

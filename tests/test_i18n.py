@@ -10,13 +10,14 @@ from babel.messages.pofile import read_po
 from flask_babel import force_locale, get_translations
 
 from app.emails import ALREADY_SIGNED, CONFIRMATION, render_email
-from app.models import Signature, utcnow
-from conftest import (
+from app.models import utcnow
+from helpers import (
     add_organizer,
     csrf_token,
     deliver,
     link_in,
     log_in,
+    make_signature,
     press_button,
     sign,
     signature_rows,
@@ -255,15 +256,11 @@ def test_login_throttle_page_renders_in_french(app, french_misses):
 
 @pytest.mark.parametrize("kind", [CONFIRMATION, ALREADY_SIGNED])
 def test_every_email_renders_in_french_without_a_missing_string(app, french_misses, kind):
+    confirmed_at = utcnow() if kind == ALREADY_SIGNED else None
+    signature = make_signature(
+        app, name="Luc", language="fr", postal_code="H2X 1Y4", confirmed_at=confirmed_at
+    )
     with app.app_context():
-        signature = Signature(
-            id=7,
-            name="Luc",
-            email="luc@example.ca",
-            language="fr",
-            postal_code="H2X 1Y4",
-            confirmed_at=utcnow() if kind == ALREADY_SIGNED else None,
-        )
         message = render_email(kind, signature)
     assert message["Content-Language"] == "fr"
     assert "Bonjour Luc" in text_part(message)
@@ -271,8 +268,7 @@ def test_every_email_renders_in_french_without_a_missing_string(app, french_miss
 
 
 def test_emails_in_english_stay_english(app):
+    signature = make_signature(app, name="Ann", language="en", confirmed_at=None)
     with app.app_context():
-        message = render_email(
-            CONFIRMATION, Signature(id=7, name="Ann", email="ann@example.ca", language="en")
-        )
+        message = render_email(CONFIRMATION, signature)
     assert message["Subject"].startswith("Please confirm your signature")

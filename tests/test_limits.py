@@ -4,8 +4,9 @@ import time
 import uuid
 
 import pytest
+import redis
 
-from conftest import ORGANIZER_EMAIL, add_organizer, csrf_token, log_in, sign, signature_rows
+from helpers import ORGANIZER_EMAIL, add_organizer, csrf_token, log_in, sign, signature_rows
 
 LOW = {
     "RATELIMIT_SIGN": "3 per minute",
@@ -127,19 +128,11 @@ def test_limits_can_be_switched_off_for_benchmarks(make_app):
     assert [sign(client, email=f"b{n}@example.ca").status_code for n in range(5)] == [303] * 5
 
 
-def test_addresses_typed_at_the_login_form_are_hashed_in_redis_keys_like_client_addresses(make_app):
-    redis = pytest.importorskip("redis")
-    url = "redis://127.0.0.1:6379/15"
-    store = redis.Redis.from_url(url)
-    try:
-        store.ping()
-    except redis.ConnectionError:
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
-    for key in store.scan_iter(
-        match="*login-*"
-    ):  # login counts from earlier runs (this database is for tests)
-        store.delete(key)
-    app = make_app(RATELIMIT_STORAGE_URI=url)
+def test_addresses_typed_at_the_login_form_are_hashed_in_redis_keys_like_client_addresses(
+    make_app, shared_redis
+):
+    store = redis.Redis.from_url(shared_redis)
+    app = make_app(RATELIMIT_STORAGE_URI=shared_redis)
     add_organizer(app)
     typed, keys = [ORGANIZER_EMAIL], []
     # The limiter is shared by every app in this process: after a test with Redis down it

@@ -3,7 +3,7 @@
 from itsdangerous import URLSafeTimedSerializer
 
 from app.tokens import CONFIRM, WITHDRAW
-from conftest import TEST_SECRET_KEY, csrf_token, deliver, link_in, press_button, sign, signature_rows
+from helpers import TEST_SECRET_KEY, csrf_token, deliver, link_in, press_button, sign, signature_rows
 
 OLD_KEY, NEW_KEY = "an-old-secret-key-retired-in-this-test-32+", "a-new-secret-key-taking-over-in-this-test"
 

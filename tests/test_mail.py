@@ -1,7 +1,6 @@
 """The outbox and its deliverers, against a real SMTP server that can fail."""
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -10,7 +9,16 @@ from sqlalchemy import update
 from app.extensions import db
 from app.mail import LEASE, Deliverer, claim_due, deliver_due, retry_delay
 from app.models import OutboxMessage, utcnow
-from conftest import deliver, html_part, outbox_rows, sign, text_part
+from helpers import (
+    assert_finished_one_and_released_the_rest,
+    deliver,
+    html_part,
+    outbox_rows,
+    sign,
+    text_part,
+    wait_until,
+    wait_until_a_message_is_in_hand,
+)
 
 
 def _sign_many(client, count: int, prefix: str = "signer"):
@@ -164,16 +172,6 @@ def test_a_message_whose_fate_is_unknown_is_sent_again_with_the_same_message_id(
     assert {row.status for row in outbox_rows(app)} == {OutboxMessage.SENT}
 
 
-def wait_until(predicate, timeout: float = 10.0):
-    """Poll until predicate() returns something true; return it."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := predicate():
-            return result
-        time.sleep(0.02)
-    raise AssertionError("gave up waiting")
-
-
 def test_a_deliverer_renews_the_lease_of_its_whole_batch_before_each_message(client, app, smtp):
     _sign_many(client, 3)
     smtp.sink.delay = 1.5
@@ -199,20 +197,10 @@ def test_a_stopping_deliverer_finishes_the_message_in_hand_and_releases_the_rest
     _sign_many(client, 5)
     smtp.sink.delay = 1
     deliverer = Deliverer(app, poll_seconds=0.05).start()
-    wait_until(lambda: any(row.handed_at for row in outbox_rows(app)))
+    wait_until_a_message_is_in_hand(app)
     deliverer.stop()
-    rows = outbox_rows(app)
-    sent = [row for row in rows if row.status == OutboxMessage.SENT]
-    released = [row for row in rows if row.status != OutboxMessage.SENT]
-    assert 1 <= len(sent) <= 2, "the message in hand was finished, and nothing after it was started"
+    sent, released = assert_finished_one_and_released_the_rest(app)
     assert len(smtp.messages) == len(sent)
-    for row in released:
-        assert (row.status, row.lease_until, row.handed_at, row.attempts) == (
-            OutboxMessage.QUEUED,
-            None,
-            None,
-            0,
-        )
     smtp.sink.delay = 0
     assert deliver(app) == len(released), "another deliverer takes them over at once"
 

@@ -2,7 +2,6 @@
 and no row is ever half written."""
 
 import re
-import unicodedata
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -11,12 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from app.addresses import normalize_email
 from app.extensions import db
-from app.forms import CONTROL_CHARACTERS, NAME_MAX
-from app.models import CountShard, OutboxMessage, Signature
+from app.models import Signature
 from app.tokens import CONFIRM, MANAGE, WITHDRAW, make_token
-from conftest import add_organizer, csrf_token, log_in, sign
+from helpers import add_organizer, assert_no_half_written_rows, csrf_token, log_in, sign
 
 EXAMPLES = 150
 FUZZ = settings(
@@ -53,27 +50,6 @@ emailish = st.one_of(
     st.emails().map(str),
     st.builds(lambda local, raw: f"{local}@{raw}", st.text(max_size=20), st.text(max_size=20)),
 )
-
-
-def assert_no_half_written_rows(app):
-    with app.app_context():
-        signatures = db.session.scalars(select(Signature)).all()
-        for signature in signatures:
-            outbox = db.session.scalar(select(func.count()).where(OutboxMessage.signature_id == signature.id))
-            assert outbox == signature.emails_queued <= 5
-            assert signature.email == normalize_email(signature.email)
-            assert 0 < len(signature.name) <= NAME_MAX and not CONTROL_CHARACTERS.search(signature.name)
-            assert any(unicodedata.category(character).startswith("L") for character in signature.name)
-            assert not [
-                character
-                for character in signature.name + signature.comment
-                if unicodedata.category(character) == "Cf" and character not in "\u200c\u200d"
-            ]
-            assert signature.country and len(signature.country) == 2
-            assert not CONTROL_CHARACTERS.search(signature.comment)
-        confirmed = sum(1 for signature in signatures if signature.confirmed_at is not None)
-        assert db.session.scalar(select(func.sum(CountShard.count))) == confirmed
-        db.session.remove()
 
 
 @pytest.fixture

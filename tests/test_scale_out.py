@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from browser import wait_until
-from conftest import (
+from helpers import (
     ORGANIZER_EMAIL,
     ORGANIZER_PASSWORD,
     PUBLIC_URL,
@@ -17,15 +16,15 @@ from conftest import (
     free_port,
     link_in,
     sign,
+    wait_until,
 )
 from servers import Gunicorn, Visitor, start_mail_worker
-from test_concurrency import shared_redis  # noqa: F401 - the fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def two_instances(app, smtp, database_url, shared_redis):  # noqa: F811
+def two_instances(app, smtp, database_url, shared_redis):
     env = {
         "DATABASE_URL": database_url,
         "MAIL_SERVER": "127.0.0.1",

@@ -6,14 +6,12 @@ from app import signatures
 from app.extensions import db
 from app.manage import SELF_SERVICE
 from app.models import AuditEvent
-from conftest import csrf_token, deliver, link_in, press_button, sign, signature_rows
+from helpers import csrf_token, deliver, link_in, sign, sign_and_confirm, signature_rows
 
 
 def _confirmed_signer_email(client, app, smtp, **fields):
     """Sign, confirm, then sign again: the 'already signed' email is one sent after confirmation."""
-    sign(client, email="ana@example.ca", **fields)
-    deliver(app)
-    press_button(client, link_in(smtp.messages[-1], "/confirm/"))
+    sign_and_confirm(client, app, smtp, email="ana@example.ca", **fields)
     sign(client, email="ana@example.ca")
     deliver(app)
     message = smtp.messages[-1]

@@ -5,7 +5,7 @@ from sqlalchemy import update
 
 from app.extensions import db
 from app.models import Signature, utcnow
-from conftest import sign
+from helpers import make_signature, sign
 
 
 def _confirm_all(app):
@@ -34,18 +34,8 @@ def test_only_confirmed_signers_who_chose_public_are_listed_with_their_province(
 
 
 def test_signers_are_paginated_newest_first(client, app):
-    with app.app_context():
-        for number in range(55):
-            db.session.add(
-                Signature(
-                    name=f"Signer {number:02}",
-                    email=f"s{number}@example.ca",
-                    postal_code="K1A 0B1",
-                    public=True,
-                    confirmed_at=utcnow(),
-                )
-            )
-        db.session.commit()
+    for number in range(55):
+        make_signature(app, number, name=f"Signer {number:02}", public=True, confirmed_at=utcnow())
     first = client.get("/signers").get_data(as_text=True)
     assert "Signer 54" in first and "Signer 05" in first and "Signer 04" not in first
     assert 'rel="next" href="/signers?page=2"' in first

@@ -8,7 +8,7 @@ import pytest
 from app.addresses import normalize_email
 from app.extensions import db
 from app.models import OutboxMessage
-from conftest import (
+from helpers import (
     PUBLIC_URL,
     csrf_token,
     deliver,
@@ -230,7 +230,7 @@ def test_control_characters_are_removed_from_names_and_comments(client, app):
 def test_links_in_emails_come_from_public_url_not_the_host_header(client, app, smtp):
     sign(client, email="host@example.ca", headers=None)
     token = client.get("/").get_data(as_text=True)
-    from conftest import CSRF
+    from helpers import CSRF
 
     csrf = CSRF.search(token).group(1)
     client.post(

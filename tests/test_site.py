@@ -1,6 +1,6 @@
 """Site-wide rules: health check, error pages, security headers, the development mail viewer."""
 
-from conftest import deliver, sign
+from helpers import deliver, sign
 
 
 def test_healthz_answers_when_the_database_does(client):
@@ -108,7 +108,7 @@ def test_only_the_embed_widget_may_be_framed(client):
 
 
 def test_the_cached_campaign_page_gives_each_visitor_their_own_working_form_token(app, smtp):
-    from conftest import CSRF, link_in, press_button
+    from helpers import CSRF, link_in, press_button
 
     first, second = app.test_client(), app.test_client()
     token_first = CSRF.search(first.get("/").get_data(as_text=True)).group(1)

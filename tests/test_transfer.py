@@ -1,6 +1,5 @@
 """`database copy-to`: SQLite to PostgreSQL and back, rows exact, ids never reused, full targets refused."""
 
-import os
 import uuid
 from dataclasses import dataclass
 
@@ -12,12 +11,21 @@ from sqlalchemy.engine import make_url
 from app.extensions import db
 from app.models import CountShard, Signature
 from app.signatures import erase_signature
-from conftest import ORGANIZER_EMAIL, ORGANIZER_PASSWORD, deliver, link_in, press_button, sign, signature_rows
+from helpers import (
+    ORGANIZER_EMAIL,
+    ORGANIZER_PASSWORD,
+    TEST_DATABASE_URL,
+    deliver,
+    link_in,
+    press_button,
+    sign,
+    signature_rows,
+)
 
 # Any PostgreSQL server will do for making throw-away databases: the one the suite uses, or the local one.
-SERVER_URL = make_url(
-    os.environ.get("TEST_DATABASE_URL", "").strip() or "postgresql://postgres@127.0.0.1:5432/postgres"
-).set(drivername="postgresql+psycopg", database="postgres")
+SERVER_URL = make_url(TEST_DATABASE_URL or "postgresql://postgres@127.0.0.1:5432/postgres").set(
+    drivername="postgresql+psycopg", database="postgres"
+)
 
 
 @pytest.fixture

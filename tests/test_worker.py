@@ -5,11 +5,15 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from app.models import OutboxMessage
-from conftest import PUBLIC_URL, TEST_SECRET_KEY, outbox_rows, sign
+from helpers import (
+    PUBLIC_URL,
+    TEST_SECRET_KEY,
+    assert_finished_one_and_released_the_rest,
+    sign,
+    wait_until_a_message_is_in_hand,
+)
 from servers import start_mail_worker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,20 +45,12 @@ def test_mail_worker_stopped_mid_batch_finishes_the_message_in_hand_and_releases
     smtp.sink.delay = 1
     worker = start_mail_worker(database_url, smtp.port, PUBLIC_URL)
     try:
-        deadline = time.monotonic() + 30
-        while not any(row.handed_at for row in outbox_rows(app)):
-            assert time.monotonic() < deadline, "the worker never started sending"
-            time.sleep(0.02)
+        wait_until_a_message_is_in_hand(app)
     finally:
         worker.send_signal(signal.SIGTERM)
         output, _ = worker.communicate(timeout=30)
     assert worker.returncode == 0, output
-    rows = outbox_rows(app)
-    sent = [row for row in rows if row.status == OutboxMessage.SENT]
-    assert 1 <= len(sent) <= 2, "the message in hand was finished; nothing new was started"
-    for row in rows:
-        if row.status != OutboxMessage.SENT:
-            assert (row.status, row.lease_until, row.attempts) == (OutboxMessage.QUEUED, None, 0)
+    assert_finished_one_and_released_the_rest(app)
 
 
 def test_mail_worker_refuses_to_start_without_anywhere_to_send(database_url):

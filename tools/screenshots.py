@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from browser import DESKTOP, PHONE, LiveServer, start_browser  # noqa: E402
-from conftest import free_port  # noqa: E402
+from helpers import free_port  # noqa: E402
 
 
 def main() -> None:

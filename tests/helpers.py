@@ -1,0 +1,270 @@
+"""Plain helpers for the tests: settings, row builders, and journeys that use the site as a browser would."""
+
+import os
+import re
+import socket
+import sqlite3
+import time
+import unicodedata
+from datetime import UTC, datetime
+from email.message import EmailMessage
+
+import psycopg
+from sqlalchemy import delete, func, select, update
+
+from app.accounts import create_organizer
+from app.addresses import normalize_email
+from app.extensions import db
+from app.forms import CONTROL_CHARACTERS, NAME_MAX
+from app.mail import deliver_due
+from app.models import AuditEvent, ConsentWording, CountShard, Organizer, OutboxMessage, Signature
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
+PUBLIC_URL = "https://petition.test"
+# Production refuses keys shorter than 32 characters; every test app and server uses this one.
+TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-production"
+ORGANIZER_EMAIL = "organizer@example.org"
+ORGANIZER_PASSWORD = "correct horse battery staple"
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+# --- apps and their database ------------------------------------------------------------
+
+
+def settings(database_url: str, instance_path, **extra) -> dict:
+    """Production-like settings for one test app."""
+    return {
+        "TESTING": True,
+        "DEVELOPMENT": False,
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "PUBLIC_URL": PUBLIC_URL,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SESSION_COOKIE_SECURE": False,  # the test client speaks plain HTTP
+        "MAIL_SERVER": None,
+        "MAIL_IN_WEB": False,  # tests deliver explicitly, or start a deliverer themselves
+        "MAIL_TIMEOUT": 5,
+        # The limiter runs in every test, with room for tests that sign dozens of times;
+        # the rate-limit tests set their own, low limits.
+        **{f"RATELIMIT_{name}": "10000 per minute" for name in ("SIGN", "RESEND", "CONFIRM", "LOGIN")},
+        **extra,
+    }
+
+
+def empty_tables() -> None:
+    """Leave the database as the migrations made it."""
+    for model in (OutboxMessage, Signature, ConsentWording, Organizer, AuditEvent):
+        db.session.execute(delete(model))
+    db.session.execute(update(CountShard).values(count=0))
+    db.session.commit()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class LockHolder:
+    """Another process holding the write lock: SQLite's database lock, or PostgreSQL's table lock."""
+
+    def __init__(self, database_url: str):
+        self.url = database_url
+
+    def __enter__(self):
+        if self.url.startswith("sqlite"):
+            self.connection = sqlite3.connect(self.url.removeprefix("sqlite:///"), isolation_level=None)
+            self.connection.execute("BEGIN IMMEDIATE")
+        else:
+            self.connection = psycopg.connect(self.url.replace("postgresql+psycopg://", "postgresql://"))
+            self.connection.execute("LOCK TABLE signatures IN ACCESS EXCLUSIVE MODE")
+        return self
+
+    def __exit__(self, *exc_info):
+        if self.url.startswith("sqlite"):
+            self.connection.execute("ROLLBACK")
+        else:
+            self.connection.rollback()
+        self.connection.close()
+
+
+def wait_until(condition, timeout: float = 10.0, interval: float = 0.02, ignoring: tuple = ()):
+    """Poll `condition` until it returns something true, and return that (or fail after `timeout`
+    seconds); exceptions of the `ignoring` types count as not yet."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = condition()
+        except ignoring:
+            value = None
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+# --- rows ----------------------------------------------------------------------------------
+
+
+def signature_values(number: int = 0, **overrides) -> dict:
+    """The columns of a plausible confirmed signature; pass only what the test is about."""
+    return {
+        "name": f"Signer {number}",
+        "email": f"signer{number}@example.ca",
+        "email_domain": "example.ca",
+        "postal_code": "K1A 0B1",
+        "country": "CA",
+        "comment": "",
+        "public": False,
+        "updates": False,
+        "language": "en",
+        "source": "",
+        "signed_at": datetime(2026, 11, 1, 12, 0, tzinfo=UTC),
+        "confirmed_at": datetime(2026, 11, 1, 12, 5, tzinfo=UTC),
+        "emails_queued": 0,
+        **overrides,
+    }
+
+
+def make_signature(app, number: int = 0, **overrides) -> Signature:
+    """Insert one signature row straight into the database, bypassing the form, the mail and
+    the count; for tests about what is done with rows (export, lists, emails)."""
+    with app.app_context():
+        signature = Signature(**signature_values(number, **overrides))
+        db.session.add(signature)
+        db.session.commit()
+        return signature
+
+
+def signature_rows(app) -> list[Signature]:
+    with app.app_context():
+        return list(db.session.scalars(db.select(Signature).order_by(Signature.id)))
+
+
+def outbox_rows(app) -> list[OutboxMessage]:
+    with app.app_context():
+        return list(db.session.scalars(db.select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def assert_no_half_written_rows(app):
+    with app.app_context():
+        signatures = db.session.scalars(select(Signature)).all()
+        for signature in signatures:
+            outbox = db.session.scalar(select(func.count()).where(OutboxMessage.signature_id == signature.id))
+            assert outbox == signature.emails_queued <= 5
+            assert signature.email == normalize_email(signature.email)
+            assert 0 < len(signature.name) <= NAME_MAX and not CONTROL_CHARACTERS.search(signature.name)
+            assert any(unicodedata.category(character).startswith("L") for character in signature.name)
+            assert not [
+                character
+                for character in signature.name + signature.comment
+                if unicodedata.category(character) == "Cf" and character not in "\u200c\u200d"
+            ]
+            assert signature.country and len(signature.country) == 2
+            assert not CONTROL_CHARACTERS.search(signature.comment)
+        confirmed = sum(1 for signature in signatures if signature.confirmed_at is not None)
+        assert db.session.scalar(select(func.sum(CountShard.count))) == confirmed
+        db.session.remove()
+
+
+# --- mail ----------------------------------------------------------------------------------
+
+
+def deliver(app, now=None) -> int:
+    """Run the real deliverer until nothing more is due; how many were sent."""
+    total = 0
+    with app.app_context():
+        while True:
+            sent = deliver_due(now)
+            total += sent
+            if not sent:
+                return total
+
+
+def wait_until_a_message_is_in_hand(app, timeout: float = 30.0) -> None:
+    """Until some deliverer has begun handing an outbox message to the mail server."""
+    wait_until(lambda: any(row.handed_at for row in outbox_rows(app)), timeout)
+
+
+def assert_finished_one_and_released_the_rest(app) -> tuple[list[OutboxMessage], list[OutboxMessage]]:
+    """After a deliverer stopped mid-batch: the message in hand was sent, nothing new was started,
+    and the rest are queued again as if never claimed. The sent rows and the released ones."""
+    rows = outbox_rows(app)
+    sent = [row for row in rows if row.status == OutboxMessage.SENT]
+    released = [row for row in rows if row.status != OutboxMessage.SENT]
+    assert 1 <= len(sent) <= 2, "the message in hand was finished; nothing new was started"
+    for row in released:
+        assert (row.status, row.lease_until, row.handed_at, row.attempts) == (
+            OutboxMessage.QUEUED,
+            None,
+            None,
+            0,
+        )
+    return sent, released
+
+
+def text_part(message: EmailMessage) -> str:
+    return message.get_body(("plain",)).get_content()
+
+
+def html_part(message: EmailMessage) -> str:
+    return message.get_body(("html",)).get_content()
+
+
+def link_in(message: EmailMessage, path_prefix: str, base: str = PUBLIC_URL) -> str:
+    """The path of the first link in the text part that starts with base + prefix."""
+    match = re.search(re.escape(base) + r"(" + re.escape(path_prefix) + r"[^\s]+)", text_part(message))
+    assert match, f"no {path_prefix} link in:\n{text_part(message)}"
+    return match.group(1)
+
+
+# --- the site as a browser uses it -------------------------------------------------------
+
+
+def csrf_token(client, path: str = "/") -> str:
+    """The CSRF token from the form on a page, as a browser would submit it."""
+    page = client.get(path)
+    match = CSRF.search(page.get_data(as_text=True))
+    assert match, f"no form on {path}"
+    return match.group(1)
+
+
+def sign(client, path: str = "/", **fields):
+    """Fill in and send the sign form on the campaign page."""
+    action = "/sign" + (path[1:] if path.startswith("/?") else "")
+    data = {
+        "name": "Ana Tremblay",
+        "email": "ana@example.ca",
+        "postal_code": "K1A 0B1",
+        "country": "CA",
+        "csrf_token": csrf_token(client, path),
+        **fields,
+    }
+    return client.post(action, data={k: v for k, v in data.items() if v is not None})
+
+
+def press_button(client, path: str):
+    """Open a one-button page and press its button."""
+    return client.post(path, data={"csrf_token": csrf_token(client, path)})
+
+
+def sign_and_confirm(client, app, smtp, **fields):
+    """Sign, get the email and press its confirm button, as a signer does; the confirm answer."""
+    sign(client, **fields)
+    deliver(app)
+    return press_button(client, link_in(smtp.messages[-1], "/confirm/"))
+
+
+# --- organizers ------------------------------------------------------------------------------
+
+
+def add_organizer(app, email=ORGANIZER_EMAIL, password=ORGANIZER_PASSWORD):
+    with app.app_context():
+        return create_organizer(email, password)
+
+
+def log_in(client, email=ORGANIZER_EMAIL, password=ORGANIZER_PASSWORD, next_path=None):
+    """Submit the login form as an organizer would."""
+    path = "/admin/login" + (f"?next={next_path}" if next_path else "")
+    return client.post(
+        path, data={"email": email, "password": password, "csrf_token": csrf_token(client, "/admin/login")}
+    )
