@@ -4,8 +4,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .audit import ERASE, HIDE, PURGE, record_event
@@ -13,9 +12,9 @@ from .counter import add_to_count, forget_count
 from .database import checkpoint_erasure, write_transaction
 from .emails import ALREADY_SIGNED, CONFIRMATION
 from .extensions import db
-from .mail import queue_email, wake_deliverer
-from .models import ConsentWording, OutboxMessage, Signature, utcnow
-from .tokens import CONFIRM, MANAGE, WITHDRAW, InvalidToken, read_token
+from .mail import queue_email, queue_first_email, wake_deliverer
+from .models import ConsentWording, Signature, utcnow
+from .tokens import CONFIRM, WITHDRAW, InvalidToken, read_token
 
 
 class UnknownSignature(InvalidToken):
@@ -90,7 +89,7 @@ def _sign_once(data: NewSignature) -> None:
         .returning(Signature.id)
     ).scalar()
     if new_id is not None:
-        db.session.execute(insert(OutboxMessage).values(signature_id=new_id, kind=CONFIRMATION))
+        queue_first_email(new_id, CONFIRMATION)
         return
     existing = db.session.execute(
         select(Signature.id, Signature.confirmed_at).where(Signature.email == data.email)
@@ -118,13 +117,9 @@ def resend(email: str) -> None:
     wake_deliverer()
 
 
-def _max_age(purpose: str) -> int:
-    return current_app.config["MANAGE_MAX_AGE" if purpose == MANAGE else "CONFIRM_MAX_AGE"]
-
-
 def signature_for_link(purpose: str, token: str) -> Signature:
     """The signature a link is for; raise ExpiredToken, InvalidToken or UnknownSignature."""
-    signature_id = read_token(purpose, token, _max_age(purpose))
+    signature_id = read_token(purpose, token)
     signature = db.session.get(Signature, signature_id)
     if signature is None:
         raise UnknownSignature()
@@ -133,7 +128,7 @@ def signature_for_link(purpose: str, token: str) -> Signature:
 
 def confirm(token: str) -> bool:
     """Count the link's signature; True if this call counted it, False if it already was."""
-    signature_id = read_token(CONFIRM, token, current_app.config["CONFIRM_MAX_AGE"])
+    signature_id = read_token(CONFIRM, token)
     with write_transaction():
         counted = (
             db.session.execute(
@@ -155,7 +150,7 @@ def confirm(token: str) -> bool:
 
 def withdraw(token: str) -> bool:
     """Delete a pending signature through its "this wasn't me" link; False if already confirmed."""
-    signature_id = read_token(WITHDRAW, token, current_app.config["CONFIRM_MAX_AGE"])
+    signature_id = read_token(WITHDRAW, token)
     with write_transaction():
         deleted = (
             db.session.execute(

@@ -58,6 +58,15 @@ def queue_email(signature_id: int, kind: str, now: datetime | None = None) -> bo
     return True
 
 
+def queue_first_email(signature_id: int, kind: str) -> None:
+    """Add a new signature's first message to the outbox, within the caller's transaction.
+
+    The signature's row was written counting this message already (emails_queued=1), and
+    nothing else can have mailed an address that was not there a moment ago.
+    """
+    db.session.execute(insert(OutboxMessage).values(signature_id=signature_id, kind=kind))
+
+
 def retry_delay(attempts: int) -> timedelta:
     """Exponential back-off: 30 s, 1 min, 2 min, ... at most an hour."""
     doublings = min(max(attempts - 1, 0), 16)  # 2**16 x 30 s is far past the cap already
