@@ -20,7 +20,6 @@ from conftest import (
     press_button,
     sign,
     signature_rows,
-    text_part,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -265,8 +264,8 @@ def test_every_email_renders_in_french_without_a_missing_string(app, french_miss
             confirmed_at=utcnow() if kind == ALREADY_SIGNED else None,
         )
         message = render_email(kind, signature)
-    assert message["Content-Language"] == "fr"
-    assert "Bonjour Luc" in text_part(message)
+    assert message.extra_headers["Content-Language"] == "fr"
+    assert "Bonjour Luc" in message.body
     assert french_misses == set()
 
 
@@ -275,4 +274,4 @@ def test_emails_in_english_stay_english(app):
         message = render_email(
             CONFIRMATION, Signature(id=7, name="Ann", email="ann@example.ca", language="en")
         )
-    assert message["Subject"].startswith("Please confirm your signature")
+    assert message.subject.startswith("Please confirm your signature")
