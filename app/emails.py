@@ -21,6 +21,42 @@ CONFIRMATION = "confirmation"
 ALREADY_SIGNED = "already_signed"
 
 
+class Email(Message):
+    """A Flask-Mail message to one address, which may be internationalised (RFC 6531).
+
+    Flask-Mail 0.10 writes every address with email.utils.formataddr, which refuses a
+    non-ASCII local part (pallets-eco/flask-mail#156). Such an address is kept out of
+    Flask-Mail's recipients, written into the To header as it is, with UTF-8 headers, and
+    sent with SMTPUTF8; a server without SMTPUTF8 refuses that one message.
+    """
+
+    def __init__(self, to: str, **fields):
+        self.to = to
+        if to.isascii():
+            super().__init__(recipients=[to], **fields)
+        else:
+            super().__init__(recipients=[], mail_options=["SMTPUTF8", "BODY=8BITMIME"], **fields)
+
+    @property
+    def international(self) -> bool:
+        """The address needs SMTPUTF8, which Flask-Mail cannot write (the transport sends it)."""
+        return not self.to.isascii()
+
+    @property
+    def send_to(self) -> set[str]:
+        return {self.to}
+
+    def has_bad_headers(self) -> bool:
+        return "\n" in self.to or "\r" in self.to or super().has_bad_headers()
+
+    def _message(self):
+        message = super()._message()
+        if self.international:
+            message.replace_header("To", self.to)
+            message.policy = policy.SMTPUTF8
+        return message
+
+
 def _links(kind: str, signature: Signature) -> dict[str, str]:
     links = {"campaign_url": external_url("public.index")}
     if kind == CONFIRMATION:
@@ -40,7 +76,7 @@ def _subject(kind: str, title: str) -> str:
     return _("You have already signed: %(title)s", title=title)
 
 
-def render_email(kind: str, signature: Signature, message_id: str | None = None) -> "Email":
+def render_email(kind: str, signature: Signature, message_id: str | None = None) -> Email:
     """The complete message of the given kind for one signer (with a fresh Message-ID unless given)."""
     campaign = current_campaign()
     language = signature.language if signature.language in campaign.content else "en"
@@ -90,42 +126,6 @@ def outbox_message_id(outbox_id: int, created_at: datetime) -> str:
     key = key.encode() if isinstance(key, str) else key
     digest = hmac.new(key, f"outbox:{outbox_id}:{created_at.isoformat()}".encode(), hashlib.sha256)
     return f"<{digest.hexdigest()[:32]}@{_mail_domain()}>"
-
-
-class Email(Message):
-    """A Flask-Mail message to one address, which may be internationalised (RFC 6531).
-
-    Flask-Mail 0.10 writes every address with email.utils.formataddr, which refuses a
-    non-ASCII local part (pallets-eco/flask-mail#156). Such an address is kept out of
-    Flask-Mail's recipients, written into the To header as it is, with UTF-8 headers, and
-    sent with SMTPUTF8; a server without SMTPUTF8 refuses that one message.
-    """
-
-    def __init__(self, to: str, **fields):
-        self.to = to
-        if to.isascii():
-            super().__init__(recipients=[to], **fields)
-        else:
-            super().__init__(recipients=[], mail_options=["SMTPUTF8", "BODY=8BITMIME"], **fields)
-
-    @property
-    def international(self) -> bool:
-        """The address needs SMTPUTF8, which Flask-Mail cannot write (the transport sends it)."""
-        return not self.to.isascii()
-
-    @property
-    def send_to(self) -> set[str]:
-        return {self.to}
-
-    def has_bad_headers(self) -> bool:
-        return "\n" in self.to or "\r" in self.to or super().has_bad_headers()
-
-    def _message(self):
-        message = super()._message()
-        if self.international:
-            message.replace_header("To", self.to)
-            message.policy = policy.SMTPUTF8
-        return message
 
 
 def build_message(
