@@ -15,7 +15,7 @@ from .countapi import CountFastPath
 from .counter import CountCache
 from .database import init_database
 from .errors import register_error_handlers
-from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .extensions import babel, csrf, db, limiter, login_manager, mail, migrate
 from .i18n import TRANSLATED, init_i18n, select_language
 from .mail import can_deliver, start_in_web_deliverer
 from .pagecache import PageCache
@@ -63,6 +63,7 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
+    mail.init_app(app)
     # No global current_user for templates: Flask-Login's would read the session while
     # rendering any page; the admin blueprint provides its own, lazily.
     login_manager.init_app(app, add_context_processor=False)

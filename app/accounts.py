@@ -3,7 +3,6 @@
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
 
 from flask import current_app
 from limits import RateLimitItemPerHour, RateLimitItemPerMinute
@@ -18,6 +17,7 @@ from .addresses import normalize_email
 from .database import write_transaction
 from .extensions import db, keyed_hash, limiter
 from .models import Organizer, OrganizerDevice, utcnow
+from .tokens import DEVICE, token_lifetime
 
 MIN_PASSWORD_LENGTH = 12
 # Per address: a person mistypes a few times; a script tries thousands.
@@ -26,8 +26,6 @@ FAILURES_PER_CLIENT = RateLimitItemPerMinute(10)
 # this up, but the organizer's own browser (with its device cookie) is counted apart.
 FAILURES_PER_ACCOUNT = RateLimitItemPerHour(20)
 FAILURES_PER_DEVICE = RateLimitItemPerHour(20)
-# How long a browser stays known after a login; logging out forgets it at once.
-DEVICE_LIFETIME = timedelta(days=90)
 # Counts failures in this process while the shared storage (Redis) cannot be reached.
 _FALLBACK = MovingWindowRateLimiter(MemoryStorage())
 log = logging.getLogger(__name__)
@@ -170,7 +168,7 @@ def remember_device(organizer: Organizer, token: str | None) -> str:
                 organizer_id=organizer.id,
                 token_hash=_device_hash(token),
                 created_at=now,
-                expires_at=now + DEVICE_LIFETIME,
+                expires_at=now + token_lifetime(DEVICE),
             )
         )
     return token

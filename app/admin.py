@@ -24,6 +24,7 @@ from .extensions import client_key, configured_limit, limiter
 from .forms import FindSignerForm, LoginForm
 from .models import utcnow
 from .security import forbid_storing
+from .tokens import DEVICE, token_lifetime
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -65,7 +66,7 @@ def _device_cookie(response: Response, token: str | None) -> Response:
         response.delete_cookie(DEVICE_COOKIE, **options)
     else:
         response.set_cookie(
-            DEVICE_COOKIE, token, max_age=int(accounts.DEVICE_LIFETIME.total_seconds()), **options
+            DEVICE_COOKIE, token, max_age=int(token_lifetime(DEVICE).total_seconds()), **options
         )
     return response
 

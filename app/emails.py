@@ -1,23 +1,60 @@
-"""What each email says: subject, text and HTML parts, in the signer's language."""
+"""What each email says (subject, text and HTML parts, in the signer's language), as Flask-Mail messages."""
 
 import hashlib
 import hmac
 from datetime import datetime
-from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, make_msgid, parseaddr
+from email import policy
+from email.utils import make_msgid, parseaddr, quote
 from urllib.parse import urlsplit
 
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_mail import Message
 
 from .campaign import current_campaign
 from .links import external_url
-from .models import Signature, utcnow
-from .tokens import CONFIRM, MANAGE, WITHDRAW, make_token
+from .models import Signature
+from .tokens import CONFIRM, MANAGE, WITHDRAW, make_token, token_lifetime
 
 CONFIRMATION = "confirmation"
 ALREADY_SIGNED = "already_signed"
+
+
+class Email(Message):
+    """A Flask-Mail message to one address, which may be internationalised (RFC 6531).
+
+    Flask-Mail 0.10 writes every address with email.utils.formataddr, which refuses a
+    non-ASCII local part (pallets-eco/flask-mail#156). Such an address is kept out of
+    Flask-Mail's recipients, written into the To header as it is, with UTF-8 headers, and
+    sent with SMTPUTF8; a server without SMTPUTF8 refuses that one message.
+    """
+
+    def __init__(self, to: str, **fields):
+        self.to = to
+        if to.isascii():
+            super().__init__(recipients=[to], **fields)
+        else:
+            super().__init__(recipients=[], mail_options=["SMTPUTF8", "BODY=8BITMIME"], **fields)
+
+    @property
+    def international(self) -> bool:
+        """The address needs SMTPUTF8, which Flask-Mail cannot write (the transport sends it)."""
+        return not self.to.isascii()
+
+    @property
+    def send_to(self) -> set[str]:
+        return {self.to}
+
+    def has_bad_headers(self) -> bool:
+        return "\n" in self.to or "\r" in self.to or super().has_bad_headers()
+
+    def _message(self):
+        message = super()._message()
+        if self.international:
+            message.replace_header("To", self.to)
+            message.policy = policy.SMTPUTF8
+        return message
 
 
 def _links(kind: str, signature: Signature) -> dict[str, str]:
@@ -39,7 +76,7 @@ def _subject(kind: str, title: str) -> str:
     return _("You have already signed: %(title)s", title=title)
 
 
-def render_email(kind: str, signature: Signature, message_id: str | None = None) -> EmailMessage:
+def render_email(kind: str, signature: Signature, message_id: str | None = None) -> Email:
     """The complete message of the given kind for one signer (with a fresh Message-ID unless given)."""
     campaign = current_campaign()
     language = signature.language if signature.language in campaign.content else "en"
@@ -51,16 +88,19 @@ def render_email(kind: str, signature: Signature, message_id: str | None = None)
             "campaign": campaign,
             "content": content,
             "language": language,
+            "link_days": token_lifetime(CONFIRM).days or 1,
             **links,
         }
         subject = _subject(kind, content.title)
         text = render_template(f"email/{kind}.txt", **context)
         html = render_template(f"email/{kind}.html", subject=subject, **context)
-    message = build_message(signature.email, subject, text, html, language, content.organization, message_id)
+    headers = {}
     if "unsubscribe_url" in links:
-        message["List-Unsubscribe"] = f"<{links['unsubscribe_url']}>"
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    return message
+        headers["List-Unsubscribe"] = f"<{links['unsubscribe_url']}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return build_message(
+        signature.email, subject, text, html, language, content.organization, message_id, headers
+    )
 
 
 def _mail_domain() -> str:
@@ -71,7 +111,9 @@ def sender_address(organization: str) -> str:
     """The From address: the organization's name with MAIL_DEFAULT_SENDER's address."""
     configured = current_app.config.get("MAIL_DEFAULT_SENDER") or ""
     address = parseaddr(configured)[1] or f"no-reply@{_mail_domain()}"
-    return formataddr((organization, address))
+    # Quoted as it is typed: Flask-Mail encodes a non-ASCII name itself, and would split an
+    # unquoted one at a comma.
+    return f'"{quote(organization)}" <{address}>'
 
 
 def outbox_message_id(outbox_id: int, created_at: datetime) -> str:
@@ -94,19 +136,17 @@ def build_message(
     language: str,
     organization: str,
     message_id: str | None = None,
-) -> EmailMessage:
-    """A multipart/alternative message with the headers every email carries."""
-    message = EmailMessage()
-    message["Subject"] = subject
-    message["From"] = sender_address(organization)
-    message["To"] = to
-    reply_to = current_campaign().organization_email
-    if reply_to:
-        message["Reply-To"] = reply_to
-    message["Date"] = format_datetime(utcnow())
-    message["Message-ID"] = message_id or make_msgid(domain=_mail_domain())
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
-    message["Content-Language"] = language  # after the body: set_content drops Content-* headers
+    headers: dict[str, str] | None = None,
+) -> Email:
+    """A text and HTML message with the headers every email carries, and any others given."""
+    message = Email(
+        to,
+        subject=subject,
+        body=text,
+        html=html,
+        sender=sender_address(organization),
+        reply_to=current_campaign().organization_email or None,
+        extra_headers={"Auto-Submitted": "auto-generated", "Content-Language": language, **(headers or {})},
+    )
+    message.msgId = message_id or make_msgid(domain=_mail_domain())
     return message

@@ -6,6 +6,7 @@ from flask import current_app, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_login import LoginManager
+from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -39,3 +40,4 @@ csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=client_key, key_prefix="petition")
 login_manager = LoginManager()
+mail = Mail()

@@ -5,8 +5,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import UpdateBase
 
@@ -17,9 +16,9 @@ from .database import checkpoint_erasure, write_transaction
 from .emails import ALREADY_SIGNED, CONFIRMATION
 from .extensions import db
 from .kinds import kind_for
-from .mail import queue_email, wake_deliverer
-from .models import ConsentWording, OutboxMessage, Signature, utcnow
-from .tokens import CONFIRM, MANAGE, WITHDRAW, InvalidToken, read_token
+from .mail import queue_email, queue_first_email, wake_deliverer
+from .models import ConsentWording, Signature, utcnow
+from .tokens import CONFIRM, WITHDRAW, InvalidToken, read_token
 
 
 class UnknownSignature(InvalidToken):
@@ -90,7 +89,7 @@ def _sign_once(data: NewSignature) -> None:
         insert_ignoring_duplicates(Signature).values(row).returning(Signature.id)
     ).scalar()
     if new_id is not None:
-        db.session.execute(insert(OutboxMessage).values(signature_id=new_id, kind=CONFIRMATION))
+        queue_first_email(new_id, CONFIRMATION)
         return
     existing = db.session.execute(
         select(Signature.id, Signature.confirmed).where(Signature.email == data.email)
@@ -118,13 +117,9 @@ def resend(email: str) -> None:
     wake_deliverer()
 
 
-def _max_age(purpose: str) -> int:
-    return current_app.config["MANAGE_MAX_AGE" if purpose == MANAGE else "CONFIRM_MAX_AGE"]
-
-
 def signature_for_link(purpose: str, token: str) -> Signature:
     """The signature a link is for; raise ExpiredToken, InvalidToken or UnknownSignature."""
-    signature_id = read_token(purpose, token, _max_age(purpose))
+    signature_id = read_token(purpose, token)
     signature = db.session.get(Signature, signature_id)
     if signature is None:
         raise UnknownSignature()
@@ -134,7 +129,7 @@ def signature_for_link(purpose: str, token: str) -> Signature:
 def _change_pending(purpose: str, token: str, statement: Callable[[], UpdateBase], then=None) -> bool:
     """Run `statement` on the link's signature if it is still pending, and `then(id)` in the
     same transaction; True if it changed, False if the signature was confirmed already."""
-    signature_id = read_token(purpose, token, _max_age(purpose))
+    signature_id = read_token(purpose, token)
     with write_transaction():
         changed = (
             db.session.execute(

@@ -1,4 +1,7 @@
-"""Signed links: one salt per purpose, old keys still verify during a rotation."""
+"""Tokens: each purpose's salt and lifetime in one table; signed links verify with old keys too."""
+
+from datetime import timedelta
+from typing import NamedTuple
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -6,6 +9,26 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 CONFIRM = "confirm-signature"
 WITHDRAW = "withdraw-signature"
 MANAGE = "manage-signature"
+DEVICE = "organizer-device"
+
+
+class Policy(NamedTuple):
+    """How one purpose's tokens are made and how long they last."""
+
+    # What a signed link is signed with; None for a random token kept only as a keyed hash.
+    salt: str | None
+    # The setting that holds it (seconds, so operators can change it), or a fixed time.
+    lifetime: str | timedelta
+
+
+POLICIES = {
+    CONFIRM: Policy(salt=CONFIRM, lifetime="CONFIRM_MAX_AGE"),
+    # "This wasn't me" comes in the same email as the confirmation link and lasts as long.
+    WITHDRAW: Policy(salt=WITHDRAW, lifetime="CONFIRM_MAX_AGE"),
+    MANAGE: Policy(salt=MANAGE, lifetime="MANAGE_MAX_AGE"),
+    # How long a browser stays known after an organizer's login; logging out forgets it at once.
+    DEVICE: Policy(salt=None, lifetime=timedelta(days=90)),
+}
 
 
 class InvalidToken(Exception):
@@ -16,11 +39,22 @@ class ExpiredToken(InvalidToken):
     """The link was genuine but is too old."""
 
 
+def token_lifetime(purpose: str) -> timedelta:
+    """How long a token made for this purpose stays valid."""
+    lifetime = POLICIES[purpose].lifetime
+    if isinstance(lifetime, str):
+        return timedelta(seconds=current_app.config[lifetime])
+    return lifetime
+
+
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    salt = POLICIES[purpose].salt
+    if salt is None:
+        raise ValueError(f"{purpose} tokens are random, not signed")
     config = current_app.config
     # itsdangerous signs with the last key and accepts all of them.
     keys = [*config.get("SECRET_KEY_FALLBACKS", []), config["SECRET_KEY"]]
-    return URLSafeTimedSerializer(keys, salt=purpose)
+    return URLSafeTimedSerializer(keys, salt=salt)
 
 
 def make_token(purpose: str, signature_id: int) -> str:
@@ -28,8 +62,9 @@ def make_token(purpose: str, signature_id: int) -> str:
     return _serializer(purpose).dumps(signature_id)
 
 
-def read_token(purpose: str, token: str, max_age: int) -> int:
-    """The signature id inside a token; raise ExpiredToken or InvalidToken."""
+def read_token(purpose: str, token: str) -> int:
+    """The signature id inside a token within its purpose's lifetime; raise ExpiredToken or InvalidToken."""
+    max_age = int(token_lifetime(purpose).total_seconds())
     try:
         value = _serializer(purpose).loads(token, max_age=max_age)
     except SignatureExpired:

@@ -147,6 +147,29 @@ def test_a_stalled_mail_server_delays_mail_but_never_a_page(make_app):
     assert len(signature_rows(app)) == 6
 
 
+def test_a_stalled_mail_server_cannot_hold_the_deliverer_beyond_mail_timeout(make_app):
+    stalled = StalledSMTPServer()
+    app = make_app(MAIL_PORT=stalled.port, MAIL_TIMEOUT=1)
+    assert sign(app.test_client(), email="first@example.ca").status_code == 303
+    finished = threading.Event()
+
+    def run():
+        deliver(app)
+        finished.set()
+
+    threading.Thread(target=run, daemon=True).start()
+    try:
+        assert stalled.connected.wait(10)
+        # Far beyond MAIL_TIMEOUT: only a deliverer without a timeout is still waiting then.
+        assert finished.wait(30), "the deliverer still waits for the server's greeting"
+    finally:
+        stalled.close()
+    [row] = outbox_rows(app)
+    assert (row.status, row.attempts) == (OutboxMessage.QUEUED, 1)
+    # smtplib reports a read that timed out as the server gone.
+    assert row.last_error in ("TimeoutError", "SMTPServerDisconnected")
+
+
 def test_the_logs_of_a_whole_journey_hold_none_of_the_signers_data(make_app, smtp, caplog):
     app = make_app()
     client = app.test_client()

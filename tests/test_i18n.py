@@ -21,7 +21,6 @@ from helpers import (
     press_button,
     sign,
     signature_rows,
-    text_part,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -262,8 +261,8 @@ def test_every_email_renders_in_french_without_a_missing_string(app, french_miss
     )
     with app.app_context():
         message = render_email(kind, signature)
-    assert message["Content-Language"] == "fr"
-    assert "Bonjour Luc" in text_part(message)
+    assert message.extra_headers["Content-Language"] == "fr"
+    assert "Bonjour Luc" in message.body
     assert french_misses == set()
 
 
@@ -271,4 +270,4 @@ def test_emails_in_english_stay_english(app):
     signature = make_signature(app, name="Ann", language="en", confirmed_at=None)
     with app.app_context():
         message = render_email(CONFIRMATION, signature)
-    assert message["Subject"].startswith("Please confirm your signature")
+    assert message.subject.startswith("Please confirm your signature")

@@ -30,7 +30,9 @@ def test_emails_have_text_and_html_parts_and_the_campaigns_sender(client, app, s
     sign(client, email="ana@example.ca")
     deliver(app)
     [message] = smtp.messages
-    assert message.get_content_type() == "multipart/alternative"
+    # Flask-Mail wraps the text and HTML alternatives in a multipart/mixed message.
+    [alternative] = [part for part in message.walk() if part.get_content_type() == "multipart/alternative"]
+    assert [part.get_content_type() for part in alternative.iter_parts()] == ["text/plain", "text/html"]
     assert message["From"].startswith("Coalition for Faces Without Files <")
     assert message["Reply-To"] == "hello@example.org"
     assert message["Message-ID"].endswith("@petition.test>")
@@ -216,6 +218,15 @@ def test_a_relay_without_smtputf8_fails_only_the_message_to_a_non_ascii_address(
     assert statuses == [OutboxMessage.SENT, OutboxMessage.FAILED, OutboxMessage.SENT]
     assert "SMTPUTF8" in outbox_rows(app)[1].last_error
     assert deliver(app, now=utcnow() + timedelta(days=1)) == 0
+
+
+def test_a_non_ascii_address_gets_its_mail_from_a_server_with_smtputf8(client, app, smtp):
+    assert sign(client, email="josé@example.ca").status_code == 303
+    assert deliver(app) == 1
+    [message] = smtp.messages
+    assert message["To"] == "josé@example.ca"
+    assert "Confirm my signature" in html_part(message)
+    assert outbox_rows(app)[0].status == OutboxMessage.SENT
 
 
 @pytest.mark.parametrize(

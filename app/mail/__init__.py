@@ -15,6 +15,7 @@ from .outbox import (
     claim_due,
     has_due,
     queue_email,
+    queue_first_email,
     retry_delay,
 )
 from .transports import can_deliver, open_kept_mailbox
@@ -30,6 +31,7 @@ __all__ = [
     "has_due",
     "open_kept_mailbox",
     "queue_email",
+    "queue_first_email",
     "retry_delay",
     "start_in_web_deliverer",
     "stop_deliverers",

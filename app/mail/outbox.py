@@ -58,6 +58,15 @@ def queue_email(signature_id: int, kind: str, now: datetime | None = None) -> bo
     return True
 
 
+def queue_first_email(signature_id: int, kind: str) -> None:
+    """Add a new signature's first message to the outbox, within the caller's transaction.
+
+    The signature's row was written counting this message already (emails_queued=1), and
+    nothing else can have mailed an address that was not there a moment ago.
+    """
+    db.session.execute(insert(OutboxMessage).values(signature_id=signature_id, kind=kind))
+
+
 def retry_delay(attempts: int) -> timedelta:
     """Exponential back-off: 30 s, 1 min, 2 min, ... at most an hour."""
     doublings = min(max(attempts - 1, 0), 16)  # 2**16 x 30 s is far past the cap already
@@ -85,6 +94,20 @@ def claim_due(now: datetime, limit: int = BATCH_SIZE) -> list[int]:
     return claim_with_lease(now, now + lease_length(), limit)
 
 
+def _update_outbox(where, **values) -> list[int]:
+    """Change the outbox rows that match, in a write transaction of its own; their ids."""
+    with write_transaction():
+        return list(
+            db.session.execute(
+                update(OutboxMessage)
+                .where(where)
+                .values(**values)
+                .returning(OutboxMessage.id)
+                .execution_options(synchronize_session=False)
+            ).scalars()
+        )
+
+
 def claim_with_lease(now: datetime, lease: datetime, limit: int) -> list[int]:
     """Atomically take up to `limit` due messages under the given lease; their ids."""
     due = (
@@ -94,18 +117,12 @@ def claim_with_lease(now: datetime, lease: datetime, limit: int) -> list[int]:
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    with write_transaction():
-        claimed = (
-            db.session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(due.scalar_subquery()))
-                .values(status=OutboxMessage.SENDING, lease_until=lease, attempts=OutboxMessage.attempts + 1)
-                .returning(OutboxMessage.id)
-                .execution_options(synchronize_session=False)
-            )
-            .scalars()
-            .all()
-        )
+    claimed = _update_outbox(
+        OutboxMessage.id.in_(due.scalar_subquery()),
+        status=OutboxMessage.SENDING,
+        lease_until=lease,
+        attempts=OutboxMessage.attempts + 1,
+    )
     return sorted(claimed)
 
 
@@ -136,49 +153,28 @@ class Claim:
         """Renew the lease of everything still held and mark one message as handed to the
         server; False if another deliverer has taken that message over."""
         lease = now + lease_length()
-        with write_transaction():
-            held = (
-                db.session.execute(
-                    update(OutboxMessage)
-                    .where(self._held(self.ids))
-                    .values(
-                        lease_until=lease,
-                        # Typed as the column, so the time is stored in UTC like every other.
-                        handed_at=case(
-                            (OutboxMessage.id == message_id, literal(now, OutboxMessage.handed_at.type)),
-                            else_=OutboxMessage.handed_at,
-                        ),
-                    )
-                    .returning(OutboxMessage.id)
-                    .execution_options(synchronize_session=False)
-                )
-                .scalars()
-                .all()
-            )
+        held = _update_outbox(
+            self._held(self.ids),
+            lease_until=lease,
+            # Typed as the column, so the time is stored in UTC like every other.
+            handed_at=case(
+                (OutboxMessage.id == message_id, literal(now, OutboxMessage.handed_at.type)),
+                else_=OutboxMessage.handed_at,
+            ),
+        )
         self.lease = lease
         return message_id in held
 
     def finish(self, message_id: int, **values) -> None:
         """Record a message's outcome and let go of it."""
-        with write_transaction():
-            db.session.execute(
-                update(OutboxMessage)
-                .where(self._held([message_id]))
-                .values(lease_until=None, **values)
-                .execution_options(synchronize_session=False)
-            )
+        _update_outbox(self._held([message_id]), lease_until=None, **values)
 
     def release(self, ids: list[int]) -> None:
         """Give messages back untried: due at once, and the attempt not counted."""
-        with write_transaction():
-            db.session.execute(
-                update(OutboxMessage)
-                .where(self._held(ids))
-                .values(
-                    status=OutboxMessage.QUEUED,
-                    lease_until=None,
-                    handed_at=None,
-                    attempts=OutboxMessage.attempts - 1,
-                )
-                .execution_options(synchronize_session=False)
-            )
+        _update_outbox(
+            self._held(ids),
+            status=OutboxMessage.QUEUED,
+            lease_until=None,
+            handed_at=None,
+            attempts=OutboxMessage.attempts - 1,
+        )

@@ -1,12 +1,14 @@
-"""Where mail goes: an SMTP server, or in development a Maildir for the mail viewer; and how
-the server's answers sort into failures of one message or of the whole batch."""
+"""Where mail goes: an SMTP server through Flask-Mail, or in development a Maildir for the mail
+viewer; and how the server's answers sort into failures of one message or of the whole batch."""
 
 import mailbox
 import smtplib
-from email.message import EmailMessage
 from pathlib import Path
 
 from flask import Flask, current_app
+from flask_mail import BadHeaderError, Connection
+
+from ..emails import Email
 
 
 class TemporaryFailure(Exception):
@@ -21,12 +23,45 @@ class PermanentFailure(Exception):
     """The server refused this one message for good."""
 
 
-class SMTPTransport:
-    """One SMTP connection per batch, opened on first use, always with a timeout."""
+class SMTPConnection(Connection):
+    """Flask-Mail's connection, with MAIL_TIMEOUT on every exchange from the greeting on.
 
-    def __init__(self, config):
-        self.config = config
-        self.connection: smtplib.SMTP | None = None
+    Flask-Mail 0.10 opens its connection without a timeout, and reads the greeting while
+    opening it, so a hung server would hold the deliverer for ever. It also stays quiet:
+    Flask-Mail would switch on smtplib's debug output (every address) with FLASK_DEBUG.
+    """
+
+    def configure_host(self) -> smtplib.SMTP:
+        mail = self.mail
+        cls = smtplib.SMTP_SSL if mail.use_ssl else smtplib.SMTP
+        host = cls(mail.server, mail.port, timeout=current_app.config["MAIL_TIMEOUT"])
+        if mail.use_tls:
+            host.starttls()
+        if mail.username:
+            host.login(mail.username, mail.password or "")
+        return host
+
+    def send(self, message: Email, envelope_from: str | None = None) -> None:
+        """Flask-Mail's send; an internationalised address, which it cannot write, goes as it is."""
+        if not message.international:
+            super().send(message, envelope_from)
+            return
+        if message.has_bad_headers():
+            raise BadHeaderError()
+        self.host.sendmail(
+            envelope_from or message.sender,
+            sorted(message.send_to),
+            message.as_bytes(),
+            message.mail_options,
+            message.rcpt_options,
+        )
+
+
+class SMTPTransport:
+    """One Flask-Mail connection per batch, opened on first use."""
+
+    def __init__(self):
+        self.connection: SMTPConnection | None = None
 
     def __enter__(self):
         return self
@@ -34,30 +69,24 @@ class SMTPTransport:
     def __exit__(self, *exc_info):
         if self.connection is not None:
             try:
-                self.connection.quit()
+                self.connection.host.quit()
             except (smtplib.SMTPException, OSError):
-                self.connection.close()
+                self.connection.host.close()
         return False
 
-    def _connect(self) -> smtplib.SMTP:
-        config = self.config
-        cls = smtplib.SMTP_SSL if config["MAIL_USE_SSL"] else smtplib.SMTP
-        connection = cls(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"])
-        if config["MAIL_USE_TLS"]:
-            connection.starttls()
-        if config["MAIL_USERNAME"]:
-            connection.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
-        return connection
-
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Email) -> None:
         if self.connection is None:
+            connection = SMTPConnection(current_app.extensions["mail"])
             try:
-                self.connection = self._connect()
+                connection.host = connection.configure_host()
             except (smtplib.SMTPException, OSError) as error:
                 # Refused greetings and logins too: they say nothing about this message.
                 raise TemporaryFailure(_describe(error)) from None
+            self.connection = connection
         try:
-            self.connection.send_message(message)
+            self.connection.send(message)
+        except BadHeaderError:
+            raise PermanentFailure("a header of the message has a line break") from None
         except smtplib.SMTPNotSupportedError:
             # A non-ASCII address the relay cannot carry; nothing was sent, the connection is fine.
             raise PermanentFailure("the mail server has no SMTPUTF8 for this address") from None
@@ -81,7 +110,7 @@ class SMTPTransport:
 
     def _drop(self) -> None:
         if self.connection is not None:
-            self.connection.close()
+            self.connection.host.close()
             self.connection = None
 
 
@@ -104,8 +133,8 @@ class KeptMailTransport:
     def __exit__(self, *exc_info):
         return False
 
-    def send(self, message: EmailMessage) -> None:
-        self.box.add(message)
+    def send(self, message: Email) -> None:
+        self.box.add(message.as_bytes())
 
 
 def open_kept_mailbox() -> mailbox.Maildir:
@@ -118,7 +147,7 @@ def open_kept_mailbox() -> mailbox.Maildir:
 def open_transport():
     """SMTP when a server is configured, otherwise the development mailbox."""
     if current_app.config["MAIL_SERVER"]:
-        return SMTPTransport(current_app.config)
+        return SMTPTransport()
     return KeptMailTransport()
 
 
