@@ -5,21 +5,6 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import create_engine, text
 
-COLUMNS = (
-    "email",
-    "email_domain",
-    "name",
-    "postal_code",
-    "country",
-    "comment",
-    "public",
-    "updates",
-    "language",
-    "source",
-    "signed_at",
-    "confirmed_at",
-    "emails_queued",
-)
 NAMES = ("Zoë Tremblay", "Jean-François Côté", "Mei Chen", "Sam O'Brien", 'Ana, "Nana" Silva', "Ravi Singh")
 POSTAL = ("H2X 1Y4", "M5V 2T6", "V5K 0A1", "K1A 0B1", "T2P 1J9")
 
@@ -29,9 +14,6 @@ def seed(url: str, rows: int, batch: int = 10_000) -> None:
     engine = create_engine(url)
     chooser = random.Random(1)
     start = datetime(2026, 1, 1, tzinfo=UTC).replace(tzinfo=None)
-    insert = text(
-        f"INSERT INTO signatures ({', '.join(COLUMNS)}) VALUES ({', '.join(':' + c for c in COLUMNS)})"
-    )
     with engine.begin() as connection:
         for offset in range(0, rows, batch):
             values = []
@@ -54,7 +36,10 @@ def seed(url: str, rows: int, batch: int = 10_000) -> None:
                         "emails_queued": 1,
                     }
                 )
-            connection.execute(insert, values)
+            columns = list(values[0])  # the columns are the keys of the rows built above
+            placeholders = ", ".join(":" + column for column in columns)
+            insert = f"INSERT INTO signatures ({', '.join(columns)}) VALUES ({placeholders})"
+            connection.execute(text(insert), values)
         connection.execute(text("UPDATE count_shards SET count = 0"))
         connection.execute(text("UPDATE count_shards SET count = :rows WHERE shard = 0"), {"rows": rows})
     engine.dispose()
