@@ -38,6 +38,15 @@ def french_app(make_app):
     return make_app(CAMPAIGN_FILE=str(FRENCH_ONLY))
 
 
+def _french_first(tmp_path) -> Path:
+    """The demo campaign with its [fr] section before its [en] section."""
+    head, rest = DEMO_CAMPAIGN.read_text(encoding="utf-8").split("\n[en]\n")
+    english, french = rest.split("\n[fr]\n")
+    path = tmp_path / "french-first.toml"
+    path.write_text(f"{head}\n[fr]\n{french}\n[en]\n{english}", encoding="utf-8")
+    return path
+
+
 def _page(client, path, **kwargs) -> str:
     return client.get(path, **kwargs).get_data(as_text=True)
 
@@ -49,12 +58,7 @@ def test_languages_are_the_sections_present_in_file_order(tmp_path):
     assert load_campaign(DEMO_CAMPAIGN).languages == ("en", "fr")
     assert load_campaign(ENGLISH_ONLY).languages == ("en",)
     assert load_campaign(FRENCH_ONLY).languages == ("fr",)
-    demo = DEMO_CAMPAIGN.read_text(encoding="utf-8")
-    head, rest = demo.split("\n[en]\n")
-    english, french = rest.split("\n[fr]\n")
-    swapped = tmp_path / "swapped.toml"
-    swapped.write_text(f"{head}\n[fr]\n{french}\n[en]\n{english}", encoding="utf-8")
-    assert load_campaign(swapped).languages == ("fr", "en")
+    assert load_campaign(_french_first(tmp_path)).languages == ("fr", "en")
 
 
 def test_a_campaign_without_any_language_section_is_refused(tmp_path):
@@ -222,3 +226,22 @@ def test_a_stored_language_the_campaign_no_longer_has_falls_back_to_its_first(en
     assert message.extra_headers["Content-Language"] == "en"
     assert message.subject.startswith("Please confirm your signature: Ban police use")
     assert "Ban police use" in message.body and '<html lang="en">' in message.html
+
+
+def test_a_bilingual_file_with_french_first_defaults_to_french(make_app, tmp_path):
+    client = make_app(CAMPAIGN_FILE=str(_french_first(tmp_path))).test_client()
+    assert '<html lang="fr">' in _page(client, "/", headers={"Accept-Language": "de"})
+    assert '<html lang="en">' in _page(client, "/", headers=ENGLISH_BROWSER)
+    english_page = _page(client, "/?lang=en")
+    assert 'hreflang="fr" lang="fr">Français</a>' in english_page
+    assert '<link rel="canonical" href="https://petition.test/?lang=en">' in english_page
+    assert '<link rel="canonical" href="https://petition.test/">' in _page(client, "/?lang=fr")
+
+
+def test_demo_signers_use_only_the_campaigns_language(make_app):
+    app = make_app(DEVELOPMENT=True, CAMPAIGN_FILE=str(FRENCH_ONLY))
+    assert (
+        "Added 60 demo signatures."
+        in app.test_cli_runner().invoke(args=["demo", "seed", "--count", "60"]).output
+    )
+    assert {row.language for row in signature_rows(app)} == {"fr"}
