@@ -12,6 +12,8 @@ from markupsafe import Markup, escape
 from . import kinds
 
 LANGUAGES = ("en", "fr")
+# A section named like a language tag (de, es, fr-CA, en_US) that the site has no catalogue for.
+LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,4})?")
 FOOTNOTE_MARK = re.compile(r"\[\^(\d+)\]")
 
 
@@ -60,9 +62,14 @@ class Campaign:
     content: dict[str, Content]
     kind: str = kinds.DEFAULT  # one of kinds.NAMES: petition, open letter or letter
 
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The campaign's languages in the file's order; the first is the default."""
+        return tuple(self.content)
+
     def in_language(self, language: str) -> Content:
-        """The content in the given language, English when it is not one we have."""
-        return self.content.get(language, self.content["en"])
+        """The content in the given language, the campaign's first when it is not one it has."""
+        return self.content.get(language) or self.content[self.languages[0]]
 
 
 def _require(table: dict, key: str, where: str, kind: type = str, optional: bool = False):
@@ -111,6 +118,17 @@ def _content(data: dict, language: str) -> Content:
     )
 
 
+def _languages(data: dict) -> list[str]:
+    """The language sections present, in file order: at least one, none the site cannot show."""
+    for key, value in data.items():
+        if isinstance(value, dict) and key not in LANGUAGES and LANGUAGE_TAG.fullmatch(key):
+            raise CampaignError(f"[{key}] is not a language this site has; use [en], [fr] or both")
+    present = [key for key in data if key in LANGUAGES]
+    if not present:
+        raise CampaignError("the campaign needs at least one language: [en] or [fr]")
+    return present
+
+
 def parse_campaign(data: dict) -> Campaign:
     """Validate a parsed campaign file; raise CampaignError naming the first bad field."""
     goal = _require(data, "goal", "", int)
@@ -135,7 +153,7 @@ def parse_campaign(data: dict) -> Campaign:
         press_name=_require(press, "name", "press"),
         press_email=_require(press, "email", "press"),
         press_phone=_require(press, "phone", "press", optional=True) or "",
-        content={language: _content(data, language) for language in LANGUAGES},
+        content={language: _content(data, language) for language in _languages(data)},
         kind=kind,
     )
 

@@ -30,10 +30,8 @@ def check_campaign(path: str | None):
         campaign = load_campaign(path)
     except CampaignError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(
-        f"{path}: valid. Goal {campaign.goal:,}; "
-        f"titles: {campaign.content['en'].title!r} / {campaign.content['fr'].title!r}"
-    )
+    titles = " / ".join(f"{language}: {content.title!r}" for language, content in campaign.content.items())
+    click.echo(f"{path}: valid. Goal {campaign.goal:,}; titles: {titles}")
 
 
 @mail_cli.command("worker")

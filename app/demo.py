@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, insert, select
 
+from .campaign import current_campaign
 from .counter import add_to_count, forget_count
 from .database import write_transaction
 from .extensions import db
@@ -86,6 +87,7 @@ def seed_demo_signatures(count: int = 400, seed: int = 2026) -> int:
     if db.session.scalar(select(func.count()).select_from(Signature)):
         return 0
     chooser = random.Random(seed)
+    languages = current_campaign().languages
     now = utcnow()
     rows, confirmed = [], 0
     for number in range(count):
@@ -109,7 +111,7 @@ def seed_demo_signatures(count: int = 400, seed: int = 2026) -> int:
                 "updates": updates,
                 "updates_consented_at": signed_at if updates else None,
                 "consent_version": None,
-                "language": "fr" if chooser.random() < 0.3 else "en",
+                "language": languages[-1] if chooser.random() < 0.3 else languages[0],
                 "source": chooser.choice(SOURCES),
                 "signed_at": signed_at,
                 "emails_queued": 1,

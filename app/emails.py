@@ -79,7 +79,8 @@ def _subject(kind: str, title: str) -> str:
 def render_email(kind: str, signature: Signature, message_id: str | None = None) -> Email:
     """The complete message of the given kind for one signer (with a fresh Message-ID unless given)."""
     campaign = current_campaign()
-    language = signature.language if signature.language in campaign.content else "en"
+    # The language the signer used, unless the campaign has since dropped it.
+    language = signature.language if signature.language in campaign.languages else campaign.languages[0]
     links = _links(kind, signature)
     with force_locale(language):
         content = campaign.in_language(language)

@@ -1,6 +1,9 @@
-"""Language choice: ?lang= (remembered in a cookie), else Accept-Language, else English."""
+"""Language choice among the campaign's languages: ?lang= (remembered in a cookie), else
+Accept-Language, else the campaign's first language."""
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, has_request_context, request
+
+from .campaign import current_campaign
 
 LANGUAGES = ("en", "fr")
 # English is written in the code and templates; the others need a catalogue.
@@ -8,16 +11,25 @@ TRANSLATED = tuple(language for language in LANGUAGES if language != "en")
 COOKIE = "lang"
 
 
+def offered_languages() -> tuple[str, ...]:
+    """The languages this request may be in: the campaign's, except on the organizers' pages,
+    whose people need not read the campaign's language."""
+    if has_request_context() and request.blueprint == "admin":
+        return LANGUAGES
+    return current_campaign().languages
+
+
 def select_language() -> str:
     """Flask-Babel's locale selector."""
+    offered = offered_languages()
     asked = request.args.get("lang", "")
-    if asked in LANGUAGES:
+    if asked in offered:
         g.remember_language = asked
         return asked
     remembered = request.cookies.get(COOKIE, "")
-    if remembered in LANGUAGES:
+    if remembered in offered:
         return remembered
-    return request.accept_languages.best_match(LANGUAGES) or "en"
+    return request.accept_languages.best_match(offered) or offered[0]
 
 
 def remember_language(response: Response) -> Response:

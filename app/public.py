@@ -25,6 +25,7 @@ from .countapi import count_response
 from .counter import current_tally
 from .extensions import configured_limit, db, limiter
 from .forms import ResendForm
+from .i18n import offered_languages
 from .kinds import kind_for
 from .links import external_url
 from .security import allow_framing, never_stored
@@ -51,7 +52,16 @@ def campaign_context() -> dict:
     """What every page's layout shows: the campaign in the visitor's language."""
     campaign = current_campaign()
     language = _language()
-    return {"campaign": campaign, "content": campaign.in_language(language), "language": language}
+    languages = offered_languages()
+    # Links to the page in this language: the default one needs no ?lang=, nor does a one-language site.
+    lang_query = f"?lang={language}" if language in languages[1:] else ""
+    return {
+        "campaign": campaign,
+        "content": campaign.in_language(language),
+        "language": language,
+        "languages": languages,
+        "lang_query": lang_query,
+    }
 
 
 def _source() -> str:

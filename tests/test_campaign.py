@@ -36,7 +36,10 @@ def test_demo_campaign_is_valid_in_both_languages():
         (VALID.replace("goal = ", "goal_missing = ", 1), "goal is missing"),
         (VALID.replace("goal = 50000", 'goal = "lots"'), "goal must be a int"),
         (VALID.replace("goal = 50000", "goal = 0"), "goal must be greater than zero"),
-        (VALID.replace("[fr]", "[fr_missing]"), "fr is missing"),
+        (
+            VALID.replace("[en]", "[en_missing]").replace("[fr]", "[fr_missing]"),
+            "the campaign needs at least one language",
+        ),
         (
             VALID.replace('organization = "Coalition Visages', 'organisation = "Coalition Visages'),
             "fr.organization is missing",
