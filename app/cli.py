@@ -32,7 +32,8 @@ def check_campaign(path: str | None):
         raise click.ClickException(str(error)) from None
     click.echo(
         f"{path}: valid. Goal {campaign.goal:,}; "
-        f"titles: {campaign.content['en'].title!r} / {campaign.content['fr'].title!r}"
+        f"titles: {campaign.content['en'].title!r} / {campaign.content['fr'].title!r}; "
+        f"sources, all cited: {len(campaign.content['en'].sources)} / {len(campaign.content['fr'].sources)}"
     )
 
 
