@@ -89,7 +89,14 @@ def test_campaign_check_command_reports_valid_and_invalid_files(runner, tmp_path
     assert "en.share_text is missing" in result.output
 
 
-def test_campaign_text_is_escaped_and_source_markers_become_links():
-    html = str(load_campaign(DEMO_CAMPAIGN).content["en"].text)
-    assert '<a href="#source-1" id="ref-1-a" aria-label="source 1">1</a>' in html
-    assert "<script" not in html
+def test_the_demo_shows_markdown_and_linked_sources_in_both_languages():
+    campaign = load_campaign(DEMO_CAMPAIGN)
+    for language in ("en", "fr"):
+        content = campaign.content[language]
+        # The summary cites first, so the text's citation of source 1 is its second.
+        assert 'id="ref-1-a" aria-label="source 1">1</a>, <a href="#source-3"' in content.summary
+        assert '<a href="#source-1" id="ref-1-b" aria-label="source 1">1</a>' in content.text
+        assert "<ol>" in content.text and '<a href="https://laws-lois.justice.gc.ca/' in content.text
+        assert all(source.url.startswith("https://") for source in content.sources)
+        assert content.hosted_by and content.donate and content.related
+    assert campaign.press_phone_uri == "tel:+16135550100;ext=123"
