@@ -7,14 +7,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from . import kinds
+from .markdown import References, cited_sources, plain_text, render_markdown
 
 LANGUAGES = ("en", "fr")
 # A section named like a language tag (de, es, fr-CA, en_US) that the site has no catalogue for.
 LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,4})?")
-FOOTNOTE_MARK = re.compile(r"\[\^(\d+)\]")
+WEB_URL = ("https://", "http://")
+# "+1 613 555 0100 ext. 123", "poste 123", "x123": the extension organizers write after the number.
+PHONE_EXTENSION = re.compile(r"[\s,;]*(?:ext\.?|extension|poste|x)\s*(\d+)\s*$", re.IGNORECASE)
+PHONE_NUMBER = re.compile(r"\+?[\d\s().-]+")
 
 
 class CampaignError(ValueError):
@@ -22,29 +26,40 @@ class CampaignError(ValueError):
 
 
 @dataclass(frozen=True)
+class Source:
+    """One numbered source: what it is, where to read it, and the ids of the citations to it."""
+
+    number: int
+    text: str
+    url: str
+    citations: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link the organizers wrote: its words and its address."""
+
+    text: str
+    url: str
+
+
+@dataclass(frozen=True)
 class Content:
-    """The campaign's words in one language."""
+    """The campaign's words in one language, Markdown already rendered (once, at start-up)."""
 
     organization: str
     title: str
-    summary: str
+    summary: Markup
+    summary_plain: str  # for meta tags and emails
     target: str
-    text: str
-    footnotes: tuple[str, ...]
+    text: Markup
+    text_plain: str
+    sources: tuple[Source, ...]
     share_text: str
-
-    def paragraphs(self) -> list[Markup]:
-        """The text as escaped paragraphs, footnote markers turned into links."""
-
-        def link(match: re.Match) -> str:
-            number = match.group(1)
-            return f'<sup><a href="#fn{number}" id="ref{number}" class="fnref">{number}</a></sup>'
-
-        return [
-            Markup(FOOTNOTE_MARK.sub(link, str(escape(block.strip()))))
-            for block in re.split(r"\n\s*\n", self.text)
-            if block.strip()
-        ]
+    hosted_by: str = ""
+    privacy: Markup | None = None  # None: the interface's own wording
+    donate: Link | None = None
+    related: tuple[Link, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -58,7 +73,8 @@ class Campaign:
     organization_email: str
     press_name: str
     press_email: str
-    press_phone: str
+    press_phone: str  # as the organizers wrote it
+    press_phone_uri: str  # the tel: link for it
     content: dict[str, Content]
     kind: str = kinds.DEFAULT  # one of kinds.NAMES: petition, open letter or letter
 
@@ -95,26 +111,101 @@ def _limit(value: str, name: str, most: int) -> str:
     return value
 
 
+def _web_url(value: str, name: str) -> str:
+    if not value.startswith(WEB_URL):
+        raise CampaignError(f"{name} must start with https:// or http://")
+    return value
+
+
+def _link(entry, name: str) -> Link:
+    if not isinstance(entry, dict):
+        raise CampaignError(f'{name} must be a table like {{text = "...", url = "https://..."}}')
+    text = _limit(_require(entry, "text", name), f"{name}.text", 200)
+    return Link(text=text, url=_web_url(_require(entry, "url", name), f"{name}.url"))
+
+
+def _raw_sources(table: dict, language: str) -> tuple[str, list]:
+    """The sources as written, under `sources` or the older `footnotes` key, and that key."""
+    if "sources" in table and "footnotes" in table:
+        raise CampaignError(f"{language} has both sources and footnotes; keep one")
+    key = "footnotes" if "footnotes" in table else "sources"
+    return key, _require(table, key, language, list, optional=True) or []
+
+
+def _sources(table: dict, language: str, references: References) -> tuple[Source, ...]:
+    key, raw = _raw_sources(table, language)
+    sources = []
+    for number, entry in enumerate(raw, start=1):
+        name = f"{language}.{key}[{number}]"
+        if isinstance(entry, str):
+            text, url = entry.strip(), ""
+        elif isinstance(entry, dict):
+            text = _require(entry, "text", name)
+            url = _require(entry, "url", name, optional=True) or ""
+            url = url and _web_url(url, f"{name}.url")
+        else:
+            raise CampaignError(f'{name} must be text or a table like {{text = "...", url = "https://..."}}')
+        if not text:
+            raise CampaignError(f"{name} is empty")
+        citations = tuple(references.ids.get(number, ()))
+        if not citations:
+            raise CampaignError(
+                f"{name} is never cited: no [^{number}] in {language}.summary or {language}.text"
+            )
+        sources.append(Source(number=number, text=text, url=url, citations=citations))
+    return tuple(sources)
+
+
+def _check_markers(text: str, name: str, sources_key: str, count: int) -> None:
+    """Every marker in a field cites a source the language has; ranges go upwards."""
+    for first, last in cited_sources(text):
+        if first > last:
+            raise CampaignError(f"{name} cites the range [^{first}-{last}]; write it as [^{last}-{first}]")
+        if first < 1 or last > count:
+            missing = first if first < 1 else last
+            raise CampaignError(
+                f"{name} refers to source [^{missing}], which {sources_key} lacks ({count} listed)"
+            )
+
+
 def _content(data: dict, language: str) -> Content:
     table = _require(data, language, "", dict)
-    footnotes = _require(table, "footnotes", language, list, optional=True) or []
-    for index, note in enumerate(footnotes, start=1):
-        if not isinstance(note, str) or not note.strip():
-            raise CampaignError(f"{language}.footnotes[{index}] must be non-empty text")
+    summary = _limit(_require(table, "summary", language), f"{language}.summary", 600)
     text = _require(table, "text", language)
-    for number in FOOTNOTE_MARK.findall(text):
-        if not 1 <= int(number) <= len(footnotes):
-            raise CampaignError(
-                f"{language}.text refers to footnote [^{number}], which {language}.footnotes lacks"
-            )
+    key, raw_sources = _raw_sources(table, language)
+    for field, value in (("summary", summary), ("text", text)):
+        _check_markers(value, f"{language}.{field}", f"{language}.{key}", len(raw_sources))
+    references = References()  # one numbering for the summary and the text, as the page shows them
+    rendered_summary = render_markdown(summary, references=references)
+    rendered_text = render_markdown(text, references=references)
+    privacy = _require(table, "privacy", language, optional=True)
+    donate_url = _require(table, "donate_url", language, optional=True)
+    donate_text = _require(table, "donate_text", language, optional=donate_url is None)
+    if donate_text and not donate_url:
+        raise CampaignError(f"{language}.donate_text needs {language}.donate_url")
+    related = _require(table, "related", language, list, optional=True) or []
     return Content(
         organization=_limit(_require(table, "organization", language), f"{language}.organization", 120),
         title=_limit(_require(table, "title", language), f"{language}.title", 120),
-        summary=_limit(_require(table, "summary", language), f"{language}.summary", 600),
+        summary=rendered_summary,
+        summary_plain=plain_text(summary),
         target=_require(table, "target", language),
-        text=text,
-        footnotes=tuple(note.strip() for note in footnotes),
+        text=rendered_text,
+        text_plain=plain_text(text),
+        sources=_sources(table, language, references),
         share_text=_limit(_require(table, "share_text", language), f"{language}.share_text", 200),
+        hosted_by=_limit(
+            _require(table, "hosted_by", language, optional=True) or "", f"{language}.hosted_by", 200
+        ),
+        # Under the form's "Your privacy" (h3), so the text's own headings start at h4.
+        privacy=render_markdown(privacy, heading_level=4) if privacy else None,
+        donate=Link(
+            text=_limit(donate_text, f"{language}.donate_text", 200),
+            url=_web_url(donate_url, f"{language}.donate_url"),
+        )
+        if donate_url
+        else None,
+        related=tuple(_link(entry, f"{language}.related[{n}]") for n, entry in enumerate(related, start=1)),
     )
 
 
@@ -129,6 +220,25 @@ def _languages(data: dict) -> list[str]:
     return present
 
 
+def tel_uri(phone: str, name: str = "press.phone") -> str:
+    """The RFC 3966 tel: link for a number as people write it: "+1 613 555 0100 ext. 123"."""
+    extension = PHONE_EXTENSION.search(phone)
+    number = phone[: extension.start()] if extension else phone
+    digits = re.sub(r"\D", "", number)
+    if not PHONE_NUMBER.fullmatch(number.strip()):
+        raise CampaignError(f'{name} must be a phone number like "+1 613 555 0100 ext. 123"')
+    if number.strip().startswith("+"):
+        international = "+" + digits
+    elif len(digits) == 10 or (len(digits) == 11 and digits.startswith("1")):
+        # Without a country code, a ten-digit number is North American (+1).
+        international = "+1" + digits[-10:]
+    else:
+        raise CampaignError(f'{name} needs its country code, like "+1 613 555 0100"')
+    if not 8 <= len(international) <= 16:
+        raise CampaignError(f'{name} must be a phone number like "+1 613 555 0100 ext. 123"')
+    return f"tel:{international}" + (f";ext={extension.group(1)}" if extension else "")
+
+
 def parse_campaign(data: dict) -> Campaign:
     """Validate a parsed campaign file; raise CampaignError naming the first bad field."""
     goal = _require(data, "goal", "", int)
@@ -136,10 +246,9 @@ def parse_campaign(data: dict) -> Campaign:
         raise CampaignError("goal must be greater than zero")
     deadline = _require(data, "deadline", "", dt.date, optional=True)
     organization = _require(data, "organization", "", dict)
-    privacy_url = _require(organization, "privacy_url", "organization")
-    if not privacy_url.startswith(("https://", "http://")):
-        raise CampaignError("organization.privacy_url must start with https:// or http://")
+    privacy_url = _web_url(_require(organization, "privacy_url", "organization"), "organization.privacy_url")
     press = _require(data, "press", "", dict)
+    press_phone = _require(press, "phone", "press", optional=True) or ""
     kind = _require(data, "kind", "", optional=True) or kinds.DEFAULT
     if kind not in kinds.NAMES:
         allowed = " or ".join(f'"{name}"' for name in kinds.NAMES)
@@ -152,7 +261,8 @@ def parse_campaign(data: dict) -> Campaign:
         organization_email=_require(organization, "email", "organization", optional=True) or "",
         press_name=_require(press, "name", "press"),
         press_email=_require(press, "email", "press"),
-        press_phone=_require(press, "phone", "press", optional=True) or "",
+        press_phone=press_phone,
+        press_phone_uri=tel_uri(press_phone) if press_phone else "",
         content={language: _content(data, language) for language in _languages(data)},
         kind=kind,
     )

@@ -31,7 +31,8 @@ def check_campaign(path: str | None):
     except CampaignError as error:
         raise click.ClickException(str(error)) from None
     titles = " / ".join(f"{language}: {content.title!r}" for language, content in campaign.content.items())
-    click.echo(f"{path}: valid. Goal {campaign.goal:,}; titles: {titles}")
+    sources = " / ".join(str(len(content.sources)) for content in campaign.content.values())
+    click.echo(f"{path}: valid. Goal {campaign.goal:,}; titles: {titles}; sources, all cited: {sources}")
 
 
 @mail_cli.command("worker")

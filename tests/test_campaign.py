@@ -24,8 +24,8 @@ def test_demo_campaign_is_valid_in_both_languages():
     assert campaign.goal > 0
     for language in ("en", "fr"):
         content = campaign.content[language]
-        assert content.title and content.summary and content.footnotes
-        assert len(content.paragraphs()) >= 3
+        assert content.title and content.summary and content.sources
+        assert str(content.text).count("<p>") >= 3
     assert "facial" in campaign.content["en"].title.lower()
     assert "faciale" in campaign.content["fr"].title.lower()
 
@@ -45,7 +45,7 @@ def test_demo_campaign_is_valid_in_both_languages():
             "fr.organization is missing",
         ),
         (VALID.replace('privacy_url = "https://', 'privacy_url = "ftp://'), "organization.privacy_url"),
-        (VALID.replace("[^4]", "[^9]", 1), "refers to footnote [^9]"),
+        (VALID.replace("[^4]", "[^9]", 1), "en.text refers to source [^9]"),
     ],
 )
 def test_a_broken_campaign_file_is_refused_with_the_field_named(tmp_path, broken, field):
@@ -92,18 +92,14 @@ def test_campaign_check_command_reports_valid_and_invalid_files(runner, tmp_path
     assert "en.share_text is missing" in result.output
 
 
-def test_campaign_text_is_escaped_and_footnotes_become_links():
-    html = "".join(load_campaign(DEMO_CAMPAIGN).content["en"].paragraphs())
-    assert '<sup><a href="#fn1" id="ref1" class="fnref">1</a></sup>' in html
-    from app.campaign import Content
-
-    content = Content(
-        organization="o",
-        title="t",
-        summary="s",
-        target="x",
-        text="<b>bold</b> claim[^1]",
-        footnotes=("source",),
-        share_text="s",
-    )
-    assert str(content.paragraphs()[0]).startswith("&lt;b&gt;bold&lt;/b&gt; claim<sup>")
+def test_the_demo_shows_markdown_and_linked_sources_in_both_languages():
+    campaign = load_campaign(DEMO_CAMPAIGN)
+    for language in ("en", "fr"):
+        content = campaign.content[language]
+        # The summary cites first, so the text's citation of source 1 is its second.
+        assert 'id="ref-1-a" aria-label="source 1">1</a>, <a href="#source-3"' in content.summary
+        assert '<a href="#source-1" id="ref-1-b" aria-label="source 1">1</a>' in content.text
+        assert "<ol>" in content.text and '<a href="https://laws-lois.justice.gc.ca/' in content.text
+        assert all(source.url.startswith("https://") for source in content.sources)
+        assert content.hosted_by and content.donate and content.related
+    assert campaign.press_phone_uri == "tel:+16135550100;ext=123"
