@@ -5,6 +5,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
 from markupsafe import Markup, escape
@@ -13,6 +14,10 @@ from . import kinds
 
 LANGUAGES = ("en", "fr")
 FOOTNOTE_MARK = re.compile(r"\[\^(\d+)\]")
+DEFAULT_TIMEZONE = "America/Toronto"
+# Confirmation links mailed before the deadline keep working this long after it, so that
+# someone who signed at 23:59 is counted (each link's own CONFIRM_MAX_AGE still applies).
+CONFIRMATION_GRACE = dt.timedelta(days=7)
 
 
 class CampaignError(ValueError):
@@ -59,6 +64,26 @@ class Campaign:
     press_phone: str
     content: dict[str, Content]
     kind: str = kinds.DEFAULT  # one of kinds.NAMES: petition, open letter or letter
+    timezone: str = DEFAULT_TIMEZONE  # the zone whose end of the deadline day closes signing
+
+    def closes_at(self) -> dt.datetime | None:
+        """When signing closes: the end of the deadline day in the campaign's time zone; None if never."""
+        if self.deadline is None:
+            return None
+        next_day = dt.datetime.combine(
+            self.deadline + dt.timedelta(days=1), dt.time(), ZoneInfo(self.timezone)
+        )
+        return next_day.astimezone(dt.UTC)
+
+    def is_open(self, now: dt.datetime | None = None) -> bool:
+        """Whether new signatures are taken now: until the deadline, or always without one."""
+        closes_at = self.closes_at()
+        return closes_at is None or (now or dt.datetime.now(dt.UTC)) < closes_at
+
+    def takes_confirmations(self, now: dt.datetime | None = None) -> bool:
+        """Whether a pending signature may still be confirmed: until CONFIRMATION_GRACE after closing."""
+        closes_at = self.closes_at()
+        return closes_at is None or (now or dt.datetime.now(dt.UTC)) < closes_at + CONFIRMATION_GRACE
 
     def in_language(self, language: str) -> Content:
         """The content in the given language, English when it is not one we have."""
@@ -126,6 +151,11 @@ def parse_campaign(data: dict) -> Campaign:
     if kind not in kinds.NAMES:
         allowed = " or ".join(f'"{name}"' for name in kinds.NAMES)
         raise CampaignError(f'kind must be {allowed}, not "{kind}"')
+    timezone = _require(data, "timezone", "", optional=True) or DEFAULT_TIMEZONE
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CampaignError(f'timezone "{timezone}" is not a time zone name like "America/Toronto"') from None
     return Campaign(
         goal=goal,
         deadline=deadline,
@@ -137,6 +167,7 @@ def parse_campaign(data: dict) -> Campaign:
         press_phone=_require(press, "phone", "press", optional=True) or "",
         content={language: _content(data, language) for language in LANGUAGES},
         kind=kind,
+        timezone=timezone,
     )
 
 

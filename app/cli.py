@@ -34,6 +34,9 @@ def check_campaign(path: str | None):
         f"{path}: valid. Goal {campaign.goal:,}; "
         f"titles: {campaign.content['en'].title!r} / {campaign.content['fr'].title!r}"
     )
+    if not campaign.is_open():
+        # A warning, not a failure: the closed campaign keeps its page, count and export.
+        click.echo(f"Warning: the deadline {campaign.deadline} has passed; signing is closed.", err=True)
 
 
 @mail_cli.command("worker")

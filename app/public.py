@@ -75,6 +75,7 @@ def _render_campaign(form: FlaskForm, status: int = 200, tally=None):
         campaign=campaign,
         content=campaign.in_language(_language()),
         tally=tally or current_tally(),
+        is_open=campaign.is_open(),
         consent=consent_wording(),
         source=_source(),
         share_url=external_url("public.index"),
@@ -87,7 +88,7 @@ def index():
     tally = current_tally()
     # The page's links start with the script root (SCRIPT_NAME, the operator's setting): keyed by
     # it, a server that ever took it from a request could not hand one visitor's links to all.
-    key = (request.script_root, _language(), _source(), tally.count, tally.goal)
+    key = (request.script_root, _language(), _source(), tally.count, tally.goal, current_campaign().is_open())
     page = current_app.extensions["page_cache"].render(
         key, lambda: _render_campaign(_kind().form(), tally=tally)[0]
     )
@@ -98,6 +99,9 @@ def index():
 @limiter.limit(configured_limit("RATELIMIT_SIGN"))
 def sign():
     """Take the sign form: a valid one is signed (and mailed), then on to check the inbox."""
+    if not current_campaign().is_open():
+        # Checked before the form: nothing of a late signer is read, let alone stored.
+        return render_template("public/closed.html", tally=current_tally()), 410
     form = _kind().form()
     if not form.validate_on_submit():
         return _render_campaign(form, 422)
