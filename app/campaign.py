@@ -65,6 +65,7 @@ class Campaign:
     content: dict[str, Content]
     kind: str = kinds.DEFAULT  # one of kinds.NAMES: petition, open letter or letter
     timezone: str = DEFAULT_TIMEZONE  # the zone whose end of the deadline day closes signing
+    show_reasons: bool = False  # public signers' comments, once approved, under "Why people sign"
 
     def closes_at(self) -> dt.datetime | None:
         """When signing closes: the end of the deadline day in the campaign's time zone; None if never."""
@@ -168,6 +169,7 @@ def parse_campaign(data: dict) -> Campaign:
         content={language: _content(data, language) for language in LANGUAGES},
         kind=kind,
         timezone=timezone,
+        show_reasons=bool(_require(data, "show_reasons", "", bool, optional=True)),
     )
 
 

@@ -58,6 +58,10 @@ class Signature(db.Model):
     postal_code: Mapped[str] = mapped_column(String(16), default="")
     country: Mapped[str] = mapped_column(String(2), default="CA")
     comment: Mapped[str] = mapped_column(Text, default="")
+    # An organizer's review of the comment, for "Why people sign": shown once approved,
+    # never once rejected; the signature itself is counted either way.
+    comment_approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    comment_rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     public: Mapped[bool] = mapped_column(Boolean, default=False)
     updates: Mapped[bool] = mapped_column(Boolean, default=False)
     updates_consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
