@@ -134,6 +134,8 @@ def dashboard():
         events=recent_events(),
         bursts=stats.domain_bursts(current_app.config["DOMAIN_BURST_THRESHOLD"]),
         to_review=reasons.reasons_to_review() if current_campaign().show_reasons else None,
+        anonymise_at=current_campaign().anonymise_at(),
+        now=utcnow(),
     )
 
 

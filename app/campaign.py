@@ -66,6 +66,14 @@ class Campaign:
     kind: str = kinds.DEFAULT  # one of kinds.NAMES: petition, open letter or letter
     timezone: str = DEFAULT_TIMEZONE  # the zone whose end of the deadline day closes signing
     show_reasons: bool = False  # public signers' comments, once approved, under "Why people sign"
+    retention_days: int | None = None  # days after the deadline when signers' personal data goes
+
+    def anonymise_at(self) -> dt.datetime | None:
+        """When signers' personal data is erased (the counts stay); None if the file sets no retention."""
+        closes_at = self.closes_at()
+        if closes_at is None or self.retention_days is None:
+            return None
+        return closes_at + dt.timedelta(days=self.retention_days)
 
     def closes_at(self) -> dt.datetime | None:
         """When signing closes: the end of the deadline day in the campaign's time zone; None if never."""
@@ -137,6 +145,18 @@ def _content(data: dict, language: str) -> Content:
     )
 
 
+def _retention_days(data: dict, deadline: dt.date | None) -> int | None:
+    days = _require(data, "retention_days", "", int, optional=True)
+    if days is None:
+        return None
+    if deadline is None:
+        raise CampaignError("retention_days counts from the deadline, which is missing")
+    # Not before the late confirmations are over: someone who signed at 23:59 must be counted.
+    if days < CONFIRMATION_GRACE.days:
+        raise CampaignError(f"retention_days must be at least {CONFIRMATION_GRACE.days}")
+    return days
+
+
 def parse_campaign(data: dict) -> Campaign:
     """Validate a parsed campaign file; raise CampaignError naming the first bad field."""
     goal = _require(data, "goal", "", int)
@@ -170,6 +190,7 @@ def parse_campaign(data: dict) -> Campaign:
         kind=kind,
         timezone=timezone,
         show_reasons=bool(_require(data, "show_reasons", "", bool, optional=True)),
+        retention_days=_retention_days(data, deadline),
     )
 
 

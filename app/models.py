@@ -71,6 +71,9 @@ class Signature(db.Model):
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     emails_queued: Mapped[int] = mapped_column(Integer, default=0)
+    # Set when retention erased the signer's personal data: the row stays for the counts,
+    # and every link to it answers as for an erased signature.
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @hybrid_property
     def confirmed(self) -> bool:

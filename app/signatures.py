@@ -124,7 +124,11 @@ def resend(email: str) -> None:
     """
     with write_transaction():
         signature = db.session.scalar(select(Signature).where(Signature.email == email))
-        if signature is not None and (signature.confirmed or current_campaign().takes_confirmations()):
+        if (
+            signature is not None
+            and signature.anonymised_at is None
+            and (signature.confirmed or current_campaign().takes_confirmations())
+        ):
             _remind(signature.id, signature.confirmed)
     wake_deliverer()
 
@@ -135,7 +139,7 @@ def signature_for_link(purpose: str, token: str) -> Signature:
     if purpose == CONFIRM:
         _check_confirmable()
     signature = db.session.get(Signature, signature_id)
-    if signature is None:
+    if signature is None or signature.anonymised_at is not None:
         raise UnknownSignature()
     return signature
 
@@ -148,15 +152,17 @@ def _change_pending(purpose: str, token: str, statement: Callable[[], UpdateBase
         changed = (
             db.session.execute(
                 statement()
-                .where(Signature.id == signature_id, ~Signature.confirmed)
+                .where(Signature.id == signature_id, ~Signature.confirmed, Signature.anonymised_at.is_(None))
                 .execution_options(synchronize_session=False)
             ).rowcount
             == 1
         )
         if changed and then is not None:
             then(signature_id)
-        elif not changed and db.session.get(Signature, signature_id) is None:
-            raise UnknownSignature()
+        elif not changed:
+            signature = db.session.get(Signature, signature_id)
+            if signature is None or signature.anonymised_at is not None:
+                raise UnknownSignature()
     return changed
 
 
