@@ -23,6 +23,11 @@ def _close(app, days_ago: int = 1, **changes) -> None:
     app.extensions["campaign"] = dataclasses.replace(campaign, deadline=deadline, **changes)
 
 
+def press_button_status(client, path: str) -> int:
+    """Press a confirm button without first opening its page (the page no longer has the form)."""
+    return client.post(path, data={"csrf_token": csrf_token(client, "/check-inbox")}).status_code
+
+
 def test_signing_closes_at_the_end_of_the_deadline_day_in_the_campaign_time_zone(app):
     campaign = dataclasses.replace(app.extensions["campaign"], deadline=dt.date(2027, 6, 30))
     last_minute = dt.datetime(2027, 6, 30, 23, 59, tzinfo=TORONTO)
@@ -100,11 +105,6 @@ def test_a_confirmation_link_stops_working_a_week_after_the_deadline(app, client
     assert client.get(confirm_path).status_code == 410
     assert press_button_status(client, confirm_path) == 410
     assert client.get("/api/count").get_json()["count"] == 0
-
-
-def press_button_status(client, path: str) -> int:
-    """Press a confirm button without first opening its page (the page no longer has the form)."""
-    return client.post(path, data={"csrf_token": csrf_token(client, "/check-inbox")}).status_code
 
 
 def test_the_count_the_list_and_the_export_stay_after_the_deadline(app, admin_client):
