@@ -16,8 +16,9 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from . import accounts, signatures, stats
+from . import accounts, reasons, signatures, stats
 from .audit import recent_events
+from .campaign import current_campaign
 from .chart import day_chart
 from .export import FilterError, audited_export, parse_filters
 from .extensions import client_key, configured_limit, limiter
@@ -132,6 +133,9 @@ def dashboard():
         outbox=stats.outbox_health(),
         events=recent_events(),
         bursts=stats.domain_bursts(current_app.config["DOMAIN_BURST_THRESHOLD"]),
+        to_review=reasons.reasons_to_review() if current_campaign().show_reasons else None,
+        anonymise_at=current_campaign().anonymise_at(),
+        now=utcnow(),
     )
 
 
@@ -186,3 +190,15 @@ def erase(signature_id: int):
         else _("There was no such signature; nothing was erased.")
     )
     return render_template("admin/done.html", message=message), 200 if erased else 404
+
+
+@bp.post("/reasons/<int:signature_id>/<any(approve, reject):verdict>")
+@login_required
+def review(signature_id: int, verdict: str):
+    """Approve a signer's reason for the public pages, or reject it (the signature stays)."""
+    review_reason = reasons.approve_reason if verdict == "approve" else reasons.reject_reason
+    if not review_reason(signature_id, actor=current_user.email):
+        return render_template(
+            "admin/done.html", message=_("There was no such reason; nothing was changed.")
+        ), 404
+    return redirect(url_for("admin.dashboard", _anchor="reasons-title"), 303)

@@ -6,6 +6,8 @@ from .extensions import db
 from .models import AuditEvent
 
 EXPORT, ERASE, PURGE, HIDE = "export", "erase", "purge", "hide"
+APPROVE_REASON, REJECT_REASON = "approve reason", "reject reason"
+ANONYMISE = "anonymise"
 
 
 def record_event(actor: str, action: str, details: str = "", rows: int | None = None) -> AuditEvent:

@@ -5,6 +5,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
 from markupsafe import Markup
@@ -19,6 +20,10 @@ WEB_URL = ("https://", "http://")
 # "+1 613 555 0100 ext. 123", "poste 123", "x123": the extension organizers write after the number.
 PHONE_EXTENSION = re.compile(r"[\s,;]*(?:ext\.?|extension|poste|x)\s*(\d+)\s*$", re.IGNORECASE)
 PHONE_NUMBER = re.compile(r"\+?[\d\s().-]+")
+DEFAULT_TIMEZONE = "America/Toronto"
+# Confirmation links mailed before the deadline keep working this long after it, so that
+# someone who signed at 23:59 is counted (each link's own CONFIRM_MAX_AGE still applies).
+CONFIRMATION_GRACE = dt.timedelta(days=7)
 
 
 class CampaignError(ValueError):
@@ -77,6 +82,35 @@ class Campaign:
     press_phone_uri: str  # the tel: link for it
     content: dict[str, Content]
     kind: str = kinds.DEFAULT  # one of kinds.NAMES: petition, open letter or letter
+    timezone: str = DEFAULT_TIMEZONE  # the zone whose end of the deadline day closes signing
+    show_reasons: bool = False  # public signers' comments, once approved, under "Why people sign"
+    retention_days: int | None = None  # days after the deadline when signers' personal data goes
+
+    def anonymise_at(self) -> dt.datetime | None:
+        """When signers' personal data is erased (the counts stay); None if the file sets no retention."""
+        closes_at = self.closes_at()
+        if closes_at is None or self.retention_days is None:
+            return None
+        return closes_at + dt.timedelta(days=self.retention_days)
+
+    def closes_at(self) -> dt.datetime | None:
+        """When signing closes: the end of the deadline day in the campaign's time zone; None if never."""
+        if self.deadline is None:
+            return None
+        next_day = dt.datetime.combine(
+            self.deadline + dt.timedelta(days=1), dt.time(), ZoneInfo(self.timezone)
+        )
+        return next_day.astimezone(dt.UTC)
+
+    def is_open(self, now: dt.datetime | None = None) -> bool:
+        """Whether new signatures are taken now: until the deadline, or always without one."""
+        closes_at = self.closes_at()
+        return closes_at is None or (now or dt.datetime.now(dt.UTC)) < closes_at
+
+    def takes_confirmations(self, now: dt.datetime | None = None) -> bool:
+        """Whether a pending signature may still be confirmed: until CONFIRMATION_GRACE after closing."""
+        closes_at = self.closes_at()
+        return closes_at is None or (now or dt.datetime.now(dt.UTC)) < closes_at + CONFIRMATION_GRACE
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -239,6 +273,18 @@ def tel_uri(phone: str, name: str = "press.phone") -> str:
     return f"tel:{international}" + (f";ext={extension.group(1)}" if extension else "")
 
 
+def _retention_days(data: dict, deadline: dt.date | None) -> int | None:
+    days = _require(data, "retention_days", "", int, optional=True)
+    if days is None:
+        return None
+    if deadline is None:
+        raise CampaignError("retention_days counts from the deadline, which is missing")
+    # Not before the late confirmations are over: someone who signed at 23:59 must be counted.
+    if days < CONFIRMATION_GRACE.days:
+        raise CampaignError(f"retention_days must be at least {CONFIRMATION_GRACE.days}")
+    return days
+
+
 def parse_campaign(data: dict) -> Campaign:
     """Validate a parsed campaign file; raise CampaignError naming the first bad field."""
     goal = _require(data, "goal", "", int)
@@ -253,6 +299,11 @@ def parse_campaign(data: dict) -> Campaign:
     if kind not in kinds.NAMES:
         allowed = " or ".join(f'"{name}"' for name in kinds.NAMES)
         raise CampaignError(f'kind must be {allowed}, not "{kind}"')
+    timezone = _require(data, "timezone", "", optional=True) or DEFAULT_TIMEZONE
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CampaignError(f'timezone "{timezone}" is not a time zone name like "America/Toronto"') from None
     return Campaign(
         goal=goal,
         deadline=deadline,
@@ -265,6 +316,9 @@ def parse_campaign(data: dict) -> Campaign:
         press_phone_uri=tel_uri(press_phone) if press_phone else "",
         content={language: _content(data, language) for language in _languages(data)},
         kind=kind,
+        timezone=timezone,
+        show_reasons=bool(_require(data, "show_reasons", "", bool, optional=True)),
+        retention_days=_retention_days(data, deadline),
     )
 
 

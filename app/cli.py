@@ -1,4 +1,5 @@
-"""Command-line tools: campaign check, mail worker, organizers, signatures export and purge, database copy."""
+"""Command-line tools: campaign check, mail worker, organizers, signatures export, purge and
+anonymise, database copy."""
 
 import signal
 
@@ -6,7 +7,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from . import accounts, signatures, transfer
+from . import accounts, retention, signatures, transfer
 from .campaign import CampaignError, load_campaign
 from .export import FilterError, audited_export, parse_filters
 from .mail import Deliverer, can_deliver
@@ -33,6 +34,9 @@ def check_campaign(path: str | None):
     titles = " / ".join(f"{language}: {content.title!r}" for language, content in campaign.content.items())
     sources = " / ".join(str(len(content.sources)) for content in campaign.content.values())
     click.echo(f"{path}: valid. Goal {campaign.goal:,}; titles: {titles}; sources, all cited: {sources}")
+    if not campaign.is_open():
+        # A warning, not a failure: the closed campaign keeps its page, count and export.
+        click.echo(f"Warning: the deadline {campaign.deadline} has passed; signing is closed.", err=True)
 
 
 @mail_cli.command("worker")
@@ -108,6 +112,21 @@ def purge_unconfirmed(days: int):
     """Retention clean-up: delete signatures that were never confirmed."""
     purged = signatures.purge_unconfirmed(days, actor=CLI_ACTOR)
     click.echo(f"Deleted {purged} unconfirmed signature{'s' if purged != 1 else ''} older than {days} days.")
+
+
+@signatures_cli.command("anonymise")
+def anonymise_signatures():
+    """Retention after the campaign: erase signers' personal data once retention_days have passed."""
+    due_at = current_app.extensions["campaign"].anonymise_at()
+    if due_at is None:
+        click.echo("The campaign file sets no deadline and retention_days; nothing to do.")
+        return
+    anonymised = retention.anonymise_due(actor=CLI_ACTOR)
+    click.echo(
+        f"Anonymised {anonymised} signature{'s' if anonymised != 1 else ''}."
+        if anonymised
+        else f"Nothing to anonymise (due from {due_at:%Y-%m-%d %H:%M} UTC)."
+    )
 
 
 @demo_cli.command("seed")

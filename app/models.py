@@ -58,6 +58,10 @@ class Signature(db.Model):
     postal_code: Mapped[str] = mapped_column(String(16), default="")
     country: Mapped[str] = mapped_column(String(2), default="CA")
     comment: Mapped[str] = mapped_column(Text, default="")
+    # An organizer's review of the comment, for "Why people sign": shown once approved,
+    # never once rejected; the signature itself is counted either way.
+    comment_approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    comment_rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     public: Mapped[bool] = mapped_column(Boolean, default=False)
     updates: Mapped[bool] = mapped_column(Boolean, default=False)
     updates_consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -67,6 +71,9 @@ class Signature(db.Model):
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     emails_queued: Mapped[int] = mapped_column(Integer, default=0)
+    # Set when retention erased the signer's personal data: the row stays for the counts,
+    # and every link to it answers as for an erased signature.
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @hybrid_property
     def confirmed(self) -> bool:

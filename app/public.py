@@ -1,6 +1,7 @@
 """Public pages: the campaign, signing, confirming, the count, the list of signers."""
 
 import re
+import time
 
 from flask import (
     Blueprint,
@@ -19,7 +20,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import signatures
+from . import reasons, signatures
 from .campaign import current_campaign
 from .countapi import count_response
 from .counter import current_tally
@@ -36,6 +37,8 @@ bp = Blueprint("public", __name__)
 SOURCE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # ASCII digits only: str.isdigit() also accepts "²" and "١", which int() then refuses.
 PAGE = re.compile(r"[0-9]{1,6}")
+# A newly approved reason reaches the cached campaign page within this many seconds.
+REASONS_REFRESH_SECONDS = 30
 
 
 def consent_wording() -> str:
@@ -77,6 +80,11 @@ def _kind():
     return kind_for(current_campaign())
 
 
+def _shown_reasons(limit: int) -> list[reasons.Reason]:
+    """Approved reasons when the campaign file turns them on; none otherwise."""
+    return reasons.public_reasons(limit) if current_campaign().show_reasons else []
+
+
 def _render_campaign(form: FlaskForm, status: int = 200, tally=None):
     campaign = current_campaign()
     return render_template(
@@ -85,6 +93,8 @@ def _render_campaign(form: FlaskForm, status: int = 200, tally=None):
         campaign=campaign,
         content=campaign.in_language(_language()),
         tally=tally or current_tally(),
+        is_open=campaign.is_open(),
+        reasons=_shown_reasons(5),
         consent=consent_wording(),
         source=_source(),
         share_url=external_url("public.index"),
@@ -97,7 +107,17 @@ def index():
     tally = current_tally()
     # The page's links start with the script root (SCRIPT_NAME, the operator's setting): keyed by
     # it, a server that ever took it from a request could not hand one visitor's links to all.
-    key = (request.script_root, _language(), _source(), tally.count, tally.goal)
+    campaign = current_campaign()
+    reasons_epoch = time.monotonic() // REASONS_REFRESH_SECONDS if campaign.show_reasons else 0
+    key = (
+        request.script_root,
+        _language(),
+        _source(),
+        tally.count,
+        tally.goal,
+        campaign.is_open(),
+        reasons_epoch,
+    )
     page = current_app.extensions["page_cache"].render(
         key, lambda: _render_campaign(_kind().form(), tally=tally)[0]
     )
@@ -108,6 +128,9 @@ def index():
 @limiter.limit(configured_limit("RATELIMIT_SIGN"))
 def sign():
     """Take the sign form: a valid one is signed (and mailed), then on to check the inbox."""
+    if not current_campaign().is_open():
+        # Checked before the form: nothing of a late signer is read, let alone stored.
+        return render_template("public/closed.html", tally=current_tally()), 410
     form = _kind().form()
     if not form.validate_on_submit():
         return _render_campaign(form, 422)
@@ -222,7 +245,11 @@ def signers():
     if page > 1 and not listing.signers:
         abort(404)
     return render_template(
-        kind.signers_template, rows=listing.signers, listing=listing, tally=current_tally()
+        kind.signers_template,
+        rows=listing.signers,
+        listing=listing,
+        tally=current_tally(),
+        reasons=_shown_reasons(50) if page == 1 else [],
     )
 
 

@@ -18,11 +18,20 @@ from .extensions import db
 from .kinds import kind_for
 from .mail import queue_email, queue_first_email, wake_deliverer
 from .models import ConsentWording, Signature, utcnow
-from .tokens import CONFIRM, WITHDRAW, InvalidToken, read_token
+from .tokens import CONFIRM, WITHDRAW, ExpiredToken, InvalidToken, read_token
 
 
 class UnknownSignature(InvalidToken):
     """The link was genuine, but its signature is gone (withdrawn or erased)."""
+
+
+class ConfirmationsClosed(ExpiredToken):
+    """The campaign closed more than CONFIRMATION_GRACE ago: a pending signature can no longer count."""
+
+
+def _check_confirmable() -> None:
+    if not current_campaign().takes_confirmations():
+        raise ConfirmationsClosed()
 
 
 @dataclass(frozen=True)
@@ -109,10 +118,17 @@ def sign(data: NewSignature) -> None:
 
 
 def resend(email: str) -> None:
-    """Send the link again to a pending address (or an already-signed note); silent otherwise."""
+    """Send the link again to a pending address (or an already-signed note); silent otherwise.
+
+    After the deadline a pending signer still gets the link, as long as it could still count.
+    """
     with write_transaction():
         signature = db.session.scalar(select(Signature).where(Signature.email == email))
-        if signature is not None:
+        if (
+            signature is not None
+            and signature.anonymised_at is None
+            and (signature.confirmed or current_campaign().takes_confirmations())
+        ):
             _remind(signature.id, signature.confirmed)
     wake_deliverer()
 
@@ -120,8 +136,10 @@ def resend(email: str) -> None:
 def signature_for_link(purpose: str, token: str) -> Signature:
     """The signature a link is for; raise ExpiredToken, InvalidToken or UnknownSignature."""
     signature_id = read_token(purpose, token)
+    if purpose == CONFIRM:
+        _check_confirmable()
     signature = db.session.get(Signature, signature_id)
-    if signature is None:
+    if signature is None or signature.anonymised_at is not None:
         raise UnknownSignature()
     return signature
 
@@ -134,15 +152,17 @@ def _change_pending(purpose: str, token: str, statement: Callable[[], UpdateBase
         changed = (
             db.session.execute(
                 statement()
-                .where(Signature.id == signature_id, ~Signature.confirmed)
+                .where(Signature.id == signature_id, ~Signature.confirmed, Signature.anonymised_at.is_(None))
                 .execution_options(synchronize_session=False)
             ).rowcount
             == 1
         )
         if changed and then is not None:
             then(signature_id)
-        elif not changed and db.session.get(Signature, signature_id) is None:
-            raise UnknownSignature()
+        elif not changed:
+            signature = db.session.get(Signature, signature_id)
+            if signature is None or signature.anonymised_at is not None:
+                raise UnknownSignature()
     return changed
 
 
@@ -152,7 +172,11 @@ def _count_confirmation(signature_id: int) -> None:
 
 
 def confirm(token: str) -> bool:
-    """Count the link's signature; True if this call counted it, False if it already was."""
+    """Count the link's signature; True if this call counted it, False if it already was.
+
+    Raise ConfirmationsClosed once the campaign has been closed for CONFIRMATION_GRACE.
+    """
+    _check_confirmable()
     counted = _change_pending(
         CONFIRM, token, lambda: update(Signature).values(confirmed_at=utcnow()), _count_confirmation
     )

@@ -7,6 +7,7 @@ the message in hand and gives the rest of its batch back at once.
 import logging
 import os
 import threading
+import time
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app
@@ -16,12 +17,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..emails import outbox_message_id, render_email
 from ..extensions import db
 from ..models import OutboxMessage, Signature, utcnow
+from ..retention import anonymise_due
 from .outbox import BATCH_SIZE, Claim, claim_with_lease, has_due, lease_length, retry_delay
 from .transports import MessageDeferred, PermanentFailure, TemporaryFailure, open_transport
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 2.0
+# How often a deliverer looks whether the campaign's retention has run out.
+RETENTION_CHECK_SECONDS = 3600
+RETENTION_ACTOR = "mail worker (retention)"
 
 
 def wake_deliverer() -> None:
@@ -121,6 +126,7 @@ class Deliverer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.pid = os.getpid()
+        self._retention_checked_at = float("-inf")
 
     def start(self) -> "Deliverer":
         self._thread = threading.Thread(target=self.run, name="mail-deliverer", daemon=True)
@@ -146,6 +152,7 @@ class Deliverer:
 
     def run(self) -> None:
         while not self._stop.is_set():
+            self.check_retention()
             sent = self.run_once()
             if sent < BATCH_SIZE:
                 self._wake.wait(self.poll_seconds)
@@ -160,6 +167,20 @@ class Deliverer:
                 return 0
             except Exception:  # noqa: BLE001 - a dead thread would silently stop all mail
                 log.exception("mail deliverer hit an unexpected error; it keeps running")
+                return 0
+            finally:
+                db.session.remove()
+
+    def check_retention(self) -> int:
+        """At most once an hour, anonymise the signatures whose retention has run out; how many."""
+        if time.monotonic() - self._retention_checked_at < RETENTION_CHECK_SECONDS:
+            return 0
+        self._retention_checked_at = time.monotonic()
+        with self.app.app_context():
+            try:
+                return anonymise_due(actor=RETENTION_ACTOR)
+            except SQLAlchemyError as error:
+                log.warning("retention check cannot reach the database: %s", type(error).__name__)
                 return 0
             finally:
                 db.session.remove()
