@@ -2,10 +2,14 @@
 
 import threading
 from datetime import timedelta
+from email import message_from_bytes
+from email.policy import default as default_policy
+from email.utils import getaddresses
 
 import pytest
 from sqlalchemy import update
 
+from app.emails import build_message
 from app.extensions import db
 from app.mail import LEASE, Deliverer, claim_due, deliver_due, retry_delay
 from app.models import OutboxMessage, utcnow
@@ -275,3 +279,37 @@ def test_withdrawn_signatures_take_their_queued_mail_with_them(client, app, smtp
 def test_retry_delay_doubles_and_is_capped():
     assert [retry_delay(n).total_seconds() for n in (1, 2, 3)] == [30, 60, 120]
     assert retry_delay(50) == timedelta(hours=1)
+
+
+def test_a_message_that_cannot_be_rendered_is_retried_alone_and_holds_nothing_back(make_app, smtp):
+    # A row of a kind this version cannot render (left by a newer release during a rolling deploy).
+    app = make_app(MAIL_MAX_ATTEMPTS=2)
+    client = app.test_client()
+    _sign_many(client, 3)
+    with app.app_context():
+        first = min(row.id for row in outbox_rows(app))
+        db.session.execute(update(OutboxMessage).where(OutboxMessage.id == first).values(kind="retired_kind"))
+        db.session.commit()
+    assert deliver(app) == 2, "the rest of the batch is sent at once"
+    assert sorted(message["To"] for message in smtp.wait_for(2)) == [
+        "signer1@example.ca",
+        "signer2@example.ca",
+    ]
+    [stuck] = [row for row in outbox_rows(app) if row.id == first]
+    assert (stuck.status, stuck.handed_at) == (OutboxMessage.QUEUED, None)
+    assert deliver(app, now=utcnow() + timedelta(days=1)) == 0
+    [stuck] = [row for row in outbox_rows(app) if row.id == first]
+    assert stuck.status == OutboxMessage.FAILED, "given up after MAIL_MAX_ATTEMPTS, alone"
+    assert {row.status for row in outbox_rows(app) if row.id != first} == {OutboxMessage.SENT}
+
+
+def test_an_international_message_keeps_one_sender_whatever_the_organization_is_called(app):
+    # A non-ASCII recipient switches the message to SMTPUTF8; the sender's name must stay quoted.
+    with app.app_context():
+        message = build_message(
+            "josé@example.ca", "Sujet", "texte", "<p>texte</p>", "fr", "Réseau québécois, section Montréal"
+        )
+        parsed = message_from_bytes(message.as_bytes(), policy=default_policy)
+    [(name, address)] = getaddresses([str(parsed["From"])])
+    assert name == "Réseau québécois, section Montréal"
+    assert address.startswith("no-reply@")

@@ -89,9 +89,14 @@ def deliver_due(now: datetime | None = None, should_stop=lambda: False) -> int:
                     message.id, status=OutboxMessage.FAILED, last_error="gave up: no outcome recorded"
                 )
                 continue
-            email = render_email(
-                message.kind, signature, message_id=outbox_message_id(message.id, message.created_at)
-            )
+            try:
+                email = render_email(
+                    message.kind, signature, message_id=outbox_message_id(message.id, message.created_at)
+                )
+            except Exception:  # noqa: BLE001 - one message we cannot build must not hold back the rest
+                log.exception("outbox message %s could not be rendered; it will be retried", message.id)
+                _retry_or_fail(held, message, "could not be rendered", clock())
+                continue
             if not held.hand_over(message.id, clock()):
                 continue  # our lease ran out and another deliverer has it now
             try:
@@ -110,6 +115,11 @@ def deliver_due(now: datetime | None = None, should_stop=lambda: False) -> int:
                 for pending, _signature in rows[position:]:
                     _retry_or_fail(held, pending, str(error), clock())
                 break
+            except Exception:  # noqa: BLE001 - unforeseen: retry this one, give the rest back, stop
+                log.exception("outbox message %s hit an unexpected error while sending", message.id)
+                _retry_or_fail(held, message, "unexpected error while sending", clock())
+                held.release([pending.id for pending, _signature in rows[position + 1 :]])
+                raise
             else:
                 held.finish(message.id, status=OutboxMessage.SENT, sent_at=clock(), last_error=None)
                 sent += 1
@@ -181,6 +191,9 @@ class Deliverer:
                 return anonymise_due(actor=RETENTION_ACTOR)
             except SQLAlchemyError as error:
                 log.warning("retention check cannot reach the database: %s", type(error).__name__)
+                return 0
+            except Exception:  # noqa: BLE001 - a dead thread would silently stop all mail
+                log.exception("retention check hit an unexpected error; mail keeps flowing")
                 return 0
             finally:
                 db.session.remove()
