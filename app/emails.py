@@ -53,6 +53,9 @@ class Email(Message):
         message = super()._message()
         if self.international:
             message.replace_header("To", self.to)
+            # Rewritten as UTF-8, an encoded sender name loses its quotes (and a comma in it then
+            # splits it in two): give the quoted form back.
+            message.replace_header("From", self.sender)
             message.policy = policy.SMTPUTF8
         return message
 
