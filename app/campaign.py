@@ -1,6 +1,7 @@
 """The campaign file: load it, validate every field, and render its text safely."""
 
 import datetime as dt
+import difflib
 import re
 import tomllib
 from dataclasses import dataclass
@@ -263,7 +264,7 @@ def tel_uri(phone: str, name: str = "press.phone") -> str:
         raise CampaignError(f'{name} must be a phone number like "+1 613 555 0100 ext. 123"')
     if number.strip().startswith("+"):
         international = "+" + digits
-    elif len(digits) == 10 or (len(digits) == 11 and digits.startswith("1")):
+    elif (len(digits) == 10 or (len(digits) == 11 and digits.startswith("1"))) and digits[-10] in "23456789":
         # Without a country code, a ten-digit number is North American (+1).
         international = "+1" + digits[-10:]
     else:
@@ -285,12 +286,71 @@ def _retention_days(data: dict, deadline: dt.date | None) -> int | None:
     return days
 
 
+# The keys each table of the file may hold: anything else is a typo or a key in the wrong
+# table (TOML puts every key written after a [section] line into that section).
+TOP_LEVEL_KEYS = {
+    "kind",
+    "goal",
+    "deadline",
+    "timezone",
+    "show_reasons",
+    "retention_days",
+    "organization",
+    "press",
+    *LANGUAGES,
+}
+TABLE_KEYS = {
+    "organization": {"postal_address", "privacy_url", "email"},
+    "press": {"name", "email", "phone"},
+    **{
+        language: {
+            "organization",
+            "title",
+            "summary",
+            "target",
+            "text",
+            "sources",
+            "footnotes",
+            "share_text",
+            "hosted_by",
+            "privacy",
+            "donate_url",
+            "donate_text",
+            "related",
+        }
+        for language in LANGUAGES
+    },
+}
+
+
+def _check_keys(data: dict) -> None:
+    """Refuse a key the format does not have, saying where it belongs or what was meant."""
+    tables = [("", data, TOP_LEVEL_KEYS)]
+    tables += [
+        (name, data[name], known) for name, known in TABLE_KEYS.items() if isinstance(data.get(name), dict)
+    ]
+    for name, table, known in tables:
+        for key in table:
+            if key in known or (not name and isinstance(table[key], dict)):
+                continue  # other top-level tables: [de] and the like are judged with the languages
+            where = f"{name}.{key}" if name else key
+            if name and key in TOP_LEVEL_KEYS:
+                raise CampaignError(
+                    f"{where} is not a key of [{name}]: write {key} above the first [section]"
+                )
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f' (did you mean "{close[0]}"?)' if close else ""
+            raise CampaignError(f"{where} is not a key the campaign file has{hint}")
+
+
 def parse_campaign(data: dict) -> Campaign:
     """Validate a parsed campaign file; raise CampaignError naming the first bad field."""
     goal = _require(data, "goal", "", int)
     if goal <= 0:
         raise CampaignError("goal must be greater than zero")
     deadline = _require(data, "deadline", "", dt.date, optional=True)
+    if isinstance(deadline, dt.datetime):
+        raise CampaignError("deadline must be a date like 2027-06-30: signing closes at the end of that day")
     organization = _require(data, "organization", "", dict)
     privacy_url = _web_url(_require(organization, "privacy_url", "organization"), "organization.privacy_url")
     press = _require(data, "press", "", dict)
@@ -304,7 +364,7 @@ def parse_campaign(data: dict) -> Campaign:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise CampaignError(f'timezone "{timezone}" is not a time zone name like "America/Toronto"') from None
-    return Campaign(
+    campaign = Campaign(
         goal=goal,
         deadline=deadline,
         postal_address=_require(organization, "postal_address", "organization"),
@@ -320,6 +380,12 @@ def parse_campaign(data: dict) -> Campaign:
         show_reasons=bool(_require(data, "show_reasons", "", bool, optional=True)),
         retention_days=_retention_days(data, deadline),
     )
+    _check_keys(data)
+    try:
+        campaign.anonymise_at()  # computes closes_at() too
+    except OverflowError:
+        raise CampaignError("deadline and retention_days must fall before the year 9999") from None
+    return campaign
 
 
 def load_campaign(path: str | Path) -> Campaign:

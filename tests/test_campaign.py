@@ -46,6 +46,24 @@ def test_demo_campaign_is_valid_in_both_languages():
         ),
         (VALID.replace('privacy_url = "https://', 'privacy_url = "ftp://'), "organization.privacy_url"),
         (VALID.replace("[^4]", "[^9]", 1), "en.text refers to source [^9]"),
+        # Written at the end of the file, a top-level key lands in the last [section].
+        (
+            VALID + "\nretention_days = 90\n",
+            "fr.retention_days is not a key of [fr]: write retention_days above",
+        ),
+        (
+            VALID.replace("deadline = ", "dealine = ", 1),
+            'dealine is not a key the campaign file has (did you mean "deadline"?)',
+        ),
+        (VALID.replace("deadline = 2027-06-30", "deadline = 2027-06-30T17:00:00"), "deadline must be a date"),
+        (
+            VALID.replace("deadline = 2027-06-30", "deadline = 9999-12-31"),
+            "deadline and retention_days must fall",
+        ),
+        (
+            VALID.replace('phone = "+1 613 555 0100', 'phone = "01 23 45 67 89', 1),
+            "press.phone needs its country code",
+        ),
     ],
 )
 def test_a_broken_campaign_file_is_refused_with_the_field_named(tmp_path, broken, field):
