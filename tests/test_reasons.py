@@ -96,3 +96,12 @@ def test_hiding_the_name_through_the_manage_link_hides_the_reason_too(app, admin
     manage = f"/manage/{token}"
     client.post(f"{manage}/hide", data={"csrf_token": csrf_token(client, manage)})
     assert ESCAPED not in client.get("/signers").get_data(as_text=True)
+
+
+def test_the_sign_form_says_the_comment_may_be_shown_when_reasons_are_on(app, client):
+    listed_alone = "Show my name and province in the public list of signers<"
+    assert listed_alone in client.get("/").get_data(as_text=True)
+    _show_reasons(app)
+    page = client.get("/").get_data(as_text=True)
+    assert "and my comment once an organizer has read it" in page
+    assert listed_alone not in page
