@@ -221,7 +221,10 @@ def thanks():
 def embed():
     """The partners' widget: count, goal, progress and a link to sign, live like the page."""
     return render_template(
-        "public/embed.html", tally=current_tally(), campaign_url=external_url("public.index")
+        "public/embed.html",
+        tally=current_tally(),
+        campaign_url=external_url("public.index"),
+        is_open=current_campaign().is_open(),
     )
 
 

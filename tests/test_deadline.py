@@ -122,3 +122,11 @@ def test_campaign_check_warns_of_a_past_deadline_without_failing(runner, tmp_pat
     assert result.exit_code == 0
     assert "valid" in result.output
     assert "deadline 2020-01-31 has passed" in result.output
+
+
+def test_the_partners_widget_stops_asking_people_to_sign_once_closed(app, client):
+    assert "Sign the petition" in client.get("/embed").get_data(as_text=True)
+    _close(app)
+    widget = client.get("/embed").get_data(as_text=True)
+    assert "Sign the petition" not in widget
+    assert "See who signed" in widget
