@@ -331,8 +331,8 @@ def _check_keys(data: dict) -> None:
     ]
     for name, table, known in tables:
         for key in table:
-            if key in known or (not name and isinstance(table[key], dict)):
-                continue  # other top-level tables: [de] and the like are judged with the languages
+            if key in known:
+                continue
             where = f"{name}.{key}" if name else key
             if name and key in TOP_LEVEL_KEYS:
                 raise CampaignError(

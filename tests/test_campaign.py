@@ -51,6 +51,7 @@ def test_demo_campaign_is_valid_in_both_languages():
             VALID + "\nretention_days = 90\n",
             "fr.retention_days is not a key of [fr]: write retention_days above",
         ),
+        (VALID + '\n[links]\nurl = "https://example.org"\n', "links is not a key the campaign file has"),
         (
             VALID.replace("deadline = ", "dealine = ", 1),
             'dealine is not a key the campaign file has (did you mean "deadline"?)',
