@@ -169,31 +169,26 @@ class Deliverer:
                 self._wake.clear()
 
     def run_once(self) -> int:
-        with self.app.app_context():
-            try:
-                return deliver_due(should_stop=self._stop.is_set)
-            except SQLAlchemyError as error:
-                log.warning("mail deliverer cannot reach the database: %s", type(error).__name__)
-                return 0
-            except Exception:  # noqa: BLE001 - a dead thread would silently stop all mail
-                log.exception("mail deliverer hit an unexpected error; it keeps running")
-                return 0
-            finally:
-                db.session.remove()
+        """Deliver one batch; how many were sent."""
+        return self._guarded("mail deliverer", lambda: deliver_due(should_stop=self._stop.is_set))
 
     def check_retention(self) -> int:
         """At most once an hour, anonymise the signatures whose retention has run out; how many."""
         if time.monotonic() - self._retention_checked_at < RETENTION_CHECK_SECONDS:
             return 0
         self._retention_checked_at = time.monotonic()
+        return self._guarded("retention check", lambda: anonymise_due(actor=RETENTION_ACTOR))
+
+    def _guarded(self, what: str, work) -> int:
+        """Run `work` in an app context; any failure is logged and counts as 0, never ends the thread."""
         with self.app.app_context():
             try:
-                return anonymise_due(actor=RETENTION_ACTOR)
+                return work()
             except SQLAlchemyError as error:
-                log.warning("retention check cannot reach the database: %s", type(error).__name__)
+                log.warning("%s cannot reach the database: %s", what, type(error).__name__)
                 return 0
             except Exception:  # noqa: BLE001 - a dead thread would silently stop all mail
-                log.exception("retention check hit an unexpected error; mail keeps flowing")
+                log.exception("%s hit an unexpected error; it keeps running", what)
                 return 0
             finally:
                 db.session.remove()
