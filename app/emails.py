@@ -1,7 +1,5 @@
 """What each email says (subject, text and HTML parts, in the signer's language), as Flask-Mail messages."""
 
-import hashlib
-import hmac
 from datetime import datetime
 from email import policy
 from email.utils import make_msgid, parseaddr, quote
@@ -13,6 +11,7 @@ from flask_babel import gettext as _
 from flask_mail import Message
 
 from .campaign import current_campaign
+from .extensions import keyed_hash
 from .links import external_url
 from .models import Signature
 from .tokens import CONFIRM, MANAGE, WITHDRAW, make_token, token_lifetime
@@ -126,10 +125,8 @@ def outbox_message_id(outbox_id: int, created_at: datetime) -> str:
     A keyed hash of the row: it tells readers nothing of how much mail the campaign
     sends, and a new database (ids from 1 again) never repeats an old message's id.
     """
-    key = current_app.config["SECRET_KEY"]
-    key = key.encode() if isinstance(key, str) else key
-    digest = hmac.new(key, f"outbox:{outbox_id}:{created_at.isoformat()}".encode(), hashlib.sha256)
-    return f"<{digest.hexdigest()[:32]}@{_mail_domain()}>"
+    digest = keyed_hash(f"outbox:{outbox_id}:{created_at.isoformat()}", digest_size=16)
+    return f"<{digest}@{_mail_domain()}>"
 
 
 def build_message(
