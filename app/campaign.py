@@ -5,6 +5,7 @@ import difflib
 import re
 import tomllib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -96,6 +97,11 @@ class Campaign:
 
     def closes_at(self) -> dt.datetime | None:
         """When signing closes: the end of the deadline day in the campaign's time zone; None if never."""
+        return self._closes_at
+
+    @cached_property
+    def _closes_at(self) -> dt.datetime | None:
+        # Asked on every page view; the campaign never changes, so it is worked out once.
         if self.deadline is None:
             return None
         next_day = dt.datetime.combine(
