@@ -49,8 +49,6 @@ class Signature(db.Model):
         {"sqlite_autoincrement": True},
     )
 
-    PENDING, CONFIRMED = "pending", "confirmed"
-
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
     email_domain: Mapped[str] = mapped_column(String(255), default="", index=True)
@@ -77,18 +75,13 @@ class Signature(db.Model):
 
     @hybrid_property
     def confirmed(self) -> bool:
-        """Counted: its signer followed the confirmation link; False while PENDING."""
+        """Counted: its signer followed the confirmation link; False while pending."""
         return self.confirmed_at is not None
 
     @confirmed.inplace.expression
     @classmethod
     def _confirmed_expression(cls):
         return cls.confirmed_at.is_not(None)
-
-    @property
-    def state(self) -> str:
-        """PENDING or CONFIRMED."""
-        return self.CONFIRMED if self.confirmed else self.PENDING
 
 
 class ConsentWording(db.Model):
