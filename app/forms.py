@@ -139,7 +139,7 @@ class SignForm(FlaskForm):
     same name: adding one here (with its column and migration) is all signing needs.
     """
 
-    NOT_ANSWERS = frozenset({"csrf_token", "website"})
+    NOT_ANSWERS = frozenset({"csrf_token", "homepage"})
 
     name = StringField(
         _l("Full name"),
@@ -177,7 +177,8 @@ class SignForm(FlaskForm):
     public = BooleanField(_l("Show my name and province in the public list of signers"))
     updates = BooleanField()  # label comes from the consent wording, see signatures.consent_wording
     # Honeypot: hidden from people by CSS and from assistive technology; bots fill it in.
-    website = StringField(_l("Leave this field empty"), render_kw={"autocomplete": "off", "tabindex": "-1"})
+    # (Not named `website`: that is an open letter's real field.) post_form renders it.
+    homepage = StringField(_l("Leave this field empty"), render_kw={"autocomplete": "off", "tabindex": "-1"})
 
     def validate_country(self, field):
         if not is_country(field.data or ""):
@@ -196,7 +197,7 @@ class SignForm(FlaskForm):
     @property
     def is_bot(self) -> bool:
         """A human never sees the honeypot, so anything in it means a script."""
-        return bool((self.website.data or "").strip())
+        return bool((self.homepage.data or "").strip())
 
     def answers(self) -> dict[str, object]:
         """The validated, normalised answers by column name."""

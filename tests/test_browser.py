@@ -131,7 +131,7 @@ def test_a_keyboard_alone_can_sign(live, browser, smtp):
         element.send_keys(Keys.TAB)
         element = browser.switch_to.active_element
     assert order[:7] == ["name", "email", "postal_code", "country", "comment", "public", "updates"]
-    assert "website" not in order, "the honeypot is never reached by keyboard"
+    assert "homepage" not in order, "the honeypot is never reached by keyboard"
     wait_until(lambda: "/check-inbox" in browser.current_url)
     [row] = signature_rows(app)
     assert (row.name, row.public, row.updates) == ("Kim Keyboard", True, False)

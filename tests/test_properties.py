@@ -83,11 +83,11 @@ def test_sign_form_never_fails_and_never_half_writes(app, fuzz_client):
         comment=anything,
         public=anything,
         updates=anything,
-        website=st.sampled_from(["", "", "x"]),
+        homepage=st.sampled_from(["", "", "x"]),
         source=anything,
         lang=st.sampled_from(["", "en", "fr", "xx"]),
     )
-    def sign_anything(name, email, postal_code, country, comment, public, updates, website, source, lang):
+    def sign_anything(name, email, postal_code, country, comment, public, updates, homepage, source, lang):
         response = client.post(
             f"/sign?source={quote(source)}&lang={lang}",
             data={
@@ -98,7 +98,7 @@ def test_sign_form_never_fails_and_never_half_writes(app, fuzz_client):
                 "comment": comment,
                 "public": public,
                 "updates": updates,
-                "website": website,
+                "homepage": homepage,
                 "csrf_token": token,
             },
         )

@@ -174,7 +174,7 @@ def test_unsafe_source_tags_are_dropped(client, app):
 
 
 def test_honeypot_submission_looks_accepted_but_stores_nothing(client, app, smtp):
-    response = sign(client, website="http://spam.example")
+    response = sign(client, homepage="http://spam.example")
     assert response.status_code == 303
     assert signature_rows(app) == []
     assert outbox_rows(app) == []
