@@ -1,0 +1,139 @@
+"""The open letter's own routes: the letter as PDF and printable HTML, the grouped list of
+signatories, and the organizers' approve and reject buttons."""
+
+import re
+import threading
+
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ...campaign import current_campaign
+from ...counter import current_tally
+from ...security import forbid_storing
+from .listing import INDIVIDUAL, ORGANIZATION, listed_counts, listed_page, listed_signatories, listing_version
+from .moderation import Verdict, approve_signatories, approve_signatory, reject_signatory
+
+bp = Blueprint("open_letter", __name__)
+moderation_bp = Blueprint("moderation", __name__, url_prefix="/admin/signatures")
+moderation_bp.after_request(forbid_storing)  # nothing an organizer sees is cached
+bp.register_blueprint(moderation_bp)
+
+CURSOR = re.compile(r"[0-9]{1,12}")
+# Rendered letters kept per process: a few languages, each only for the current list.
+RENDERS_KEPT = 8
+
+
+def _language() -> str:
+    return str(get_locale() or "en")
+
+
+def _cursor(args, name: str) -> int:
+    value = args.get(name, "0")
+    if not CURSOR.fullmatch(value):
+        abort(404)
+    return int(value)
+
+
+def signers_page(args):
+    """GET /signers for an open letter: organizations, then individuals, each in pages of its own."""
+    org_after, ind_after = _cursor(args, "org_after"), _cursor(args, "ind_after")
+    organizations = listed_page(ORGANIZATION, org_after)
+    individuals = listed_page(INDIVIDUAL, ind_after)
+    if (org_after and not organizations.rows) or (ind_after and not individuals.rows):
+        abort(404)
+    return render_template(
+        "open_letter/signers.html",
+        organizations=organizations,
+        individuals=individuals,
+        counts=listed_counts(),
+        tally=current_tally(),
+    )
+
+
+class RenderCache:
+    """The last renders of the letter by (format, language, listing version): a thousand
+    visitors cost one render until the list changes."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._renders: dict[tuple, bytes | str] = {}
+
+    def get(self, key: tuple, render):
+        with self._lock:
+            if key in self._renders:
+                return self._renders[key]
+        value = render()
+        with self._lock:
+            if len(self._renders) >= RENDERS_KEPT:
+                self._renders.pop(next(iter(self._renders)))
+            self._renders[key] = value
+        return value
+
+
+def _rendered(what: str):
+    """The letter in the visitor's language with its listed signatories, as `what` renders it."""
+    from ... import letter_pdf  # written beside this kind; imported only when a letter is asked for
+
+    language = _language()
+    campaign = current_campaign()
+    cache = current_app.extensions.setdefault("open_letter_renders", RenderCache())
+
+    def render():
+        organizations, individuals = listed_signatories()
+        renderer = letter_pdf.render_letter_pdf if what == "pdf" else letter_pdf.render_letter_html
+        return renderer(
+            campaign.in_language(language), organizations, individuals, language, campaign.settings.date()
+        )
+
+    return cache.get((what, language, listing_version(), campaign.settings.date()), render)
+
+
+@bp.get("/letter.pdf")
+def letter_pdf():
+    """The letter and its listed signatories as a PDF, in the page's language."""
+    response = Response(_rendered("pdf"), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="open-letter-{_language()}.pdf"'
+    return response
+
+
+@bp.get("/letter")
+def letter_html():
+    """The letter and its listed signatories as a plain page to print."""
+    return Response(_rendered("html"), mimetype="text/html")
+
+
+def _done(message: str, status: int):
+    return render_template("admin/done.html", message=message), status
+
+
+@moderation_bp.post("/<int:signature_id>/<any(approve, reject):verdict>")
+@login_required
+def review(signature_id: int, verdict: str):
+    """Put a signatory on the letter, or reject (erase) them."""
+    if verdict == "reject":
+        if not reject_signatory(signature_id, actor=current_user.email):
+            return _done(_("There was no such signature; nothing was changed."), 404)
+        return redirect(url_for("admin.dashboard", _anchor="moderation-title"), 303)
+    outcome = approve_signatory(signature_id, actor=current_user.email)
+    if outcome is Verdict.UNKNOWN:
+        return _done(_("There was no such signature; nothing was changed."), 404)
+    if outcome is Verdict.NOT_CONFIRMED:
+        return _done(
+            _("This signature is not confirmed yet: it can be approved once its signer confirms it."), 409
+        )
+    if outcome is Verdict.ALREADY:
+        return _done(_("This signatory is already on the letter, or took their name off it."), 409)
+    return redirect(url_for("admin.dashboard", _anchor="moderation-title"), 303)
+
+
+@moderation_bp.post("/approve")
+@login_required
+def approve_page():
+    """Approve every signatory of the queue page the organizer was shown."""
+    raw = request.form.getlist("ids")
+    if not raw or not all(CURSOR.fullmatch(value) for value in raw):
+        return _done(_("No signatory was chosen; nothing was changed."), 400)
+    approve_signatories([int(value) for value in raw], actor=current_user.email)
+    return redirect(url_for("admin.dashboard", _anchor="moderation-title"), 303)
