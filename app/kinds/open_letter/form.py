@@ -5,6 +5,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from flask_babel import lazy_gettext as _l
 from wtforms import RadioField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, ValidationError
 
 from ...forms import NAME_MAX, ContainsLetter, SignForm, clean_line
@@ -58,7 +59,10 @@ class OpenLetterForm(SignForm):
     public = None  # signing an open letter is appearing on it
     signatory_type = RadioField(
         _l("I sign"),
-        choices=[(INDIVIDUAL, _l("as an individual")), (ORGANIZATION, _l("on behalf of an organization"))],
+        choices=[
+            SelectChoice(INDIVIDUAL, _l("as an individual")),
+            SelectChoice(ORGANIZATION, _l("on behalf of an organization")),
+        ],
         default=INDIVIDUAL,
         validate_choice=False,  # validate_signatory_type explains better
     )

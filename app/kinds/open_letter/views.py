@@ -9,6 +9,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ...admin import organizer_context
 from ...campaign import current_campaign
 from ...counter import current_tally
 from ...security import forbid_storing
@@ -18,6 +19,7 @@ from .moderation import Verdict, approve_signatories, approve_signatory, reject_
 bp = Blueprint("open_letter", __name__)
 moderation_bp = Blueprint("moderation", __name__, url_prefix="/admin/signatures")
 moderation_bp.after_request(forbid_storing)  # nothing an organizer sees is cached
+moderation_bp.context_processor(organizer_context)
 bp.register_blueprint(moderation_bp)
 
 CURSOR = re.compile(r"[0-9]{1,12}")

@@ -1,0 +1,515 @@
+"""The open letter: signing as an organization or an individual, moderation, the two lists,
+the count and its parts, the export, the listed email and the campaign file's letter."""
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from app.campaign import CampaignError, load_campaign
+from app.extensions import db
+from app.models import AuditEvent
+from helpers import (
+    ORGANIZER_EMAIL,
+    csrf_token,
+    deliver,
+    link_in,
+    log_in,
+    make_signature,
+    press_button,
+    sign,
+    signature_rows,
+    text_part,
+)
+
+CAMPAIGN = Path(__file__).parent / "campaigns" / "open-letter.toml"
+ORGANIZATION = {
+    "signatory_type": "organization",
+    "name": "Ligue des droits <b>numériques</b>",
+    "email": "contact@ligue.example",
+    "contact_name": "Zoé Secrète",
+    "website": "ligue.example/fr",
+    "title": "Should be ignored",
+    "organization": "Ignored too",
+    "postal_code": "",
+}
+INDIVIDUAL = {
+    "signatory_type": "individual",
+    "name": "Ana Tremblay",
+    "email": "ana@example.ca",
+    "title": "Professor of law",
+    "organization": "University of Example",
+    "website": "https://ignored.example",
+    "contact_name": "Ignored Person",
+}
+
+
+@pytest.fixture
+def letter_app(make_app):
+    return make_app(CAMPAIGN_FILE=str(CAMPAIGN))
+
+
+@pytest.fixture
+def client(letter_app):
+    return letter_app.test_client()
+
+
+@pytest.fixture
+def organizer_client(letter_app):
+    from helpers import add_organizer
+
+    add_organizer(letter_app)
+    organizer = letter_app.test_client()
+    assert log_in(organizer).status_code == 303
+    return organizer
+
+
+def _unmoderated(make_app, tmp_path):
+    path = tmp_path / "open-letter.toml"
+    path.write_text(
+        CAMPAIGN.read_text().replace('kind = "open_letter"', 'kind = "open_letter"\nmoderation = false')
+    )
+    return make_app(CAMPAIGN_FILE=str(path))
+
+
+def last_message_to(smtp, address: str):
+    return [message for message in smtp.messages if message["To"] == address][-1]
+
+
+def sign_and_confirm_as(client, app, smtp, fields) -> int:
+    """Sign with `fields`, confirm by the emailed link; the new signature's id."""
+    response = sign(client, **fields)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    deliver(app)
+    confirmation = last_message_to(smtp, fields["email"])
+    assert press_button(client, link_in(confirmation, "/confirm/")).status_code == 303
+    deliver(app)
+    return max(row.id for row in signature_rows(app))
+
+
+def press_manage_button(client, manage: str, action: str):
+    """Press one of the manage page's buttons, with the token from that page."""
+    return client.post(f"{manage}/{action}", data={"csrf_token": csrf_token(client, manage)})
+
+
+def review(organizer_client, signature_id: int, verdict: str):
+    return organizer_client.post(
+        f"/admin/signatures/{signature_id}/{verdict}",
+        data={"csrf_token": csrf_token(organizer_client, "/admin/")},
+    )
+
+
+def count(client) -> dict:
+    return json.loads(client.get("/api/count").get_data(as_text=True))
+
+
+def forget_tally(app):
+    app.extensions["count_cache"].forget()
+
+
+def public_pages(client) -> str:
+    pages = [
+        client.get(path).get_data(as_text=True) for path in ("/", "/?lang=fr", "/signers", "/signers?lang=fr")
+    ]
+    pages += [client.get("/embed").get_data(as_text=True), client.get("/api/count").get_data(as_text=True)]
+    return "\n".join(pages)
+
+
+# --- signing, moderation and the lists --------------------------------------------------------
+
+
+def test_signatories_are_listed_on_every_public_page_only_once_approved(
+    letter_app, client, organizer_client, smtp
+):
+    organization = sign_and_confirm_as(client, letter_app, smtp, ORGANIZATION)
+    individual = sign_and_confirm_as(client, letter_app, smtp, INDIVIDUAL)
+
+    rows = {row.id: row for row in signature_rows(letter_app)}
+    assert rows[organization].website == "https://ligue.example/fr"
+    assert (rows[organization].title, rows[organization].organization) == ("", "")
+    assert (rows[individual].website, rows[individual].contact_name) == ("", "")
+    assert rows[organization].contact_name == "Zoé Secrète"
+    assert all(row.confirmed_at and row.approved_at is None for row in rows.values())
+
+    pages = public_pages(client)
+    assert "Ana Tremblay" not in pages and "numériques" not in pages
+    assert count(client) == {**count(client), "count": 0, "organizations": 0, "individuals": 0}
+    assert "Organizations (0)" in client.get("/").get_data(as_text=True)
+
+    assert review(organizer_client, organization, "approve").status_code == 303
+    assert review(organizer_client, individual, "approve").status_code == 303
+    forget_tally(letter_app)
+
+    for path in ("/", "/?lang=fr", "/signers", "/signers?lang=fr"):
+        page = client.get(path).get_data(as_text=True)
+        assert "Ligue des droits &lt;b&gt;numériques&lt;/b&gt;" in page, path
+        assert '<a href="https://ligue.example/fr" rel="nofollow noopener ugc">' in page
+        assert "Ana Tremblay" in page and "Professor of law, University of Example" in page
+        if not path.endswith("fr"):  # the French words come with the lead's catalogue
+            assert "Organizations (1)" in page and "Individuals (1)" in page, path
+    assert count(client) == {**count(client), "count": 2, "organizations": 1, "individuals": 1}
+
+
+def test_contact_names_and_email_addresses_appear_on_no_public_page(
+    letter_app, client, organizer_client, smtp
+):
+    for fields in (ORGANIZATION, INDIVIDUAL):
+        review(organizer_client, sign_and_confirm_as(client, letter_app, smtp, fields), "approve")
+    forget_tally(letter_app)
+    pages = public_pages(client)
+    assert "Ligue des droits" in pages
+    for secret in ("Zoé Secrète", "contact@ligue.example", "ana@example.ca", "Ignored", "ignored.example"):
+        assert secret not in pages
+
+
+def test_the_letter_reads_as_a_letter_in_both_languages(client):
+    page = client.get("/").get_data(as_text=True)
+    for part in (
+        "The Honourable Minister of Public Safety",
+        "Dear Minister,",
+        "<strong>suspend</strong>",
+        "Respectfully yours,",
+        "The Privacy Commissioner of Canada",
+        "April 7, 2027",
+        "Sources",
+    ):
+        assert part in page, part
+    assert "appearing on the published letter" in page
+    french = client.get("/?lang=fr").get_data(as_text=True)
+    for part in ("Monsieur le Ministre,", "Veuillez agréer nos salutations distinguées.", "7 avril 2027"):
+        assert part in french, part
+
+
+def test_the_sign_form_asks_the_type_first_in_a_fieldset_with_a_legend(client):
+    page = client.get("/").get_data(as_text=True)
+    chooser = page.index('<fieldset class="choice')
+    assert page.index("<legend>", chooser) < page.index(
+        'name="signatory_type" type="radio" value="individual"'
+    )
+    assert (
+        'value="individual" checked' in page
+        or 'checked id="signatory_type-0"' in page
+        or "checked" in page[chooser : page.index("</fieldset>", chooser)]
+    )
+    assert 'name="public"' not in page
+    for name in ("title", "organization", "website", "contact_name", "postal_code"):
+        assert f'name="{name}"' in page
+    assert "open-letter.js" in page
+
+
+def test_an_organization_needs_the_name_of_the_person_signing_for_it(letter_app, client, smtp):
+    response = sign(client, **{**ORGANIZATION, "contact_name": " "})
+    assert response.status_code == 422
+    assert "Enter the name of the person signing for the organization." in response.get_data(as_text=True)
+    assert signature_rows(letter_app) == []
+
+
+@pytest.mark.parametrize(
+    "website",
+    [
+        "javascript:alert(1)",
+        "JavaScript:alert(document.cookie)",
+        "javascript://example.org/%0aalert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "ftp://example.org",
+        "mailto:a@example.org",
+        "https://user:pw@example.org",
+    ],
+)
+def test_a_website_that_is_not_http_or_https_is_refused(letter_app, client, website):
+    response = sign(client, **{**ORGANIZATION, "website": website})
+    assert response.status_code == 422
+    assert "Enter the website's address, like https://example.org." in response.get_data(as_text=True)
+    assert signature_rows(letter_app) == []
+
+
+def test_an_individual_may_sign_without_a_postal_code_and_the_other_types_fields_are_ignored(
+    letter_app, client, smtp
+):
+    response = sign(
+        client, **{**INDIVIDUAL, "postal_code": "", "website": "javascript:alert(1)", "title": ""}
+    )
+    assert response.status_code == 303
+    [row] = signature_rows(letter_app)
+    assert (row.signatory_type, row.postal_code, row.website, row.contact_name) == ("individual", "", "", "")
+    assert row.public is True
+
+
+def test_an_unknown_signatory_type_is_refused(letter_app, client):
+    response = sign(client, **{**INDIVIDUAL, "signatory_type": "government"})
+    assert response.status_code == 422
+    assert signature_rows(letter_app) == []
+
+
+# --- moderation ----------------------------------------------------------------------------
+
+
+def test_approving_needs_a_logged_in_organizer_and_a_csrf_token(letter_app, client, organizer_client, smtp):
+    signature_id = sign_and_confirm_as(client, letter_app, smtp, INDIVIDUAL)
+    anonymous = letter_app.test_client()
+    response = anonymous.post(
+        f"/admin/signatures/{signature_id}/approve", data={"csrf_token": csrf_token(anonymous)}
+    )
+    assert response.status_code in (302, 401) and "/admin/login" in response.headers.get(
+        "Location", "/admin/login"
+    )
+    assert organizer_client.post(f"/admin/signatures/{signature_id}/approve").status_code == 400
+    assert organizer_client.post(f"/admin/signatures/{signature_id}/reject").status_code == 400
+    assert organizer_client.post("/admin/signatures/approve", data={"ids": [signature_id]}).status_code == 400
+    [row] = signature_rows(letter_app)
+    assert row.approved_at is None
+    with letter_app.app_context():
+        assert db.session.scalars(select(AuditEvent.action)).all() == []
+
+
+def test_approval_mails_the_signatory_once_with_a_manage_link_that_withdraws_the_name(
+    letter_app, client, organizer_client, smtp
+):
+    signature_id = sign_and_confirm_as(client, letter_app, smtp, INDIVIDUAL)
+    before = len(smtp.messages)
+    review(organizer_client, signature_id, "approve")
+    deliver(letter_app)
+    [listed] = smtp.messages[before:]
+    assert "Your name is on the open letter" in listed["Subject"]
+    assert "Your name is now on the open letter" in text_part(listed)
+    manage = link_in(listed, "/manage/")
+    forget_tally(letter_app)
+    assert count(client)["individuals"] == 1
+
+    page = client.get(manage).get_data(as_text=True)
+    assert "Your name is on the letter." in page
+    response = press_manage_button(client, manage, "hide")
+    assert response.status_code == 303
+    forget_tally(letter_app)
+    assert count(client) == {**count(client), "count": 0, "individuals": 0}
+    assert "Ana Tremblay" not in public_pages(client)
+    assert "Done: your name is no longer on the letter." in client.get(response.headers["Location"]).get_data(
+        as_text=True
+    )
+    assert review(organizer_client, signature_id, "approve").status_code == 409, "a withdrawn name stays off"
+
+
+def test_erasing_through_the_manage_link_lowers_the_count(letter_app, client, organizer_client, smtp):
+    kept = sign_and_confirm_as(client, letter_app, smtp, ORGANIZATION)
+    leaving = sign_and_confirm_as(client, letter_app, smtp, INDIVIDUAL)
+    review(organizer_client, kept, "approve")
+    review(organizer_client, leaving, "approve")
+    deliver(letter_app)
+    manage = link_in(last_message_to(smtp, INDIVIDUAL["email"]), "/manage/")
+    assert press_manage_button(client, manage, "erase").status_code == 200
+    forget_tally(letter_app)
+    assert count(client) == {**count(client), "count": 1, "organizations": 1, "individuals": 0}
+    assert [row.id for row in signature_rows(letter_app)] == [kept]
+
+
+def test_rejecting_erases_the_signature_and_the_audit_log_keeps_no_personal_data(
+    letter_app, client, organizer_client, smtp
+):
+    rejected = sign_and_confirm_as(client, letter_app, smtp, ORGANIZATION)
+    listed = sign_and_confirm_as(client, letter_app, smtp, INDIVIDUAL)
+    assert review(organizer_client, listed, "approve").status_code == 303
+    assert review(organizer_client, rejected, "reject").status_code == 303
+    assert [row.id for row in signature_rows(letter_app)] == [listed]
+    forget_tally(letter_app)
+    assert count(client) == {**count(client), "count": 1, "organizations": 0, "individuals": 1}
+
+    assert review(organizer_client, listed, "reject").status_code == 303, (
+        "a listed signatory can be taken off too"
+    )
+    forget_tally(letter_app)
+    assert count(client) == {**count(client), "count": 0, "organizations": 0, "individuals": 0}
+    with letter_app.app_context():
+        events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+        assert [event.action for event in events] == [
+            "approve signatory",
+            "reject signatory",
+            "reject signatory",
+        ]
+        logged = " ".join(f"{event.actor} {event.details}" for event in events)
+    for personal in ("Ligue", "Zoé", "contact@ligue.example", "Ana", "ana@example.ca"):
+        assert personal not in logged
+    assert ORGANIZER_EMAIL in logged
+
+
+def test_unknown_unconfirmed_and_already_approved_signatories_are_answered_plainly(
+    letter_app, client, organizer_client, smtp
+):
+    assert review(organizer_client, 999_999, "approve").status_code == 404
+    assert review(organizer_client, 999_999, "reject").status_code == 404
+    sign(client, **INDIVIDUAL)
+    [pending] = signature_rows(letter_app)
+    response = review(organizer_client, pending.id, "approve")
+    assert response.status_code == 409
+    assert "not confirmed yet" in response.get_data(as_text=True)
+    with letter_app.app_context():
+        assert db.session.scalars(select(AuditEvent)).all() == []
+    confirmed = sign_and_confirm_as(client, letter_app, smtp, ORGANIZATION)
+    assert review(organizer_client, confirmed, "approve").status_code == 303
+    assert review(organizer_client, confirmed, "approve").status_code == 409
+    forget_tally(letter_app)
+    assert count(client)["count"] == 1, "approving twice counts once"
+
+
+def test_the_dashboard_queues_confirmed_signatories_and_approves_a_page_at_once(
+    letter_app, client, organizer_client, smtp
+):
+    first = sign_and_confirm_as(client, letter_app, smtp, ORGANIZATION)
+    second = sign_and_confirm_as(client, letter_app, smtp, INDIVIDUAL)
+    sign(client, **{**INDIVIDUAL, "name": "Not Confirmed", "email": "pending@example.ca"})
+    dashboard = organizer_client.get("/admin/").get_data(as_text=True)
+    assert "Signatories waiting for approval" in dashboard
+    assert "2 signatories are waiting." in dashboard
+    assert "Zoé Secrète" in dashboard and "Ligue des droits &lt;b&gt;" in dashboard
+    assert "Not Confirmed" not in dashboard.split('id="moderation-title"')[1].split("</section>")[0]
+
+    response = organizer_client.post(
+        "/admin/signatures/approve",
+        data={"ids": [str(first), str(second)], "csrf_token": csrf_token(organizer_client, "/admin/")},
+    )
+    assert response.status_code == 303
+    forget_tally(letter_app)
+    assert count(client) == {**count(client), "count": 2, "organizations": 1, "individuals": 1}
+    dashboard = organizer_client.get("/admin/").get_data(as_text=True)
+    assert "No signatory is waiting." in dashboard
+    with letter_app.app_context():
+        [event] = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "approve signatory")).all()
+        assert event.rows == 2
+    assert (
+        organizer_client.post(
+            "/admin/signatures/approve",
+            data={"ids": ["x"], "csrf_token": csrf_token(organizer_client, "/admin/")},
+        ).status_code
+        == 400
+    )
+
+
+def test_without_moderation_a_signatory_is_listed_at_confirmation(make_app, tmp_path, smtp):
+    app = _unmoderated(make_app, tmp_path)
+    client = app.test_client()
+    signature_id = sign_and_confirm_as(client, app, smtp, ORGANIZATION)
+    assert "Your name is now on the letter." in client.get("/thanks").get_data(as_text=True)
+    assert "Your name is on the open letter" in smtp.messages[-1]["Subject"]
+    forget_tally(app)
+    assert count(client) == {**count(client), "count": 1, "organizations": 1, "individuals": 0}
+    assert "Ligue des droits" in client.get("/signers").get_data(as_text=True)
+    assert [row.approved_at is not None for row in signature_rows(app)] == [True]
+    assert signature_id
+
+
+# --- /signers, the export, the campaign file ---------------------------------------------------
+
+
+def test_signers_pages_each_list_with_a_cursor(letter_app, client):
+    for number in range(60):
+        make_signature(
+            letter_app, number, public=True, approved_at=signature_values_time(), signatory_type="individual"
+        )
+    make_signature(
+        letter_app,
+        100,
+        name="Only Org",
+        public=True,
+        approved_at=signature_values_time(),
+        signatory_type="organization",
+    )
+    make_signature(letter_app, 101, name="Pending Person", public=True)
+    first = client.get("/signers").get_data(as_text=True)
+    assert first.count('<span class="name">') == 50
+    assert "Only Org" in first and "Pending Person" not in first
+    assert "Individuals (60)" in first
+    after = max(row.id for row in signature_rows(letter_app) if row.name == "Signer 49")
+    assert f"ind_after={after}" in first.replace("&amp;", "&")
+    second = client.get(f"/signers?ind_after={after}").get_data(as_text=True)
+    assert second.count('<span class="name">') == 10 and "Signer 59" in second and "Signer 49<" not in second
+    assert "Only Org" in second, "the organizations stay on their own first page"
+    assert client.get("/signers?ind_after=abc").status_code == 404
+    assert client.get("/signers?org_after=999999999").status_code == 404
+    front = client.get("/").get_data(as_text=True)
+    assert front.count('<span class="name">') == 50 and "See all the individuals" in front
+
+
+def signature_values_time():
+    from datetime import UTC, datetime
+
+    return datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def test_the_export_adds_the_open_letter_columns(letter_app, client, organizer_client, smtp):
+    organization = sign_and_confirm_as(client, letter_app, smtp, ORGANIZATION)
+    review(organizer_client, organization, "approve")
+    sign_and_confirm_as(client, letter_app, smtp, INDIVIDUAL)
+    text = organizer_client.get("/admin/export.csv").get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0][-6:] == [
+        "signatory_type",
+        "title",
+        "organization",
+        "website",
+        "contact_name",
+        "approved_at",
+    ]
+    by_type = {row[-6]: row for row in rows[1:]}
+    assert by_type["organization"][-5:-1] == ["", "", "https://ligue.example/fr", "Zoé Secrète"]
+    assert by_type["organization"][-1].endswith("Z")
+    assert by_type["individual"][-5:] == ["Professor of law", "University of Example", "", "", ""]
+
+
+def test_the_embed_widget_shows_both_counts(letter_app, client):
+    make_signature(
+        letter_app, 1, public=True, approved_at=signature_values_time(), signatory_type="organization"
+    )
+    widget = client.get("/embed").get_data(as_text=True)
+    assert 'data-part="organizations"' in widget and 'data-part="individuals"' in widget
+
+
+def _write(tmp_path, text: str) -> Path:
+    path = tmp_path / "campaign.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            (
+                'addressee = ["The Honourable Minister of Public Safety", '
+                '"269 Laurier Avenue West", "Ottawa ON K1A 0P8"]\n',
+                "",
+            ),
+            "en.addressee is missing",
+        ),
+        (('salutation = "Dear Minister,"\n', 'salutation = ""\n'), "en.salutation is empty"),
+        (('closing = "Respectfully yours,"\n', 'closing = ["Respectfully"]\n'), "en.closing must be text"),
+        (
+            ('cc = ["The Privacy Commissioner of Canada"]\n', 'cc = "The Privacy Commissioner"\n'),
+            "en.cc must be a list",
+        ),
+        (("letter_date = 2027-04-07\n", 'letter_date = "April 7"\n'), "letter_date must be a date"),
+        (("letter_date = 2027-04-07\n", "moderation = 0\n"), "moderation must be true or false"),
+        (("letter_date = 2027-04-07\n", "moderaton = false\n"), 'did you mean "moderation"'),
+    ],
+)
+def test_a_broken_open_letter_is_refused_with_the_field_named(tmp_path, change, message):
+    text = CAMPAIGN.read_text()
+    assert change[0] in text
+    with pytest.raises(CampaignError, match=message):
+        load_campaign(_write(tmp_path, text.replace(change[0], change[1], 1)))
+
+
+def test_a_petition_refuses_the_open_letter_keys(tmp_path):
+    text = (
+        CAMPAIGN.read_text().replace('kind = "open_letter"\n', "").replace("letter_date = 2027-04-07\n", "")
+    )
+    with pytest.raises(CampaignError, match="en.addressee is not a key"):
+        load_campaign(_write(tmp_path, text))
+
+
+def test_the_demo_open_letter_is_valid_with_moderation_on():
+    campaign = load_campaign(Path(__file__).parent.parent / "campaigns" / "open-letter.toml")
+    assert campaign.kind == "open_letter" and campaign.settings.moderation is True
+    assert campaign.languages == ("en", "fr")
+    assert campaign.content["fr"].letter.addressee[0].startswith("L'honorable")
