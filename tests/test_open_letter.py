@@ -3,7 +3,6 @@ the count and its parts, the export, the listed email and the campaign file's le
 
 import csv
 import io
-import json
 from pathlib import Path
 
 import pytest
@@ -13,43 +12,25 @@ from app.campaign import CampaignError, load_campaign
 from app.extensions import db
 from app.models import AuditEvent
 from helpers import (
+    INDIVIDUAL,
+    OPEN_LETTER,
+    ORGANIZATION,
     ORGANIZER_EMAIL,
+    count,
     csrf_token,
     deliver,
+    forget_tally,
+    last_message_to,
     link_in,
-    log_in,
     make_signature,
-    press_button,
+    press_manage_button,
+    public_pages,
+    review,
     sign,
+    sign_and_confirm_as,
     signature_rows,
     text_part,
 )
-
-CAMPAIGN = Path(__file__).parent / "campaigns" / "open-letter.toml"
-ORGANIZATION = {
-    "signatory_type": "organization",
-    "name": "Ligue des droits <b>numériques</b>",
-    "email": "contact@ligue.example",
-    "contact_name": "Zoé Secrète",
-    "website": "ligue.example/fr",
-    "title": "Should be ignored",
-    "organization": "Ignored too",
-    "postal_code": "",
-}
-INDIVIDUAL = {
-    "signatory_type": "individual",
-    "name": "Ana Tremblay",
-    "email": "ana@example.ca",
-    "title": "Professor of law",
-    "organization": "University of Example",
-    "website": "https://ignored.example",
-    "contact_name": "Ignored Person",
-}
-
-
-@pytest.fixture
-def letter_app(make_app):
-    return make_app(CAMPAIGN_FILE=str(CAMPAIGN))
 
 
 @pytest.fixture
@@ -57,72 +38,19 @@ def client(letter_app):
     return letter_app.test_client()
 
 
-@pytest.fixture
-def organizer_client(letter_app):
-    from helpers import add_organizer
-
-    add_organizer(letter_app)
-    organizer = letter_app.test_client()
-    assert log_in(organizer).status_code == 303
-    return organizer
-
-
 def _unmoderated(make_app, tmp_path):
     path = tmp_path / "open-letter.toml"
     path.write_text(
-        CAMPAIGN.read_text().replace('kind = "open_letter"', 'kind = "open_letter"\nmoderation = false')
+        OPEN_LETTER.read_text().replace('kind = "open_letter"', 'kind = "open_letter"\nmoderation = false')
     )
     return make_app(CAMPAIGN_FILE=str(path))
-
-
-def last_message_to(smtp, address: str):
-    return [message for message in smtp.messages if message["To"] == address][-1]
-
-
-def sign_and_confirm_as(client, app, smtp, fields) -> int:
-    """Sign with `fields`, confirm by the emailed link; the new signature's id."""
-    response = sign(client, **fields)
-    assert response.status_code == 303, response.get_data(as_text=True)
-    deliver(app)
-    confirmation = last_message_to(smtp, fields["email"])
-    assert press_button(client, link_in(confirmation, "/confirm/")).status_code == 303
-    deliver(app)
-    return max(row.id for row in signature_rows(app))
-
-
-def press_manage_button(client, manage: str, action: str):
-    """Press one of the manage page's buttons, with the token from that page."""
-    return client.post(f"{manage}/{action}", data={"csrf_token": csrf_token(client, manage)})
-
-
-def review(organizer_client, signature_id: int, verdict: str):
-    return organizer_client.post(
-        f"/admin/signatures/{signature_id}/{verdict}",
-        data={"csrf_token": csrf_token(organizer_client, "/admin/")},
-    )
-
-
-def count(client) -> dict:
-    return json.loads(client.get("/api/count").get_data(as_text=True))
-
-
-def forget_tally(app):
-    app.extensions["count_cache"].forget()
-
-
-def public_pages(client) -> str:
-    pages = [
-        client.get(path).get_data(as_text=True) for path in ("/", "/?lang=fr", "/signers", "/signers?lang=fr")
-    ]
-    pages += [client.get("/embed").get_data(as_text=True), client.get("/api/count").get_data(as_text=True)]
-    return "\n".join(pages)
 
 
 # --- signing, moderation and the lists --------------------------------------------------------
 
 
 def test_signatories_are_listed_on_every_public_page_only_once_approved(
-    letter_app, client, organizer_client, smtp
+    letter_app, client, letter_organizer, smtp
 ):
     organization = sign_and_confirm_as(client, letter_app, smtp, ORGANIZATION)
     individual = sign_and_confirm_as(client, letter_app, smtp, INDIVIDUAL)
@@ -139,8 +67,8 @@ def test_signatories_are_listed_on_every_public_page_only_once_approved(
     assert count(client) == {**count(client), "count": 0, "organizations": 0, "individuals": 0}
     assert "Organizations (0)" in client.get("/").get_data(as_text=True)
 
-    assert review(organizer_client, organization, "approve").status_code == 303
-    assert review(organizer_client, individual, "approve").status_code == 303
+    assert review(letter_organizer, organization, "approve").status_code == 303
+    assert review(letter_organizer, individual, "approve").status_code == 303
     forget_tally(letter_app)
 
     for path in ("/", "/?lang=fr", "/signers", "/signers?lang=fr"):
@@ -154,10 +82,10 @@ def test_signatories_are_listed_on_every_public_page_only_once_approved(
 
 
 def test_contact_names_and_email_addresses_appear_on_no_public_page(
-    letter_app, client, organizer_client, smtp
+    letter_app, client, letter_organizer, smtp
 ):
     for fields in (ORGANIZATION, INDIVIDUAL):
-        review(organizer_client, sign_and_confirm_as(client, letter_app, smtp, fields), "approve")
+        review(letter_organizer, sign_and_confirm_as(client, letter_app, smtp, fields), "approve")
     forget_tally(letter_app)
     pages = public_pages(client)
     assert "Ligue des droits" in pages
@@ -247,7 +175,7 @@ def test_an_unknown_signatory_type_is_refused(letter_app, client):
 # --- moderation ----------------------------------------------------------------------------
 
 
-def test_approving_needs_a_logged_in_organizer_and_a_csrf_token(letter_app, client, organizer_client, smtp):
+def test_approving_needs_a_logged_in_organizer_and_a_csrf_token(letter_app, client, letter_organizer, smtp):
     signature_id = sign_and_confirm_as(client, letter_app, smtp, INDIVIDUAL)
     anonymous = letter_app.test_client()
     response = anonymous.post(
@@ -256,9 +184,9 @@ def test_approving_needs_a_logged_in_organizer_and_a_csrf_token(letter_app, clie
     assert response.status_code in (302, 401) and "/admin/login" in response.headers.get(
         "Location", "/admin/login"
     )
-    assert organizer_client.post(f"/admin/signatures/{signature_id}/approve").status_code == 400
-    assert organizer_client.post(f"/admin/signatures/{signature_id}/reject").status_code == 400
-    assert organizer_client.post("/admin/signatures/approve", data={"ids": [signature_id]}).status_code == 400
+    assert letter_organizer.post(f"/admin/signatures/{signature_id}/approve").status_code == 400
+    assert letter_organizer.post(f"/admin/signatures/{signature_id}/reject").status_code == 400
+    assert letter_organizer.post("/admin/signatures/approve", data={"ids": [signature_id]}).status_code == 400
     [row] = signature_rows(letter_app)
     assert row.approved_at is None
     with letter_app.app_context():
@@ -266,11 +194,11 @@ def test_approving_needs_a_logged_in_organizer_and_a_csrf_token(letter_app, clie
 
 
 def test_approval_mails_the_signatory_once_with_a_manage_link_that_withdraws_the_name(
-    letter_app, client, organizer_client, smtp
+    letter_app, client, letter_organizer, smtp
 ):
     signature_id = sign_and_confirm_as(client, letter_app, smtp, INDIVIDUAL)
     before = len(smtp.messages)
-    review(organizer_client, signature_id, "approve")
+    review(letter_organizer, signature_id, "approve")
     deliver(letter_app)
     [listed] = smtp.messages[before:]
     assert "Your name is on the open letter" in listed["Subject"]
@@ -289,14 +217,14 @@ def test_approval_mails_the_signatory_once_with_a_manage_link_that_withdraws_the
     assert "Done: your name is no longer on the letter." in client.get(response.headers["Location"]).get_data(
         as_text=True
     )
-    assert review(organizer_client, signature_id, "approve").status_code == 409, "a withdrawn name stays off"
+    assert review(letter_organizer, signature_id, "approve").status_code == 409, "a withdrawn name stays off"
 
 
-def test_erasing_through_the_manage_link_lowers_the_count(letter_app, client, organizer_client, smtp):
+def test_erasing_through_the_manage_link_lowers_the_count(letter_app, client, letter_organizer, smtp):
     kept = sign_and_confirm_as(client, letter_app, smtp, ORGANIZATION)
     leaving = sign_and_confirm_as(client, letter_app, smtp, INDIVIDUAL)
-    review(organizer_client, kept, "approve")
-    review(organizer_client, leaving, "approve")
+    review(letter_organizer, kept, "approve")
+    review(letter_organizer, leaving, "approve")
     deliver(letter_app)
     manage = link_in(last_message_to(smtp, INDIVIDUAL["email"]), "/manage/")
     assert press_manage_button(client, manage, "erase").status_code == 200
@@ -306,17 +234,17 @@ def test_erasing_through_the_manage_link_lowers_the_count(letter_app, client, or
 
 
 def test_rejecting_erases_the_signature_and_the_audit_log_keeps_no_personal_data(
-    letter_app, client, organizer_client, smtp
+    letter_app, client, letter_organizer, smtp
 ):
     rejected = sign_and_confirm_as(client, letter_app, smtp, ORGANIZATION)
     listed = sign_and_confirm_as(client, letter_app, smtp, INDIVIDUAL)
-    assert review(organizer_client, listed, "approve").status_code == 303
-    assert review(organizer_client, rejected, "reject").status_code == 303
+    assert review(letter_organizer, listed, "approve").status_code == 303
+    assert review(letter_organizer, rejected, "reject").status_code == 303
     assert [row.id for row in signature_rows(letter_app)] == [listed]
     forget_tally(letter_app)
     assert count(client) == {**count(client), "count": 1, "organizations": 0, "individuals": 1}
 
-    assert review(organizer_client, listed, "reject").status_code == 303, (
+    assert review(letter_organizer, listed, "reject").status_code == 303, (
         "a listed signatory can be taken off too"
     )
     forget_tally(letter_app)
@@ -335,52 +263,52 @@ def test_rejecting_erases_the_signature_and_the_audit_log_keeps_no_personal_data
 
 
 def test_unknown_unconfirmed_and_already_approved_signatories_are_answered_plainly(
-    letter_app, client, organizer_client, smtp
+    letter_app, client, letter_organizer, smtp
 ):
-    assert review(organizer_client, 999_999, "approve").status_code == 404
-    assert review(organizer_client, 999_999, "reject").status_code == 404
+    assert review(letter_organizer, 999_999, "approve").status_code == 404
+    assert review(letter_organizer, 999_999, "reject").status_code == 404
     sign(client, **INDIVIDUAL)
     [pending] = signature_rows(letter_app)
-    response = review(organizer_client, pending.id, "approve")
+    response = review(letter_organizer, pending.id, "approve")
     assert response.status_code == 409
     assert "not confirmed yet" in response.get_data(as_text=True)
     with letter_app.app_context():
         assert db.session.scalars(select(AuditEvent)).all() == []
     confirmed = sign_and_confirm_as(client, letter_app, smtp, ORGANIZATION)
-    assert review(organizer_client, confirmed, "approve").status_code == 303
-    assert review(organizer_client, confirmed, "approve").status_code == 409
+    assert review(letter_organizer, confirmed, "approve").status_code == 303
+    assert review(letter_organizer, confirmed, "approve").status_code == 409
     forget_tally(letter_app)
     assert count(client)["count"] == 1, "approving twice counts once"
 
 
 def test_the_dashboard_queues_confirmed_signatories_and_approves_a_page_at_once(
-    letter_app, client, organizer_client, smtp
+    letter_app, client, letter_organizer, smtp
 ):
     first = sign_and_confirm_as(client, letter_app, smtp, ORGANIZATION)
     second = sign_and_confirm_as(client, letter_app, smtp, INDIVIDUAL)
     sign(client, **{**INDIVIDUAL, "name": "Not Confirmed", "email": "pending@example.ca"})
-    dashboard = organizer_client.get("/admin/").get_data(as_text=True)
+    dashboard = letter_organizer.get("/admin/").get_data(as_text=True)
     assert "Signatories waiting for approval" in dashboard
     assert "2 signatories are waiting." in dashboard
     assert "Zoé Secrète" in dashboard and "Ligue des droits &lt;b&gt;" in dashboard
     assert "Not Confirmed" not in dashboard.split('id="moderation-title"')[1].split("</section>")[0]
 
-    response = organizer_client.post(
+    response = letter_organizer.post(
         "/admin/signatures/approve",
-        data={"ids": [str(first), str(second)], "csrf_token": csrf_token(organizer_client, "/admin/")},
+        data={"ids": [str(first), str(second)], "csrf_token": csrf_token(letter_organizer, "/admin/")},
     )
     assert response.status_code == 303
     forget_tally(letter_app)
     assert count(client) == {**count(client), "count": 2, "organizations": 1, "individuals": 1}
-    dashboard = organizer_client.get("/admin/").get_data(as_text=True)
+    dashboard = letter_organizer.get("/admin/").get_data(as_text=True)
     assert "No signatory is waiting." in dashboard
     with letter_app.app_context():
         [event] = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "approve signatory")).all()
         assert event.rows == 2
     assert (
-        organizer_client.post(
+        letter_organizer.post(
             "/admin/signatures/approve",
-            data={"ids": ["x"], "csrf_token": csrf_token(organizer_client, "/admin/")},
+            data={"ids": ["x"], "csrf_token": csrf_token(letter_organizer, "/admin/")},
         ).status_code
         == 400
     )
@@ -437,11 +365,11 @@ def signature_values_time():
     return datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
-def test_the_export_adds_the_open_letter_columns(letter_app, client, organizer_client, smtp):
+def test_the_export_adds_the_open_letter_columns(letter_app, client, letter_organizer, smtp):
     organization = sign_and_confirm_as(client, letter_app, smtp, ORGANIZATION)
-    review(organizer_client, organization, "approve")
+    review(letter_organizer, organization, "approve")
     sign_and_confirm_as(client, letter_app, smtp, INDIVIDUAL)
-    text = organizer_client.get("/admin/export.csv").get_data(as_text=True)
+    text = letter_organizer.get("/admin/export.csv").get_data(as_text=True)
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0][-6:] == [
         "signatory_type",
@@ -494,7 +422,7 @@ def _write(tmp_path, text: str) -> Path:
     ],
 )
 def test_a_broken_open_letter_is_refused_with_the_field_named(tmp_path, change, message):
-    text = CAMPAIGN.read_text()
+    text = OPEN_LETTER.read_text()
     assert change[0] in text
     with pytest.raises(CampaignError, match=message):
         load_campaign(_write(tmp_path, text.replace(change[0], change[1], 1)))
@@ -502,7 +430,9 @@ def test_a_broken_open_letter_is_refused_with_the_field_named(tmp_path, change, 
 
 def test_a_petition_refuses_the_open_letter_keys(tmp_path):
     text = (
-        CAMPAIGN.read_text().replace('kind = "open_letter"\n', "").replace("letter_date = 2027-04-07\n", "")
+        OPEN_LETTER.read_text()
+        .replace('kind = "open_letter"\n', "")
+        .replace("letter_date = 2027-04-07\n", "")
     )
     with pytest.raises(CampaignError, match="en.addressee is not a key"):
         load_campaign(_write(tmp_path, text))

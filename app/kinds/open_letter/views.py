@@ -2,9 +2,8 @@
 signatories, and the organizers' approve and reject buttons."""
 
 import re
-import threading
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -23,8 +22,6 @@ moderation_bp.context_processor(organizer_context)
 bp.register_blueprint(moderation_bp)
 
 CURSOR = re.compile(r"[0-9]{1,12}")
-# Rendered letters kept per process: a few languages, each only for the current list.
-RENDERS_KEPT = 8
 
 
 def _language() -> str:
@@ -54,56 +51,39 @@ def signers_page(args):
     )
 
 
-class RenderCache:
-    """The last renders of the letter by (format, language, listing version): a thousand
-    visitors cost one render until the list changes."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._renders: dict[tuple, bytes | str] = {}
-
-    def get(self, key: tuple, render):
-        with self._lock:
-            if key in self._renders:
-                return self._renders[key]
-        value = render()
-        with self._lock:
-            if len(self._renders) >= RENDERS_KEPT:
-                self._renders.pop(next(iter(self._renders)))
-            self._renders[key] = value
-        return value
-
-
-def _rendered(what: str):
-    """The letter in the visitor's language with its listed signatories, as `what` renders it."""
-    from ... import letter_pdf  # written beside this kind; imported only when a letter is asked for
-
-    language = _language()
+def _letter_parts(language: str) -> tuple:
+    """What the renderer takes: the content, the two lists, the language and the date."""
     campaign = current_campaign()
-    cache = current_app.extensions.setdefault("open_letter_renders", RenderCache())
-
-    def render():
-        organizations, individuals = listed_signatories()
-        renderer = letter_pdf.render_letter_pdf if what == "pdf" else letter_pdf.render_letter_html
-        return renderer(
-            campaign.in_language(language), organizations, individuals, language, campaign.settings.date()
-        )
-
-    return cache.get((what, language, listing_version(), campaign.settings.date()), render)
+    organizations, individuals = listed_signatories()
+    return campaign.in_language(language), organizations, individuals, language, campaign.settings.date()
 
 
 @bp.get("/letter.pdf")
 def letter_pdf():
-    """The letter and its listed signatories as a PDF, in the page's language."""
-    response = Response(_rendered("pdf"), mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'inline; filename="open-letter-{_language()}.pdf"'
-    return response
+    """The letter and its listed signatories as a PDF, in the page's language, built once per
+    language until the list changes."""
+    from ... import letter_pdf  # imported only when a letter is asked for (WeasyPrint is heavy)
+
+    language = _language()
+    key = (language, listing_version(), current_campaign().settings.date())
+    return letter_pdf.send_letter_pdf(
+        key,
+        lambda: letter_pdf.render_letter_pdf(*_letter_parts(language)),
+        filename=f"open-letter-{language}.pdf",
+        print_url=url_for("open_letter.letter_html", lang=language),
+    )
 
 
 @bp.get("/letter")
 def letter_html():
     """The letter and its listed signatories as a plain page to print."""
-    return Response(_rendered("html"), mimetype="text/html")
+    from ... import letter_pdf
+
+    language = _language()
+    page = letter_pdf.render_letter_html(
+        *_letter_parts(language), pdf_url=url_for("open_letter.letter_pdf", lang=language)
+    )
+    return Response(page, mimetype="text/html")
 
 
 def _done(message: str, status: int):
