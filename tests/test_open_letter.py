@@ -443,3 +443,22 @@ def test_the_demo_open_letter_is_valid_with_moderation_on():
     assert campaign.kind == "open_letter" and campaign.settings.moderation is True
     assert campaign.languages == ("en", "fr")
     assert campaign.content["fr"].letter.addressee[0].startswith("L'honorable")
+
+
+def test_demo_seed_fills_the_open_letter_with_listed_and_waiting_signatories(make_app):
+    app = make_app(DEVELOPMENT=True, CAMPAIGN_FILE=str(OPEN_LETTER))
+    result = app.test_cli_runner().invoke(args=["demo", "seed", "--count", "200"])
+    assert "Added 200 demo signatures." in result.output
+    rows = signature_rows(app)
+    listed = [row for row in rows if row.approved_at is not None]
+    waiting = [row for row in rows if row.confirmed_at is not None and row.approved_at is None]
+    assert listed and waiting
+    organizations = [row.name for row in listed if row.signatory_type == "organization"]
+    assert organizations and len(set(organizations)) == len(organizations)
+    client = app.test_client()
+    assert count(client) == {
+        **count(client),
+        "count": len(listed),
+        "organizations": len(organizations),
+        "individuals": len(listed) - len(organizations),
+    }
