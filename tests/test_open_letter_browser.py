@@ -1,30 +1,18 @@
 """An organization signs the open letter in a real browser (Debian's headless Chromium), with
 JavaScript (only its fields show) and without (both sets show, the other type's are ignored)."""
 
-import os
-
 import pytest
 from selenium.webdriver.common.by import By
 
-from browser import PHONE, LiveServer, browser_available, start_browser, wait_until
-from helpers import OPEN_LETTER, free_port, last_message_to, link_in, signature_rows
+from browser import PHONE, require_browser, serve, start_browser, wait_until
+from helpers import OPEN_LETTER, last_message_to, link_in, signature_rows
 
-if not browser_available():
-    if os.environ.get("REQUIRE_BROWSER"):
-        raise RuntimeError("REQUIRE_BROWSER is set but chromium or chromedriver is missing")
-    pytest.skip(
-        "chromium and chromedriver are not installed (apt-get install chromium chromium-driver)",
-        allow_module_level=True,
-    )
+require_browser()
 
 
 @pytest.fixture
 def live(make_app):
-    port = free_port()
-    app = make_app(PUBLIC_URL=f"http://127.0.0.1:{port}", MAIL_IN_WEB=True, CAMPAIGN_FILE=str(OPEN_LETTER))
-    server = LiveServer(app, port)
-    yield server, app
-    server.stop()
+    yield from serve(make_app, CAMPAIGN_FILE=str(OPEN_LETTER))
 
 
 def shown(driver, field_id: str) -> bool:
