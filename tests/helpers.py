@@ -256,6 +256,16 @@ def sign_and_confirm(client, app, smtp, **fields):
     return press_button(client, link_in(smtp.messages[-1], "/confirm/"))
 
 
+def assert_every_field_labelled(page: str) -> None:
+    """Every input, select and text area on the page has a <label for> (hidden ones aside)."""
+    labels = set(re.findall(r'<label for="([^"]+)"', page))
+    for tag in re.findall(r"<(?:input|select|textarea)\b[^>]*>", page):
+        if 'type="hidden"' in tag or 'type="submit"' in tag:
+            continue
+        match = re.search(r'\bid="([^"]+)"', tag)
+        assert match and match.group(1) in labels, f"no label for {tag}"
+
+
 # --- organizers ------------------------------------------------------------------------------
 
 

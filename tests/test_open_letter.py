@@ -16,6 +16,7 @@ from helpers import (
     OPEN_LETTER,
     ORGANIZATION,
     ORGANIZER_EMAIL,
+    assert_every_field_labelled,
     count,
     csrf_token,
     deliver,
@@ -126,6 +127,15 @@ def test_the_sign_form_asks_the_type_first_in_a_fieldset_with_a_legend(client):
     for name in ("title", "organization", "website", "contact_name", "postal_code"):
         assert f'name="{name}"' in page
     assert "open-letter.js" in page
+
+
+def test_every_field_of_the_letters_pages_has_a_label(client, letter_organizer):
+    for page in (client.get(path).get_data(as_text=True) for path in ("/", "/?lang=fr", "/signers")):
+        assert '<main id="main"' in page
+        assert_every_field_labelled(page)
+    assert_every_field_labelled(letter_organizer.get("/admin/").get_data(as_text=True))
+    refused = sign(client, **{**INDIVIDUAL, "signatory_type": "x"}).get_data(as_text=True)
+    assert 'aria-describedby="signatory_type-error"' in refused
 
 
 def test_an_organization_needs_the_name_of_the_person_signing_for_it(letter_app, client, smtp):
