@@ -2,6 +2,8 @@
 the count and its parts, the export, the listed email and the campaign file's letter."""
 
 import csv
+import dataclasses
+import datetime as dt
 import io
 from pathlib import Path
 
@@ -9,8 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from app.campaign import CampaignError, load_campaign
+from app.counter import add_to_count
 from app.extensions import db
 from app.models import AuditEvent
+from app.retention import anonymise_due
 from helpers import (
     INDIVIDUAL,
     OPEN_LETTER,
@@ -472,3 +476,23 @@ def test_demo_seed_fills_the_open_letter_with_listed_and_waiting_signatories(mak
         "organizations": len(organizations),
         "individuals": len(listed) - len(organizations),
     }
+
+
+def test_retention_takes_every_name_off_the_letter_even_from_a_cached_page(letter_app, client):
+    make_signature(
+        letter_app, 1, name="Kept Until Retention", public=True, approved_at=signature_values_time()
+    )
+    with letter_app.app_context():
+        add_to_count(1)
+        db.session.commit()
+    forget_tally(letter_app)
+    assert "Kept Until Retention" in client.get("/").get_data(as_text=True)
+    letter_app.extensions["campaign"] = dataclasses.replace(
+        letter_app.extensions["campaign"], deadline=dt.date.today() - dt.timedelta(days=40), retention_days=30
+    )
+    for path in ("/", "/signers"):  # the closed page, cached with the name
+        assert "Kept Until Retention" in client.get(path).get_data(as_text=True), "not anonymised yet"
+    with letter_app.app_context():
+        assert anonymise_due(actor="test") == 1
+    for path in ("/", "/signers"):
+        assert "Kept Until Retention" not in client.get(path).get_data(as_text=True)
