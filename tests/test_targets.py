@@ -373,7 +373,10 @@ def test_an_api_that_is_down_is_not_asked_again_for_a_while(represent):
     assert elapsed < TIMEOUT
     assert len(represent.requests) == 1
 
-    clock.now += 31
+    clock.now += 20
+    with pytest.raises(RepresentUnavailable):  # still resting: asking does not prolong the rest
+        represent_client.lookup("K2P0A4")
+    clock.now += 11
     assert [target.name for target in represent_client.lookup("K2P0A4")][0] == "Priya Raman"
     assert len(represent.requests) == 2
 
@@ -437,6 +440,14 @@ def test_find_targets_adds_representatives_not_already_in_the_csv(tmp_path, repr
 
 def test_find_targets_without_represent_is_the_csv_alone(tmp_path):
     assert [target.id for target in find_targets("K1B 2C3", council(tmp_path), None)] == ["mayor", "ward-1"]
+
+
+def test_find_targets_without_a_csv_is_represent_alone(represent):
+    ward_answer(represent)
+
+    found = find_targets("K1A 0B1", None, client(represent, levels=["Mayor"]))
+
+    assert [(target.name, target.email) for target in found] == [("Ada Okafor", "")]
 
 
 # --- configuration --------------------------------------------------------------------------------------

@@ -20,10 +20,12 @@ __all__ = [
 ]
 
 
-def find_targets(postal_code: str, targets: TargetList, represent: RepresentClient | None) -> list[Target]:
+def find_targets(
+    postal_code: str, targets: TargetList | None, represent: RepresentClient | None
+) -> list[Target]:
     """The campaign's targets for this postal code, then Represent's that are not already
     there (same id or same address); the campaign's alone when Represent cannot answer."""
-    found = targets.matching(postal_code)
+    found = targets.matching(postal_code) if targets is not None else []
     if represent is None:
         return found
     try:

@@ -113,19 +113,19 @@ class RepresentClient:
         entry = self.cache.get(code)
         if self.cache.fresh(entry):
             return list(entry.targets)
-        try:
-            if self.cache.clock() < self._down_until:
-                raise RepresentUnavailable("Represent failed a moment ago")
-            targets = self._fetch(code)
-        except RepresentUnavailable as error:
-            # No postal code in the log: with a name it says where someone lives.
-            log.warning("Represent look-up failed (%s); using the campaign's own targets", error)
-            self._down_until = max(self._down_until, self.cache.clock() + self.retry_after)
-            if entry is None:
-                raise
-            return list(entry.targets)  # an older answer beats none
-        self.cache.put(code, targets)
-        return targets
+        if self.cache.clock() >= self._down_until:  # else it failed a moment ago: let it rest
+            try:
+                targets = self._fetch(code)
+            except RepresentUnavailable as error:
+                # No postal code in the log: with a name it says where someone lives.
+                log.warning("Represent look-up failed (%s); using the campaign's own targets", error)
+                self._down_until = self.cache.clock() + self.retry_after
+            else:
+                self.cache.put(code, targets)
+                return targets
+        if entry is None:
+            raise RepresentUnavailable("Represent has no answer now")
+        return list(entry.targets)  # an older answer beats none
 
     def _fetch(self, code: str) -> list[Target]:
         status, body = self._get(f"{self._path}/postcodes/{code}/")
