@@ -35,6 +35,7 @@ MAX_ANSWER_BYTES = 1024 * 1024
 # Answers lists, most precise first (the API's documentation says to read both).
 ANSWER_LISTS = ("representatives_concordance", "representatives_centroid")
 TEXT_MAX = 200
+HEADERS = {"Accept": "application/json", "User-Agent": "advocacy-campaign-letters (Python http.client)"}
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -86,7 +87,7 @@ class RepresentClient:
         timeout: float = DEFAULT_TIMEOUT,
         cache: AnswerCache | None = None,
         retry_after: float = 30.0,
-        max_in_flight: int = 4,
+        max_in_flight: int = 8,
     ):
         parts = urlsplit(base_url.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
@@ -100,7 +101,8 @@ class RepresentClient:
         self.timeout = timeout
         self.cache = cache or AnswerCache()
         self.retry_after = retry_after
-        # Stalled look-ups are cut at the timeout; this bounds the threads still closing.
+        # Stalled look-ups are cut at the timeout, yet a hung DNS resolver holds its thread
+        # until it answers: this bounds those threads (a page at a time per gunicorn thread).
         self._slots = threading.BoundedSemaphore(max_in_flight)
         self._down_until = 0.0
 
@@ -195,7 +197,7 @@ class _Exchange:
             self.connection.connect()
             if self._aborted.is_set():
                 return
-            self.connection.request("GET", self.path, headers={"Accept": "application/json"})
+            self.connection.request("GET", self.path, headers=HEADERS)
             response = self.connection.getresponse()
             self.status = response.status
             self.body = _read(response, self._aborted)
