@@ -125,7 +125,7 @@ def render_letter_pdf(
         weasyprint.CSS(string=pages, url_fetcher=fetcher),
     ]
     document = weasyprint.HTML(string=html, url_fetcher=fetcher)
-    return document.write_pdf(stylesheets=stylesheets)
+    return document.write_pdf(stylesheets=stylesheets, pdf_tags=True)
 
 
 def offline_fetcher():

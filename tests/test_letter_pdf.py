@@ -155,12 +155,13 @@ def test_french_pdf_has_the_french_date_accents_and_translated_labels(context):
         assert gettext("Page %(page)s of %(pages)s", page=2, pages=2) in signatories
 
 
-def test_pdf_metadata_names_the_letter_its_author_and_language(context):
+def test_pdf_is_tagged_and_names_the_letter_its_author_and_language(context):
     reader = pypdf.PdfReader(io.BytesIO(render("fr")))
 
     assert reader.metadata.title.startswith("Lettre ouverte : pas de reconnaissance faciale")
     assert reader.metadata.author == "Coalition Visages sans fichiers"
     assert reader.trailer["/Root"]["/Lang"] == "fr"
+    assert reader.trailer["/Root"]["/MarkInfo"]["/Marked"], "tagged: headings and lists for screen readers"
 
 
 def test_names_are_text_not_markup_in_the_page_and_the_pdf(context):
