@@ -18,7 +18,6 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -41,16 +40,6 @@ ALLOWED_PROTOCOLS = ("data",)
 CACHE_SIZE = 4  # two languages, the current listing and the one before it
 WEB_URL = ("https://", "http://")
 PLACEHOLDER = re.compile(r"%\((page|pages)\)s")
-
-
-@dataclass(frozen=True)
-class Letter:
-    """The parts of a letter around its body: who it goes to, how it opens and closes, who gets a copy."""
-
-    addressee: tuple[str, ...]  # name, title, then postal address lines
-    salutation: str
-    closing: str
-    cc: tuple[str, ...] = ()
 
 
 class Organization(NamedTuple):
@@ -82,9 +71,12 @@ def render_letter_html(
     pdf: bool = False,
     pdf_url: str = "",
 ) -> str:
-    """The printable page: the letter (content.letter holds its parts), then the signatories.
+    """The printable page: the letter, then the signatories.
 
-    With `pdf`, the page links no stylesheet (the PDF build passes it) and no PDF.
+    `content` is the campaign's Content in `language`; its `letter` has the parts around the
+    body: `addressee` (lines), `salutation`, `closing` and `cc` (lines). Signatories come as
+    (name, website) and (name, title, organization) rows, in the order to print. With `pdf`,
+    the page links no stylesheet (the PDF build passes it) and no PDF.
     """
     with force_locale(language):
         return render_template(

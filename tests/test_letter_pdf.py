@@ -17,7 +17,6 @@ from markupsafe import Markup
 
 from app.campaign import load_campaign
 from app.letter_pdf import (
-    Letter,
     PdfUnavailable,
     letter_pdf,
     offline_fetcher,
@@ -31,9 +30,9 @@ LETTER_DATE = dt.date(2026, 11, 30)
 
 CAMPAIGN_FILE = Path(__file__).parent / "campaigns" / "letter-print.toml"
 
-# The letter's parts; the minister and the signatories are fictional.
+# The letter's parts as the open letter kind parses them; the minister and the signatories are fictional.
 LETTERS = {
-    "en": Letter(
+    "en": SimpleNamespace(
         addressee=(
             "The Honourable Jordan Exemple",
             "Minister of Public Safety",
@@ -44,7 +43,7 @@ LETTERS = {
         closing="Yours sincerely,",
         cc=("Privacy Commissioner of Canada", "Chair, Standing Committee on Public Safety"),
     ),
-    "fr": Letter(
+    "fr": SimpleNamespace(
         addressee=(
             "L'honorable Jordan Exemple",
             "Ministre de la Sécurité publique",
