@@ -1,13 +1,8 @@
-"""The open letter as a PDF and as a printable page (app/letter_pdf.py, written beside the kind):
-the approved signatories are on it, in both languages; pending ones, contact names and email
-addresses never are; a change to the list shows at once.
-
-LEAD: app/letter_pdf.py comes from the `letterpdf` branch; until it is merged these tests are
-skipped with the reason below. Run them after the merge: they must pass, not skip.
-"""
+"""The open letter as a PDF and as a printable page (app/letter_pdf.py renders them): the
+approved signatories are on it, in both languages; pending ones, contact names and email
+addresses never are; a change to the list shows at once."""
 
 import io
-from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
@@ -15,18 +10,16 @@ from pypdf import PdfReader
 from helpers import (
     INDIVIDUAL,
     ORGANIZATION,
+    deliver,
     last_message_to,
     link_in,
     press_manage_button,
     review,
     sign,
     sign_and_confirm_as,
+    signature_rows,
 )
 
-pytestmark = pytest.mark.skipif(
-    not (Path(__file__).parent.parent / "app" / "letter_pdf.py").exists(),
-    reason="LEAD: app/letter_pdf.py (letterpdf's branch) is not merged yet; run these after merging it",
-)
 PENDING = {**INDIVIDUAL, "name": "Pending Person", "email": "pending@example.ca"}
 UNCONFIRMED = {**INDIVIDUAL, "name": "Never Confirmed", "email": "never@example.ca"}
 
@@ -40,12 +33,8 @@ def client(letter_app):
 def listed(letter_app, client, letter_organizer, smtp):
     """One organization and one individual approved, one confirmed and waiting, one unconfirmed."""
     for fields in (ORGANIZATION, INDIVIDUAL):
-        assert (
-            review(
-                letter_organizer, sign_and_confirm_as(client, letter_app, smtp, fields), "approve"
-            ).status_code
-            == 303
-        )
+        signature_id = sign_and_confirm_as(client, letter_app, smtp, fields)
+        assert review(letter_organizer, signature_id, "approve").status_code == 303
     sign_and_confirm_as(client, letter_app, smtp, PENDING)
     sign(client, **UNCONFIRMED)
     letter_app.extensions["count_cache"].forget()
@@ -91,24 +80,15 @@ def test_the_pdf_holds_the_letter_and_the_approved_signatories_only(client, list
 
 def test_the_pdf_follows_approvals_and_withdrawals(letter_app, client, letter_organizer, listed, smtp):
     assert squeezed("Pending Person") not in squeezed(pdf_text(client))
-    pending = max(row_id for row_id in _ids(letter_app))
+    [pending] = [row.id for row in signature_rows(letter_app) if row.confirmed_at and not row.approved_at]
     assert review(letter_organizer, pending, "approve").status_code == 303
     letter_app.extensions["count_cache"].forget()
     assert squeezed("Pending Person") in squeezed(pdf_text(client))
-
-    from helpers import deliver
-
     deliver(letter_app)
     manage = link_in(last_message_to(smtp, INDIVIDUAL["email"]), "/manage/")
     assert press_manage_button(client, manage, "erase").status_code == 200
     letter_app.extensions["count_cache"].forget()
     assert squeezed("Ana Tremblay") not in squeezed(pdf_text(client))
-
-
-def _ids(app):
-    from helpers import signature_rows
-
-    return [row.id for row in signature_rows(app) if row.confirmed_at is not None and row.approved_at is None]
 
 
 def test_the_printable_page_holds_the_letter_and_escapes_the_names(client, listed):
