@@ -437,6 +437,7 @@ def _write(tmp_path, text: str) -> Path:
         (("letter_date = 2027-04-07\n", 'letter_date = "April 7"\n'), "letter_date must be a date"),
         (("letter_date = 2027-04-07\n", "moderation = 0\n"), "moderation must be true or false"),
         (("letter_date = 2027-04-07\n", "moderaton = false\n"), 'did you mean "moderation"'),
+        (("letter_date = 2027-04-07\n", "show_reasons = true\n"), "show_reasons is for petitions"),
     ],
 )
 def test_a_broken_open_letter_is_refused_with_the_field_named(tmp_path, change, message):

@@ -82,6 +82,10 @@ def parse_letter(table: dict, language: str) -> Letter:
 
 def parse_settings(data: dict, campaign_dir: Path) -> Settings:
     """Moderation (on unless the file says `moderation = false`) and the letter's date."""
+    if data.get("show_reasons"):
+        raise CampaignError(
+            "show_reasons is for petitions: an open letter's comments stay with the organizers"
+        )
     moderation = data.get("moderation", True)
     if not isinstance(moderation, bool):
         raise CampaignError(f"moderation must be true or false, not {type(moderation).__name__}")
