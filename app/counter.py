@@ -98,7 +98,8 @@ def tally_of(count: int, updated_at: datetime, parts: tuple, campaign_goal: int)
 
 
 def current_tally() -> Tally:
-    """The confirmed count, the goal in force and when the count last changed."""
+    """The count (confirmed signatures, or what the kind counts), the goal in force, when the
+    count last changed, and the kind's parts of it."""
     count, updated_at, parts = current_app.extensions["count_cache"].get()
     return tally_of(count, updated_at, parts, current_campaign().goal)
 
