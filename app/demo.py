@@ -1,6 +1,7 @@
 """Fictional signatures for development, so a fresh `make run` has a dashboard worth seeing."""
 
 import random
+import unicodedata
 from datetime import timedelta
 
 from sqlalchemy import func, insert, select
@@ -187,7 +188,8 @@ def _as_signatories(rows: list[dict], chooser: random.Random, now) -> None:
         )
         if names and chooser.random() < 0.2:
             name = names.pop()
-            slug = "".join(character for character in name.lower() if character.isalnum() or character == " ")
+            ascii_name = unicodedata.normalize("NFKD", name.lower()).encode("ascii", "ignore").decode()
+            slug = "".join(character for character in ascii_name if character.isalnum() or character == " ")
             row.update(
                 signatory_type="organization",
                 contact_name=row["name"],
