@@ -501,3 +501,17 @@ def test_retention_takes_every_name_off_the_letter_even_from_a_cached_page(lette
         assert anonymise_due(actor="test") == 1
     for path in ("/", "/signers"):
         assert "Kept Until Retention" not in client.get(path).get_data(as_text=True)
+
+
+def test_a_closed_letter_takes_no_signature_and_keeps_its_lists(letter_app, client):
+    make_signature(letter_app, 1, name="Signed In Time", public=True, approved_at=signature_values_time())
+    letter_app.extensions["campaign"] = dataclasses.replace(
+        letter_app.extensions["campaign"], deadline=dt.date.today() - dt.timedelta(days=2)
+    )
+    page = client.get("/?lang=en").get_data(as_text=True)
+    assert "This letter is closed for signing" in page and "Signed In Time" in page
+    assert 'name="signatory_type"' not in page
+    response = client.post("/sign", data={**INDIVIDUAL, "csrf_token": csrf_token(client, "/admin/login")})
+    assert response.status_code == 410
+    assert "This letter is closed for signing" in response.get_data(as_text=True)
+    assert [row.name for row in signature_rows(letter_app)] == ["Signed In Time"]
