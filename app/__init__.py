@@ -17,6 +17,7 @@ from .database import init_database
 from .errors import register_error_handlers
 from .extensions import babel, csrf, db, limiter, login_manager, mail, migrate
 from .i18n import TRANSLATED, init_i18n, select_language
+from .kinds import kind_for
 from .mail import can_deliver, start_in_web_deliverer
 from .pagecache import PageCache
 from .security import init_security
@@ -42,7 +43,7 @@ def create_app(overrides: Mapping | None = None) -> Flask:
         "RATELIMIT_STORAGE_OPTIONS", limiter_storage_options(app.config["RATELIMIT_STORAGE_URI"])
     )
     app.extensions["campaign"] = load_campaign(app.config["CAMPAIGN_FILE"])
-    app.extensions["count_cache"] = CountCache()
+    app.extensions["count_cache"] = CountCache(parts=kind_for(app.extensions["campaign"]).count_parts)
     app.extensions["page_cache"] = PageCache()
 
     register_extensions(app)
@@ -86,6 +87,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(public.bp)
     app.register_blueprint(manage.bp)
     app.register_blueprint(admin.bp)
+    kind_blueprint = kind_for(app.extensions["campaign"]).blueprint
+    if kind_blueprint is not None:  # the routes only this kind of campaign has
+        app.register_blueprint(kind_blueprint)
     if app.config["DEVELOPMENT"] and not app.config["MAIL_SERVER"]:
         app.register_blueprint(mailviewer.bp)
 

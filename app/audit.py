@@ -8,6 +8,7 @@ from .models import AuditEvent
 EXPORT, ERASE, PURGE, HIDE = "export", "erase", "purge", "hide"
 APPROVE_REASON, REJECT_REASON = "approve reason", "reject reason"
 ANONYMISE = "anonymise"
+APPROVE_SIGNATORY, REJECT_SIGNATORY = "approve signatory", "reject signatory"
 
 
 def record_event(actor: str, action: str, details: str = "", rows: int | None = None) -> AuditEvent:

@@ -28,10 +28,13 @@ def count_response(tally: Tally) -> tuple[bytes, str, list[tuple[str, str]]]:
             "count": tally.count,
             "goal": tally.goal,
             "updated_at": tally.updated_at.isoformat(timespec="seconds"),
+            **dict(tally.parts),
         },
         separators=(",", ":"),
     ).encode()
-    etag = f'"{tally.count}-{tally.goal}"'
+    etag = (
+        '"' + "-".join(str(number) for number in (tally.count, tally.goal, *dict(tally.parts).values())) + '"'
+    )
     headers = [
         ("Content-Type", "application/json"),
         ("ETag", etag),

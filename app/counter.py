@@ -29,6 +29,7 @@ class Tally:
     count: int
     goal: int
     updated_at: datetime
+    parts: tuple[tuple[str, int], ...] = ()  # the kind's extra figures (kinds.Kind.count_parts)
 
 
 def next_milestone(number: int) -> int:
@@ -59,13 +60,14 @@ def add_to_count(delta: int) -> None:
 class CountCache:
     """The last tally read by this process, kept for a moment."""
 
-    def __init__(self, seconds: float = CACHE_SECONDS):
+    def __init__(self, seconds: float = CACHE_SECONDS, parts=None):
         self.seconds = seconds
+        self.parts = parts  # read with the count: the kind's figures, as a dict
         self._lock = threading.Lock()
         self._read_at = float("-inf")
-        self._value: tuple[int, datetime] | None = None
+        self._value: tuple[int, datetime, tuple] | None = None
 
-    def get(self) -> tuple[int, datetime]:
+    def get(self) -> tuple[int, datetime, tuple]:
         now = time.monotonic()
         if self._value is not None and now - self._read_at < self.seconds:
             return self._value
@@ -74,11 +76,12 @@ class CountCache:
                 total, updated_at = db.session.execute(
                     select(func.coalesce(func.sum(CountShard.count), 0), func.max(CountShard.updated_at))
                 ).one()
-                self._value = (int(total), updated_at or utcnow())
+                parts = tuple(self.parts().items()) if self.parts else ()
+                self._value = (int(total), updated_at or utcnow(), parts)
                 self._read_at = time.monotonic()
             return self._value
 
-    def fresh(self) -> tuple[int, datetime] | None:
+    def fresh(self) -> tuple[int, datetime, tuple] | None:
         """The cached value if it is still fresh, without touching the database; else None."""
         value = self._value
         if value is not None and time.monotonic() - self._read_at < self.seconds:
@@ -90,14 +93,15 @@ class CountCache:
         self._read_at = float("-inf")
 
 
-def tally_of(count: int, updated_at: datetime, campaign_goal: int) -> Tally:
-    return Tally(count=count, goal=goal_for(count, campaign_goal), updated_at=updated_at)
+def tally_of(count: int, updated_at: datetime, parts: tuple, campaign_goal: int) -> Tally:
+    return Tally(count=count, goal=goal_for(count, campaign_goal), updated_at=updated_at, parts=parts)
 
 
 def current_tally() -> Tally:
-    """The confirmed count, the goal in force and when the count last changed."""
-    count, updated_at = current_app.extensions["count_cache"].get()
-    return tally_of(count, updated_at, current_campaign().goal)
+    """The count (confirmed signatures, or what the kind counts), the goal in force, when the
+    count last changed, and the kind's parts of it."""
+    count, updated_at, parts = current_app.extensions["count_cache"].get()
+    return tally_of(count, updated_at, parts, current_campaign().goal)
 
 
 def forget_count() -> None:

@@ -18,6 +18,7 @@ from .tokens import CONFIRM, MANAGE, WITHDRAW, make_token, token_lifetime
 
 CONFIRMATION = "confirmation"
 ALREADY_SIGNED = "already_signed"
+LISTED = "listed"  # an open letter's signatory is now on the letter
 
 
 class Email(Message):
@@ -75,6 +76,8 @@ def _links(kind: str, signature: Signature) -> dict[str, str]:
 def _subject(kind: str, title: str) -> str:
     if kind == CONFIRMATION:
         return _("Please confirm your signature: %(title)s", title=title)
+    if kind == LISTED:
+        return _("Your name is on the open letter: %(title)s", title=title)
     return _("You have already signed: %(title)s", title=title)
 
 

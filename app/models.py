@@ -4,7 +4,7 @@ organizers, their devices and the audit log."""
 from datetime import UTC, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, text
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -46,6 +46,13 @@ class Signature(db.Model):
     # which would let an old link act on someone else's row.
     __table_args__ = (
         Index("ix_signatures_public_confirmed", "public", "confirmed_at"),
+        Index(
+            "ix_signatures_listed",
+            "signatory_type",
+            "id",
+            sqlite_where=text("approved_at IS NOT NULL"),
+            postgresql_where=text("approved_at IS NOT NULL"),
+        ),
         {"sqlite_autoincrement": True},
     )
 
@@ -72,6 +79,15 @@ class Signature(db.Model):
     # Set when retention erased the signer's personal data: the row stays for the counts,
     # and every link to it answers as for an erased signature.
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An open letter's signatory (kinds/open_letter): "individual" or "organization", an
+    # individual's title and affiliation, an organization's website and the person who signed
+    # for it (never public), and when an organizer approved it for the letter.
+    signatory_type: Mapped[str] = mapped_column(String(12), default="individual", server_default="individual")
+    title: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    organization: Mapped[str] = mapped_column(String(150), default="", server_default="")
+    website: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    contact_name: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @hybrid_property
     def confirmed(self) -> bool:

@@ -87,8 +87,9 @@ def _shown_reasons(limit: int) -> list[reasons.Reason]:
 
 def _render_campaign(form: FlaskForm, status: int = 200, tally=None):
     campaign = current_campaign()
+    kind = _kind()
     return render_template(
-        _kind().page_template,
+        kind.page_template,
         form=form,
         campaign=campaign,
         content=campaign.in_language(_language()),
@@ -98,6 +99,7 @@ def _render_campaign(form: FlaskForm, status: int = 200, tally=None):
         consent=consent_wording(),
         source=_source(),
         share_url=external_url("public.index"),
+        **kind.page_context(),
     ), status
 
 
@@ -117,6 +119,7 @@ def index():
         tally.goal,
         campaign.is_open(),
         reasons_epoch,
+        _kind().listing_version(),
     )
     page = current_app.extensions["page_cache"].render(
         key, lambda: _render_campaign(_kind().form(), tally=tally)[0]
@@ -239,6 +242,9 @@ def count():
 @bp.get("/signers")
 def signers():
     """The public list of those who chose to be listed, newest first, one page at a time."""
+    laid_out = _kind().signers_page(request.args)
+    if laid_out is not None:  # a kind with lists of its own (an open letter's two)
+        return laid_out
     raw_page = request.args.get("page", "1")
     if not PAGE.fullmatch(raw_page) or not 1 <= int(raw_page) <= 100_000:
         abort(404)

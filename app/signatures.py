@@ -99,6 +99,7 @@ def _sign_once(data: NewSignature) -> None:
     ).scalar()
     if new_id is not None:
         queue_first_email(new_id, CONFIRMATION)
+        kind_for(current_campaign()).on_sign(new_id, data)
         return
     existing = db.session.execute(
         select(Signature.id, Signature.confirmed).where(Signature.email == data.email)
@@ -167,8 +168,10 @@ def _change_pending(purpose: str, token: str, statement: Callable[[], UpdateBase
 
 
 def _count_confirmation(signature_id: int) -> None:
-    add_to_count(+1)
-    kind_for(current_campaign()).on_confirm(signature_id)
+    kind = kind_for(current_campaign())
+    if kind.counts_confirmed:
+        add_to_count(+1)
+    kind.on_confirm(signature_id)
 
 
 def confirm(token: str) -> bool:
@@ -218,13 +221,24 @@ def find_signature(email: str) -> Signature | None:
     return db.session.scalar(select(Signature).where(Signature.email == email))
 
 
-def erase_signature(signature_id: int, actor: str) -> bool:
-    """Delete a signature and everything of it; the count drops if it was confirmed.
+def _is_counted(signature_id: int) -> bool | None:
+    """Within a write transaction: whether the signature is in the count (the kind says what
+    counts), locking its row; None if there is no such signature."""
+    row = db.session.execute(
+        select(kind_for(current_campaign()).counted()).where(Signature.id == signature_id).with_for_update()
+    ).first()
+    return None if row is None else bool(row[0])
+
+
+def erase_signature(signature_id: int, actor: str, action: str = ERASE) -> bool:
+    """Delete a signature and everything of it; the count drops if it was counted.
 
     Its links stop working (they name a row that is gone, and ids are never reused).
-    The audit log records that an erasure happened and by whom, nothing of the signer.
+    The audit log records the erasure (`action`: an erasure, or an organizer's rejection)
+    and by whom, nothing of the signer.
     """
     with write_transaction():
+        was_counted = _is_counted(signature_id)
         erased = db.session.execute(
             delete(Signature)
             .where(Signature.id == signature_id)
@@ -235,20 +249,25 @@ def erase_signature(signature_id: int, actor: str) -> bool:
         if erased is None:
             return False
         was_confirmed = erased.confirmed_at is not None
-        if was_confirmed:
+        if was_counted:
             add_to_count(-1)
         record_event(
-            actor, ERASE, "confirmed signature" if was_confirmed else "unconfirmed signature", rows=1
+            actor, action, "confirmed signature" if was_confirmed else "unconfirmed signature", rows=1
         )
-    if was_confirmed:
+    if was_counted:
         forget_count()
     checkpoint_erasure()
     return True
 
 
 def hide_signature(signature_id: int, actor: str) -> bool:
-    """Take a name off the public list (the signature stays counted); False if there is no such signature."""
+    """Take a name off the public list; False if there is no such signature.
+
+    A petition's signature stays counted; where the count is of listed names (an open
+    letter), the count drops.
+    """
     with write_transaction():
+        was_counted = _is_counted(signature_id)
         hidden = (
             db.session.execute(
                 update(Signature)
@@ -258,8 +277,13 @@ def hide_signature(signature_id: int, actor: str) -> bool:
             ).rowcount
             == 1
         )
+        uncounted = hidden and was_counted and not _is_counted(signature_id)
+        if uncounted:
+            add_to_count(-1)
         if hidden:
             record_event(actor, HIDE, "name hidden from the public list", rows=1)
+    if uncounted:
+        forget_count()
     return hidden
 
 

@@ -17,7 +17,13 @@
   var shownGoal = Number(progress.getAttribute("max"));
   var etag = null, timer = null;
 
+  var parts = document.querySelectorAll("[data-part]");
+
   function show(data) {
+    for (var i = 0; i < parts.length; i++) {
+      var part = data[parts[i].getAttribute("data-part")];
+      if (typeof part === "number") { parts[i].textContent = format.format(part); }
+    }
     if (data.count === shown && data.goal === shownGoal) { return; }
     countEl.textContent = format.format(data.count);
     progress.max = data.goal;

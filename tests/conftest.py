@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, text
 
 from app import create_app
 from app.extensions import db
-from helpers import TEST_DATABASE_URL, add_organizer, empty_tables, log_in, settings
+from helpers import OPEN_LETTER, TEST_DATABASE_URL, add_organizer, empty_tables, log_in, settings
 from represent_fake import RepresentFake
 from servers import SMTPServer
 
@@ -135,6 +135,21 @@ def organizer(app):
 @pytest.fixture
 def admin_client(app, organizer):
     client = app.test_client()
+    assert log_in(client).status_code == 303
+    return client
+
+
+@pytest.fixture
+def letter_app(make_app):
+    """An app running the test open letter (tests/campaigns/open-letter.toml)."""
+    return make_app(CAMPAIGN_FILE=str(OPEN_LETTER))
+
+
+@pytest.fixture
+def letter_organizer(letter_app):
+    """A client logged in as an organizer of the open letter."""
+    add_organizer(letter_app)
+    client = letter_app.test_client()
     assert log_in(client).status_code == 303
     return client
 

@@ -1,5 +1,6 @@
 """Plain helpers for the tests: settings, row builders, and journeys that use the site as a browser would."""
 
+import json
 import os
 import re
 import socket
@@ -8,6 +9,7 @@ import time
 import unicodedata
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from pathlib import Path
 
 import psycopg
 from sqlalchemy import delete, func, select, update
@@ -254,6 +256,16 @@ def sign_and_confirm(client, app, smtp, **fields):
     return press_button(client, link_in(smtp.messages[-1], "/confirm/"))
 
 
+def assert_every_field_labelled(page: str) -> None:
+    """Every input, select and text area on the page has a <label for> (hidden ones aside)."""
+    labels = set(re.findall(r'<label for="([^"]+)"', page))
+    for tag in re.findall(r"<(?:input|select|textarea)\b[^>]*>", page):
+        if 'type="hidden"' in tag or 'type="submit"' in tag:
+            continue
+        match = re.search(r'\bid="([^"]+)"', tag)
+        assert match and match.group(1) in labels, f"no label for {tag}"
+
+
 # --- organizers ------------------------------------------------------------------------------
 
 
@@ -268,3 +280,70 @@ def log_in(client, email=ORGANIZER_EMAIL, password=ORGANIZER_PASSWORD, next_path
     return client.post(
         path, data={"email": email, "password": password, "csrf_token": csrf_token(client, "/admin/login")}
     )
+
+
+# --- open letters -----------------------------------------------------------------------------
+
+OPEN_LETTER = Path(__file__).parent / "campaigns" / "open-letter.toml"
+ORGANIZATION = {
+    "signatory_type": "organization",
+    "name": "Ligue des droits <b>numériques</b>",
+    "email": "contact@ligue.example",
+    "contact_name": "Zoé Secrète",
+    "website": "ligue.example/fr",
+    "title": "Should be ignored",
+    "organization": "Ignored too",
+    "postal_code": "",
+}
+INDIVIDUAL = {
+    "signatory_type": "individual",
+    "name": "Ana Tremblay",
+    "email": "ana@example.ca",
+    "title": "Professor of law",
+    "organization": "University of Example",
+    "website": "https://ignored.example",
+    "contact_name": "Ignored Person",
+}
+
+
+def last_message_to(smtp, address: str):
+    return [message for message in smtp.messages if message["To"] == address][-1]
+
+
+def sign_and_confirm_as(client, app, smtp, fields) -> int:
+    """Sign with `fields`, confirm by the emailed link; the new signature's id."""
+    response = sign(client, **fields)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    deliver(app)
+    confirmation = last_message_to(smtp, fields["email"])
+    assert press_button(client, link_in(confirmation, "/confirm/")).status_code == 303
+    deliver(app)
+    return max(row.id for row in signature_rows(app))
+
+
+def press_manage_button(client, manage: str, action: str):
+    """Press one of the manage page's buttons, with the token from that page."""
+    return client.post(f"{manage}/{action}", data={"csrf_token": csrf_token(client, manage)})
+
+
+def review(organizer_client, signature_id: int, verdict: str):
+    return organizer_client.post(
+        f"/admin/signatures/{signature_id}/{verdict}",
+        data={"csrf_token": csrf_token(organizer_client, "/admin/")},
+    )
+
+
+def count(client) -> dict:
+    return json.loads(client.get("/api/count").get_data(as_text=True))
+
+
+def forget_tally(app):
+    app.extensions["count_cache"].forget()
+
+
+def public_pages(client) -> str:
+    pages = [
+        client.get(path).get_data(as_text=True) for path in ("/", "/?lang=fr", "/signers", "/signers?lang=fr")
+    ]
+    pages += [client.get("/embed").get_data(as_text=True), client.get("/api/count").get_data(as_text=True)]
+    return "\n".join(pages)

@@ -2,10 +2,12 @@
 
 import importlib
 from functools import cache
+from pathlib import Path
 
-# The campaign file's top-level `kind` picks one; each is the module app/kinds/<name>.py,
-# which exposes KIND. Loaded by name, so this package imports nothing the kinds use.
-NAMES = ("petition",)
+# The campaign file's top-level `kind` picks one; each is the module app/kinds/<name>.py (or the
+# package app/kinds/<name>/), which exposes KIND. Loaded by name, so this package imports
+# nothing the kinds use.
+NAMES = ("petition", "open_letter")
 DEFAULT = "petition"
 
 
@@ -13,9 +15,10 @@ class Kind:
     """What one kind of campaign decides; a kind overrides what differs, as a MethodView does.
 
     Everything shared (signing, confirming, counting, mail, the export's machinery) stays
-    in its own module and asks the campaign's kind for these.
+    in its own module and asks the campaign's kind for these. The defaults do nothing.
     """
 
+    name: str
     # The sign form, a forms.SignForm: each answer is the new signature's column of that name.
     form: type
     # The campaign page and the public list of signers.
@@ -23,13 +26,60 @@ class Kind:
     signers_template: str
     # Columns of `signatures` the CSV export adds after the contract's ones.
     export_columns: tuple[str, ...] = ()
+    # The campaign file: extra top-level keys, and extra keys inside [en] / [fr].
+    top_level_keys: frozenset[str] = frozenset()
+    language_keys: frozenset[str] = frozenset()
+    # Routes only this kind has: registered by create_app only when the campaign is of this kind.
+    blueprint = None
+    # The organizer dashboard's extra section, given `kind_figures` = dashboard_figures().
+    dashboard_template: str | None = None
+    # Whether confirming a signature adds it to the count; False when the kind counts at
+    # another moment (an open letter: when a signatory is listed) and says which in counted().
+    counts_confirmed: bool = True
+
+    def parse_settings(self, data: dict, campaign_dir: Path) -> object | None:
+        """Kind-wide settings from the file's top level (Campaign.settings); raise CampaignError."""
+        return None
+
+    def parse_letter(self, table: dict, language: str) -> object | None:
+        """The kind's part of one language's table (Content.letter); raise CampaignError."""
+        return None
 
     def list_signers(self, page: int):
         """One page of the public list, as signatures.SignerPage with rows for signers_template."""
         raise NotImplementedError
 
+    def signers_page(self, args):
+        """The whole /signers response when the kind lays it out its own way; None for the default."""
+        return None
+
+    def page_context(self) -> dict:
+        """Extra values for page_template (read once per cached render)."""
+        return {}
+
+    def listing_version(self) -> object:
+        """A cheap value that changes whenever what the public pages list changes (page cache key)."""
+        return None
+
+    def counted(self):
+        """The SQL condition of a signature that is in the count."""
+        from ..models import Signature
+
+        return Signature.confirmed
+
+    def count_parts(self) -> dict[str, int]:
+        """Extra /api/count fields."""
+        return {}
+
+    def dashboard_figures(self) -> object | None:
+        """What dashboard_template shows."""
+        return None
+
+    def on_sign(self, signature_id: int, data) -> None:
+        """Called inside the sign transaction after the INSERT of a new signature; nothing by default."""
+
     def on_confirm(self, signature_id: int) -> None:
-        """Called inside the confirm transaction once the signature is counted; nothing by default."""
+        """Called inside the confirm transaction once the signature is confirmed; nothing by default."""
 
 
 @cache
@@ -40,3 +90,8 @@ def _load(name: str) -> Kind:
 def kind_for(campaign) -> Kind:
     """The kind the campaign file chose (campaign.py has checked that it is one of NAMES)."""
     return _load(campaign.kind)
+
+
+def kind_named(name: str) -> Kind:
+    """A kind by its name (one of NAMES), before any campaign exists (the campaign file's parser)."""
+    return _load(name)

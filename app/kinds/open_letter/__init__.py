@@ -1,0 +1,67 @@
+"""The open letter: organizations and individuals sign a letter to a named addressee, and appear
+on it once confirmed and approved. Its parts: content (the campaign file's letter), form,
+listing (who is on it), moderation (who puts them there) and views (its own routes)."""
+
+from pathlib import Path
+
+from ...campaign import current_campaign
+from .. import Kind
+from . import content, listing, moderation
+from .form import OpenLetterForm
+from .views import bp, signers_page
+
+
+class OpenLetter(Kind):
+    """An open letter: listed signatories are the count; the page is the letter."""
+
+    name = "open_letter"
+    form = OpenLetterForm
+    page_template = "open_letter/index.html"
+    signers_template = "open_letter/signers.html"
+    export_columns = ("signatory_type", "title", "organization", "website", "contact_name", "approved_at")
+    top_level_keys = content.TOP_LEVEL_KEYS
+    language_keys = content.LANGUAGE_KEYS
+    blueprint = bp
+    dashboard_template = "open_letter/_dashboard.html"
+    counts_confirmed = False  # the count is of listed signatories: moderation.list_signatories counts
+
+    def parse_settings(self, data: dict, campaign_dir: Path) -> content.Settings:
+        return content.parse_settings(data, campaign_dir)
+
+    def parse_letter(self, table: dict, language: str) -> content.Letter:
+        return content.parse_letter(table, language)
+
+    def counted(self):
+        return listing.listed()
+
+    def signers_page(self, args):
+        return signers_page(args)
+
+    def page_context(self) -> dict:
+        return {
+            "organizations": listing.listed_page(listing.ORGANIZATION),
+            "individuals": listing.listed_page(listing.INDIVIDUAL),
+            "counts": listing.listed_counts(),
+            "letter_date": current_campaign().settings.date(),
+        }
+
+    def listing_version(self) -> tuple:
+        return listing.listing_version()
+
+    def listed_signatories(self):
+        """(organizations: [(name, website or "")], individuals: [(name, title, organization)])."""
+        return listing.listed_signatories()
+
+    def count_parts(self) -> dict[str, int]:
+        return listing.listed_counts()
+
+    def dashboard_figures(self) -> listing.Queue:
+        return listing.moderation_queue()
+
+    def on_confirm(self, signature_id: int) -> None:
+        """Without moderation, a confirmed signatory is on the letter at once."""
+        if not current_campaign().settings.moderation:
+            moderation.list_signatories([signature_id])
+
+
+KIND = OpenLetter()

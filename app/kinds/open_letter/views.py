@@ -1,0 +1,121 @@
+"""The open letter's own routes: the letter as PDF and printable HTML, the grouped list of
+signatories, and the organizers' approve and reject buttons."""
+
+import re
+
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ...admin import organizer_context
+from ...campaign import current_campaign
+from ...counter import current_tally
+from ...security import forbid_storing
+from .listing import INDIVIDUAL, ORGANIZATION, listed_counts, listed_page, listed_signatories, listing_version
+from .moderation import Verdict, approve_signatories, approve_signatory, reject_signatory
+
+bp = Blueprint("open_letter", __name__)
+moderation_bp = Blueprint("moderation", __name__, url_prefix="/admin/signatures")
+moderation_bp.after_request(forbid_storing)  # nothing an organizer sees is cached
+moderation_bp.context_processor(organizer_context)
+bp.register_blueprint(moderation_bp)
+
+CURSOR = re.compile(r"[0-9]{1,12}")
+
+
+def _language() -> str:
+    return str(get_locale() or "en")
+
+
+def _cursor(args, name: str) -> int:
+    value = args.get(name, "0")
+    if not CURSOR.fullmatch(value):
+        abort(404)
+    return int(value)
+
+
+def signers_page(args):
+    """GET /signers for an open letter: organizations, then individuals, each in pages of its own."""
+    org_after, ind_after = _cursor(args, "org_after"), _cursor(args, "ind_after")
+    organizations = listed_page(ORGANIZATION, org_after)
+    individuals = listed_page(INDIVIDUAL, ind_after)
+    if (org_after and not organizations.rows) or (ind_after and not individuals.rows):
+        abort(404)
+    return render_template(
+        "open_letter/signers.html",
+        organizations=organizations,
+        individuals=individuals,
+        counts=listed_counts(),
+        tally=current_tally(),
+    )
+
+
+def _letter_parts(language: str) -> tuple:
+    """What the renderer takes: the content, the two lists, the language and the date."""
+    campaign = current_campaign()
+    organizations, individuals = listed_signatories()
+    return campaign.in_language(language), organizations, individuals, language, campaign.settings.date()
+
+
+@bp.get("/letter.pdf")
+def letter_pdf():
+    """The letter and its listed signatories as a PDF, in the page's language, built once per
+    language until the list changes."""
+    from ... import letter_pdf  # imported only when a letter is asked for (WeasyPrint is heavy)
+
+    language = _language()
+    key = (language, listing_version(), current_campaign().settings.date())
+    return letter_pdf.send_letter_pdf(
+        key,
+        lambda: letter_pdf.render_letter_pdf(*_letter_parts(language)),
+        filename=f"open-letter-{language}.pdf",
+        print_url=url_for("open_letter.letter_html", lang=language),
+    )
+
+
+@bp.get("/letter")
+def letter_html():
+    """The letter and its listed signatories as a plain page to print."""
+    from ... import letter_pdf
+
+    language = _language()
+    page = letter_pdf.render_letter_html(
+        *_letter_parts(language), pdf_url=url_for("open_letter.letter_pdf", lang=language)
+    )
+    return Response(page, mimetype="text/html")
+
+
+def _done(message: str, status: int):
+    return render_template("admin/done.html", message=message), status
+
+
+@moderation_bp.post("/<int:signature_id>/<any(approve, reject):verdict>")
+@login_required
+def review(signature_id: int, verdict: str):
+    """Put a signatory on the letter, or reject (erase) them."""
+    if verdict == "reject":
+        if not reject_signatory(signature_id, actor=current_user.email):
+            return _done(_("There was no such signature; nothing was changed."), 404)
+        return redirect(url_for("admin.dashboard", _anchor="moderation-title"), 303)
+    outcome = approve_signatory(signature_id, actor=current_user.email)
+    if outcome is Verdict.UNKNOWN:
+        return _done(_("There was no such signature; nothing was changed."), 404)
+    if outcome is Verdict.NOT_CONFIRMED:
+        return _done(
+            _("This signature is not confirmed yet: it can be approved once its signer confirms it."), 409
+        )
+    if outcome is Verdict.ALREADY:
+        return _done(_("This signatory is already on the letter, or took their name off it."), 409)
+    return redirect(url_for("admin.dashboard", _anchor="moderation-title"), 303)
+
+
+@moderation_bp.post("/approve")
+@login_required
+def approve_page():
+    """Approve every signatory of the queue page the organizer was shown."""
+    raw = request.form.getlist("ids")
+    if not raw or not all(CURSOR.fullmatch(value) for value in raw):
+        return _done(_("No signatory was chosen; nothing was changed."), 400)
+    approve_signatories([int(value) for value in raw], actor=current_user.email)
+    return redirect(url_for("admin.dashboard", _anchor="moderation-title"), 303)

@@ -1,0 +1,102 @@
+"""The open letter as a PDF and as a printable page (app/letter_pdf.py renders them): the
+approved signatories are on it, in both languages; pending ones, contact names and email
+addresses never are; a change to the list shows at once."""
+
+import io
+
+import pytest
+from pypdf import PdfReader
+
+from helpers import (
+    INDIVIDUAL,
+    ORGANIZATION,
+    deliver,
+    last_message_to,
+    link_in,
+    press_manage_button,
+    review,
+    sign,
+    sign_and_confirm_as,
+    signature_rows,
+)
+
+PENDING = {**INDIVIDUAL, "name": "Pending Person", "email": "pending@example.ca"}
+UNCONFIRMED = {**INDIVIDUAL, "name": "Never Confirmed", "email": "never@example.ca"}
+
+
+@pytest.fixture
+def client(letter_app):
+    return letter_app.test_client()
+
+
+@pytest.fixture
+def listed(letter_app, client, letter_organizer, smtp):
+    """One organization and one individual approved, one confirmed and waiting, one unconfirmed."""
+    for fields in (ORGANIZATION, INDIVIDUAL):
+        signature_id = sign_and_confirm_as(client, letter_app, smtp, fields)
+        assert review(letter_organizer, signature_id, "approve").status_code == 303
+    sign_and_confirm_as(client, letter_app, smtp, PENDING)
+    sign(client, **UNCONFIRMED)
+    letter_app.extensions["count_cache"].forget()
+
+
+def pdf_text(client, path: str = "/letter.pdf") -> str:
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    assert response.data.startswith(b"%PDF-")
+    reader = PdfReader(io.BytesIO(response.data))
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def squeezed(text: str) -> str:
+    """Text extraction may break lines anywhere: compare without white space."""
+    return "".join(text.split())
+
+
+SECRETS = (
+    "Zoé Secrète",
+    "contact@ligue.example",
+    "ana@example.ca",
+    "Pending Person",
+    "Never Confirmed",
+    "pending@example.ca",
+    "Should be ignored",
+    "ignored.example",
+)
+
+
+@pytest.mark.parametrize(
+    ("language", "salutation"), [("en", "Dear Minister,"), ("fr", "Monsieur le Ministre,")]
+)
+def test_the_pdf_holds_the_letter_and_the_approved_signatories_only(client, listed, language, salutation):
+    text = squeezed(pdf_text(client, f"/letter.pdf?lang={language}"))
+    assert squeezed(salutation) in text
+    assert squeezed("Ligue des droits <b>numériques</b>") in text, "a signatory's name is shown as typed"
+    assert squeezed("Ana Tremblay") in text and squeezed("Professor of law") in text
+    for secret in SECRETS:
+        assert squeezed(secret) not in text, secret
+
+
+def test_the_pdf_follows_approvals_and_withdrawals(letter_app, client, letter_organizer, listed, smtp):
+    assert squeezed("Pending Person") not in squeezed(pdf_text(client))
+    [pending] = [row.id for row in signature_rows(letter_app) if row.confirmed_at and not row.approved_at]
+    assert review(letter_organizer, pending, "approve").status_code == 303
+    letter_app.extensions["count_cache"].forget()
+    assert squeezed("Pending Person") in squeezed(pdf_text(client))
+    deliver(letter_app)
+    manage = link_in(last_message_to(smtp, INDIVIDUAL["email"]), "/manage/")
+    assert press_manage_button(client, manage, "erase").status_code == 200
+    letter_app.extensions["count_cache"].forget()
+    assert squeezed("Ana Tremblay") not in squeezed(pdf_text(client))
+
+
+def test_the_printable_page_holds_the_letter_and_escapes_the_names(client, listed):
+    response = client.get("/letter")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    assert "Dear Minister," in page and "Ana Tremblay" in page
+    assert "Ligue des droits &lt;b&gt;numériques&lt;/b&gt;" in page
+    for secret in SECRETS:
+        assert secret not in page, secret
+    assert "Monsieur le Ministre," in client.get("/letter?lang=fr").get_data(as_text=True)
