@@ -503,6 +503,28 @@ def test_retention_takes_every_name_off_the_letter_even_from_a_cached_page(lette
         assert "Kept Until Retention" not in client.get(path).get_data(as_text=True)
 
 
+def _past_retention(app):
+    app.extensions["campaign"] = dataclasses.replace(
+        app.extensions["campaign"], deadline=dt.date.today() - dt.timedelta(days=40), retention_days=30
+    )
+
+
+def test_retention_erases_the_letters_own_personal_fields_and_keeps_the_count_the_sum_of_its_parts(
+    letter_app, client, letter_organizer, smtp
+):
+    for fields in (ORGANIZATION, INDIVIDUAL):
+        review(letter_organizer, sign_and_confirm_as(client, letter_app, smtp, fields), "approve")
+    forget_tally(letter_app)
+    assert count(client) == {**count(client), "count": 2, "organizations": 1, "individuals": 1}
+    _past_retention(letter_app)
+    with letter_app.app_context():
+        assert anonymise_due(actor="test") == 2
+    for row in signature_rows(letter_app):
+        assert (row.title, row.organization, row.website, row.contact_name) == ("", "", "", "")
+    forget_tally(letter_app)
+    assert count(client) == {**count(client), "count": 0, "organizations": 0, "individuals": 0}
+
+
 def test_a_closed_letter_takes_no_signature_and_keeps_its_lists(letter_app, client):
     make_signature(letter_app, 1, name="Signed In Time", public=True, approved_at=signature_values_time())
     letter_app.extensions["campaign"] = dataclasses.replace(
