@@ -172,6 +172,14 @@ def test_a_website_that_is_not_http_or_https_is_refused(letter_app, client, webs
     assert signature_rows(letter_app) == []
 
 
+def test_a_website_too_long_once_completed_is_refused_next_to_the_field(letter_app, client):
+    website = "example.org/" + "a" * 288  # 300 as typed, the most the field takes; https:// makes 308
+    response = sign(client, **{**ORGANIZATION, "website": website})
+    assert response.status_code == 422
+    assert "That address is too long." in response.get_data(as_text=True)
+    assert signature_rows(letter_app) == []
+
+
 def test_an_individual_may_sign_without_a_postal_code_and_the_other_types_fields_are_ignored(
     letter_app, client, smtp
 ):
