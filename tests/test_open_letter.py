@@ -307,6 +307,25 @@ def test_unknown_unconfirmed_and_already_approved_signatories_are_answered_plain
     assert count(client)["count"] == 1, "approving twice counts once"
 
 
+def test_ids_beyond_any_signature_are_answered_plainly_not_with_a_server_error(
+    letter_app, client, letter_organizer, smtp
+):
+    signature_id = sign_and_confirm_as(client, letter_app, smtp, INDIVIDUAL)
+    for huge in ("2147483648", "99999999999999999999999"):
+        for verdict in ("approve", "reject"):
+            assert review(letter_organizer, huge, verdict).status_code == 404
+        response = letter_organizer.post(
+            "/admin/signatures/approve",
+            data={"ids": [str(signature_id), huge], "csrf_token": csrf_token(letter_organizer, "/admin/")},
+        )
+        assert response.status_code == 400
+        assert "No signatory was chosen" in response.get_data(as_text=True)
+        for cursor in ("org_after", "ind_after"):
+            assert client.get(f"/signers?{cursor}={huge}").status_code == 404
+    [row] = signature_rows(letter_app)
+    assert row.approved_at is None
+
+
 def test_the_dashboard_queues_confirmed_signatories_and_approves_a_page_at_once(
     letter_app, client, letter_organizer, smtp
 ):
