@@ -5,16 +5,25 @@ import csv
 import dataclasses
 import datetime as dt
 import io
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from app.campaign import CampaignError, load_campaign
 from app.counter import add_to_count
+from app.emails import LISTED
 from app.extensions import db
-from app.models import AuditEvent
+from app.kinds.open_letter.form import INDIVIDUAL as INDIVIDUAL_TYPE
+from app.kinds.open_letter.form import ORGANIZATION as ORGANIZATION_TYPE
+from app.kinds.open_letter.moderation import approve_signatories
+from app.models import AuditEvent, OutboxMessage
 from app.retention import anonymise_due
+from app.signatures import hide_signature
 from helpers import (
     INDIVIDUAL,
     OPEN_LETTER,
@@ -564,3 +573,46 @@ def test_a_closed_letter_takes_no_signature_and_keeps_its_lists(letter_app, clie
     assert response.status_code == 410
     assert "This letter is closed for signing" in response.get_data(as_text=True)
     assert [row.name for row in signature_rows(letter_app)] == ["Signed In Time"]
+
+
+# --- races -------------------------------------------------------------------------------------
+
+
+def test_organizers_approving_at_once_and_signatories_withdrawing_meanwhile_keep_the_count_exact(
+    letter_app,
+):
+    ids = [
+        make_signature(
+            letter_app, number, public=True, signatory_type=(INDIVIDUAL_TYPE, ORGANIZATION_TYPE)[number % 2]
+        ).id
+        for number in range(12)
+    ]
+    jobs = [(approve_signatories, [signature_id]) for signature_id in ids for _ in range(2)]
+    jobs += [(approve_signatories, ids)]  # a bulk approval of the same page
+    jobs += [(hide_signature, signature_id) for signature_id in ids[::3]]  # withdrawals racing them
+    barrier = threading.Barrier(len(jobs))
+
+    def run(job):
+        action, argument = job
+        with letter_app.app_context():
+            barrier.wait(timeout=30)
+            for attempt in range(50):  # a writer that waited too long on SQLite's lock tries again
+                try:
+                    return action(argument, actor=ORGANIZER_EMAIL)
+                except OperationalError:
+                    db.session.rollback()
+                    time.sleep(0.05 * attempt)
+            raise AssertionError("the database stayed locked")
+
+    with ThreadPoolExecutor(len(jobs)) as pool:
+        list(pool.map(run, jobs))
+    with letter_app.app_context():
+        approvals = db.session.scalars(
+            select(OutboxMessage.signature_id).where(OutboxMessage.kind == LISTED)
+        ).all()
+        assert sorted(approvals) == sorted(set(approvals)), "one listed email per signatory"
+    forget_tally(letter_app)
+    figures = count(letter_app.test_client())
+    listed = [row for row in signature_rows(letter_app) if row.approved_at and row.public]
+    assert figures["count"] == len(listed) == figures["organizations"] + figures["individuals"]
+    assert figures["organizations"] == sum(row.signatory_type == ORGANIZATION_TYPE for row in listed)
