@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
 from app.campaign import CampaignError, load_campaign
@@ -21,7 +21,7 @@ from app.extensions import db
 from app.kinds.open_letter.form import INDIVIDUAL as INDIVIDUAL_TYPE
 from app.kinds.open_letter.form import ORGANIZATION as ORGANIZATION_TYPE
 from app.kinds.open_letter.moderation import approve_signatories
-from app.models import AuditEvent, OutboxMessage
+from app.models import AuditEvent, OutboxMessage, Signature, utcnow
 from app.retention import anonymise_due
 from app.signatures import hide_signature
 from helpers import (
@@ -344,6 +344,14 @@ def test_the_dashboard_queues_confirmed_signatories_and_approves_a_page_at_once(
     dashboard = letter_organizer.get("/admin/").get_data(as_text=True)
     assert "Signatories waiting for approval" in dashboard
     assert "2 signatories are waiting." in dashboard
+    with letter_app.app_context():
+        db.session.execute(
+            update(Signature)
+            .where(Signature.id == first)
+            .values(confirmed_at=utcnow() - dt.timedelta(days=3))
+        )
+        db.session.commit()
+    assert "The oldest has waited 3 days, since" in letter_organizer.get("/admin/").get_data(as_text=True)
     assert "Zoé Secrète" in dashboard and "Ligue des droits &lt;b&gt;" in dashboard
     assert "Not Confirmed" not in dashboard.split('id="moderation-title"')[1].split("</section>")[0]
 
