@@ -547,6 +547,15 @@ def test_retention_takes_every_name_off_the_letter_even_from_a_cached_page(lette
         assert "Kept Until Retention" not in client.get(path).get_data(as_text=True)
 
 
+def test_the_cached_page_shows_the_letters_date_of_today_not_of_the_day_it_was_cached(letter_app, client):
+    campaign = letter_app.extensions["campaign"]
+    for day, shown in ((dt.date(2027, 4, 7), "April 7, 2027"), (dt.date(2027, 4, 8), "April 8, 2027")):
+        # An undated letter is dated the day it is read: this stands in for the clock passing midnight.
+        settings = dataclasses.replace(campaign.settings, letter_date=day)
+        letter_app.extensions["campaign"] = dataclasses.replace(campaign, settings=settings)
+        assert shown in client.get("/?lang=en").get_data(as_text=True)
+
+
 def _past_retention(app):
     app.extensions["campaign"] = dataclasses.replace(
         app.extensions["campaign"], deadline=dt.date.today() - dt.timedelta(days=40), retention_days=30

@@ -46,7 +46,8 @@ class OpenLetter(Kind):
         }
 
     def listing_version(self) -> tuple:
-        return listing.listing_version()
+        # The page shows the letter's date too, which moves at midnight when the file sets none.
+        return (*listing.listing_version(), current_campaign().settings.date())
 
     def listed_signatories(self):
         """(organizations: [(name, website or "")], individuals: [(name, title, organization)])."""
