@@ -168,7 +168,11 @@ def find():
     if searched and form.validate():
         signature = signatures.find_signature(form.email.normalized)
     return render_template(
-        "admin/find.html", form=form, signature=signature, searched=searched
+        "admin/find.html",
+        form=form,
+        signature=signature,
+        counted=signature is not None and signatures.is_counted(signature.id),
+        searched=searched,
     ), 200 if not searched or not form.errors else 422
 
 

@@ -316,6 +316,23 @@ def test_unknown_unconfirmed_and_already_approved_signatories_are_answered_plain
     assert count(client)["count"] == 1, "approving twice counts once"
 
 
+def test_finding_a_signatory_says_whether_they_are_on_the_letter_or_waiting_for_approval(
+    letter_app, client, letter_organizer, smtp
+):
+    signature_id = sign_and_confirm_as(client, letter_app, smtp, INDIVIDUAL)
+    find = f"/admin/signers?email={INDIVIDUAL['email']}&lang=en"
+    found = letter_organizer.get(find).get_data(as_text=True)
+    assert "Confirmed, waiting for an organizer's approval" in found.replace("&#39;", "'")
+    assert "Counted" not in found
+    review(letter_organizer, signature_id, "approve")
+    assert "Counted" in letter_organizer.get(find).get_data(as_text=True)
+    letter_organizer.post(
+        f"/admin/signers/{signature_id}/hide", data={"csrf_token": csrf_token(letter_organizer, find)}
+    )
+    found = letter_organizer.get(find).get_data(as_text=True)
+    assert "Confirmed, not counted: the name was taken off the list" in found and "Counted" not in found
+
+
 def test_ids_beyond_any_signature_are_answered_plainly_not_with_a_server_error(
     letter_app, client, letter_organizer, smtp
 ):
