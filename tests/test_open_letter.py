@@ -650,3 +650,33 @@ def test_organizers_approving_at_once_and_signatories_withdrawing_meanwhile_keep
     listed = [row for row in signature_rows(letter_app) if row.approved_at and row.public]
     assert figures["count"] == len(listed) == figures["organizations"] + figures["individuals"]
     assert figures["organizations"] == sum(row.signatory_type == ORGANIZATION_TYPE for row in listed)
+
+
+def test_the_count_read_while_organizers_approve_is_always_the_sum_of_its_parts(letter_app):
+    ids = [make_signature(letter_app, number, public=True).id for number in range(120)]
+    approved = threading.Event()
+    sums = []
+
+    def approve():
+        with letter_app.app_context():
+            for signature_id in ids:
+                approve_signatories([signature_id], actor=ORGANIZER_EMAIL)
+        approved.set()
+
+    def read():
+        cache = letter_app.extensions["count_cache"]
+        with letter_app.app_context():
+            while not approved.is_set():
+                cache.forget()
+                total, _updated_at, parts = cache.get()
+                db.session.rollback()  # each read in a transaction of its own, as each request has
+                sums.append((total, sum(dict(parts).values())))
+
+    threads = [threading.Thread(target=approve), threading.Thread(target=read)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sums and all(total == parts for total, parts in sums), [
+        pair for pair in sums if len(set(pair)) > 1
+    ]
