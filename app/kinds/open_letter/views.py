@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from ...admin import organizer_context
 from ...campaign import current_campaign
 from ...counter import current_tally
+from ...models import ID_MAX
 from ...security import forbid_storing
 from .listing import INDIVIDUAL, ORGANIZATION, listed_counts, listed_page, listed_signatories, listing_version
 from .moderation import Verdict, approve_signatories, approve_signatory, reject_signatory
@@ -22,9 +23,6 @@ moderation_bp.context_processor(organizer_context)
 bp.register_blueprint(moderation_bp)
 
 CURSOR = re.compile(r"[0-9]{1,12}")
-# The largest id an INTEGER column holds on PostgreSQL (SQLite refuses ids past 2**63 with a 500):
-# a larger one names no signature.
-ID_MAX = 2**31 - 1
 
 
 def _id(value: str) -> int | None:
