@@ -17,6 +17,7 @@ from .database import init_database
 from .errors import register_error_handlers
 from .extensions import babel, csrf, db, limiter, login_manager, mail, migrate
 from .i18n import TRANSLATED, init_i18n, select_language
+from .kinds import kind_for
 from .mail import can_deliver, start_in_web_deliverer
 from .pagecache import PageCache
 from .security import init_security
@@ -80,10 +81,14 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    """Public, self-service and organizer pages; the mail viewer only in development without a mail server."""
+    """Public, self-service and organizer pages, the campaign kind's own pages, and the mail
+    viewer (only in development without a mail server)."""
     from . import admin, mailviewer, manage, public
 
     app.register_blueprint(public.bp)
+    kind = kind_for(app.extensions["campaign"])
+    if kind.blueprint is not None:
+        app.register_blueprint(kind.blueprint)
     app.register_blueprint(manage.bp)
     app.register_blueprint(admin.bp)
     if app.config["DEVELOPMENT"] and not app.config["MAIL_SERVER"]:

@@ -23,6 +23,7 @@ from .chart import day_chart
 from .export import FilterError, audited_export, parse_filters
 from .extensions import client_key, configured_limit, limiter
 from .forms import FindSignerForm, LoginForm
+from .kinds import kind_for
 from .models import utcnow
 from .security import forbid_storing
 from .tokens import DEVICE, token_lifetime
@@ -121,6 +122,7 @@ def logout():
 def dashboard():
     """The organizers' overview: totals, days, regions, sources, delivery and the audit log."""
     days = stats.per_day(30)
+    kind = kind_for(current_campaign())
     return render_template(
         "admin/dashboard.html",
         totals=stats.totals(),
@@ -136,6 +138,8 @@ def dashboard():
         to_review=reasons.reasons_to_review() if current_campaign().show_reasons else None,
         anonymise_at=current_campaign().anonymise_at(),
         now=utcnow(),
+        kind_template=kind.dashboard_template,
+        kind_figures=kind.dashboard_figures(),
     )
 
 

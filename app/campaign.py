@@ -67,6 +67,7 @@ class Content:
     privacy: Markup | None = None  # None: the interface's own wording
     donate: Link | None = None
     related: tuple[Link, ...] = ()
+    letter: object | None = None  # the kind's own part (a letter's subject and message); None for a petition
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class Campaign:
     timezone: str = DEFAULT_TIMEZONE  # the zone whose end of the deadline day closes signing
     show_reasons: bool = False  # public signers' comments, once approved, under "Why people sign"
     retention_days: int | None = None  # days after the deadline when signers' personal data goes
+    settings: object | None = None  # the kind's own settings (a letter's targets); None for a petition
 
     def anonymise_at(self) -> dt.datetime | None:
         """When signers' personal data is erased (the counts stay); None if the file sets no retention."""
@@ -209,7 +211,7 @@ def _check_markers(text: str, name: str, sources_key: str, count: int) -> None:
             )
 
 
-def _content(data: dict, language: str) -> Content:
+def _content(data: dict, language: str, kind: kinds.Kind) -> Content:
     table = _require(data, language, "", dict)
     summary = _limit(_require(table, "summary", language), f"{language}.summary", 600)
     text = _require(table, "text", language)
@@ -247,6 +249,7 @@ def _content(data: dict, language: str) -> Content:
         if donate_url
         else None,
         related=tuple(_link(entry, f"{language}.related[{n}]") for n, entry in enumerate(related, start=1)),
+        letter=kind.parse_letter(table, language),
     )
 
 
@@ -329,11 +332,13 @@ TABLE_KEYS = {
 }
 
 
-def _check_keys(data: dict) -> None:
+def _check_keys(data: dict, kind: kinds.Kind) -> None:
     """Refuse a key the format does not have, saying where it belongs or what was meant."""
-    tables = [("", data, TOP_LEVEL_KEYS)]
+    tables = [("", data, TOP_LEVEL_KEYS | kind.top_level_keys)]
     tables += [
-        (name, data[name], known) for name, known in TABLE_KEYS.items() if isinstance(data.get(name), dict)
+        (name, data[name], known | (kind.language_keys if name in LANGUAGES else set()))
+        for name, known in TABLE_KEYS.items()
+        if isinstance(data.get(name), dict)
     ]
     for name, table, known in tables:
         for key in table:
@@ -349,8 +354,11 @@ def _check_keys(data: dict) -> None:
             raise CampaignError(f"{where} is not a key the campaign file has{hint}")
 
 
-def parse_campaign(data: dict) -> Campaign:
-    """Validate a parsed campaign file; raise CampaignError naming the first bad field."""
+def parse_campaign(data: dict, campaign_dir: Path = Path()) -> Campaign:
+    """Validate a parsed campaign file; raise CampaignError naming the first bad field.
+
+    Files the campaign names (a letter's targets) are found relative to `campaign_dir`.
+    """
     goal = _require(data, "goal", "", int)
     if goal <= 0:
         raise CampaignError("goal must be greater than zero")
@@ -365,6 +373,7 @@ def parse_campaign(data: dict) -> Campaign:
     if kind not in kinds.NAMES:
         allowed = " or ".join(f'"{name}"' for name in kinds.NAMES)
         raise CampaignError(f'kind must be {allowed}, not "{kind}"')
+    kind_rules = kinds.kind_named(kind)
     timezone = _require(data, "timezone", "", optional=True) or DEFAULT_TIMEZONE
     try:
         ZoneInfo(timezone)
@@ -380,13 +389,14 @@ def parse_campaign(data: dict) -> Campaign:
         press_email=_require(press, "email", "press"),
         press_phone=press_phone,
         press_phone_uri=tel_uri(press_phone) if press_phone else "",
-        content={language: _content(data, language) for language in _languages(data)},
+        content={language: _content(data, language, kind_rules) for language in _languages(data)},
         kind=kind,
         timezone=timezone,
         show_reasons=bool(_require(data, "show_reasons", "", bool, optional=True)),
         retention_days=_retention_days(data, deadline),
+        settings=kind_rules.parse_settings(data, campaign_dir),
     )
-    _check_keys(data)
+    _check_keys(data, kind_rules)
     try:
         campaign.anonymise_at()  # computes closes_at() too
     except OverflowError:
@@ -400,7 +410,7 @@ def load_campaign(path: str | Path) -> Campaign:
     try:
         with path.open("rb") as handle:
             data = tomllib.load(handle)
-        return parse_campaign(data)
+        return parse_campaign(data, path.parent)
     except FileNotFoundError:
         raise CampaignError(f"{path}: no such campaign file") from None
     except tomllib.TOMLDecodeError as error:

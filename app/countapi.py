@@ -28,10 +28,12 @@ def count_response(tally: Tally) -> tuple[bytes, str, list[tuple[str, str]]]:
             "count": tally.count,
             "goal": tally.goal,
             "updated_at": tally.updated_at.isoformat(timespec="seconds"),
+            **dict(tally.parts),
         },
         separators=(",", ":"),
     ).encode()
-    etag = f'"{tally.count}-{tally.goal}"'
+    figures = (tally.count, tally.goal, *(value for _name, value in tally.parts))
+    etag = '"' + "-".join(map(str, figures)) + '"'
     headers = [
         ("Content-Type", "application/json"),
         ("ETag", etag),
@@ -56,7 +58,8 @@ class CountFastPath:
         fresh = self.cache.fresh()
         if fresh is None:
             return self.downstream(environ, start_response)
-        body, etag, headers = count_response(tally_of(*fresh, self.goal))
+        count, updated_at, parts = fresh
+        body, etag, headers = count_response(tally_of(count, updated_at, self.goal, parts))
         secure = environ.get("wsgi.url_scheme") == "https"
         headers = [*headers, *security_headers(secure)]
         if etag in environ.get("HTTP_IF_NONE_MATCH", ""):

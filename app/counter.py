@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 
 from .campaign import current_campaign
 from .extensions import db
+from .kinds import kind_for
 from .models import CountShard, utcnow
 
 CACHE_SECONDS = 1.0
@@ -29,6 +30,8 @@ class Tally:
     count: int
     goal: int
     updated_at: datetime
+    # The kind's own figures, by name (a letter campaign's letters sent); none for a petition.
+    parts: tuple[tuple[str, int], ...] = ()
 
 
 def next_milestone(number: int) -> int:
@@ -63,9 +66,9 @@ class CountCache:
         self.seconds = seconds
         self._lock = threading.Lock()
         self._read_at = float("-inf")
-        self._value: tuple[int, datetime] | None = None
+        self._value: tuple[int, datetime, tuple] | None = None
 
-    def get(self) -> tuple[int, datetime]:
+    def get(self) -> tuple[int, datetime, tuple]:
         now = time.monotonic()
         if self._value is not None and now - self._read_at < self.seconds:
             return self._value
@@ -74,11 +77,12 @@ class CountCache:
                 total, updated_at = db.session.execute(
                     select(func.coalesce(func.sum(CountShard.count), 0), func.max(CountShard.updated_at))
                 ).one()
-                self._value = (int(total), updated_at or utcnow())
+                parts = tuple(kind_for(current_campaign()).count_parts().items())
+                self._value = (int(total), updated_at or utcnow(), parts)
                 self._read_at = time.monotonic()
             return self._value
 
-    def fresh(self) -> tuple[int, datetime] | None:
+    def fresh(self) -> tuple[int, datetime, tuple] | None:
         """The cached value if it is still fresh, without touching the database; else None."""
         value = self._value
         if value is not None and time.monotonic() - self._read_at < self.seconds:
@@ -90,14 +94,14 @@ class CountCache:
         self._read_at = float("-inf")
 
 
-def tally_of(count: int, updated_at: datetime, campaign_goal: int) -> Tally:
-    return Tally(count=count, goal=goal_for(count, campaign_goal), updated_at=updated_at)
+def tally_of(count: int, updated_at: datetime, campaign_goal: int, parts: tuple = ()) -> Tally:
+    return Tally(count=count, goal=goal_for(count, campaign_goal), updated_at=updated_at, parts=parts)
 
 
 def current_tally() -> Tally:
     """The confirmed count, the goal in force and when the count last changed."""
-    count, updated_at = current_app.extensions["count_cache"].get()
-    return tally_of(count, updated_at, current_campaign().goal)
+    count, updated_at, parts = current_app.extensions["count_cache"].get()
+    return tally_of(count, updated_at, current_campaign().goal, parts)
 
 
 def forget_count() -> None:

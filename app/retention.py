@@ -42,6 +42,8 @@ def anonymise_due(actor: str, now: datetime | None = None) -> int:
                     else_="",
                 ),
                 comment="",
+                subject="",
+                message="",
                 comment_approved_at=None,
                 comment_rejected_at=None,
                 public=False,

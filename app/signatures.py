@@ -99,6 +99,7 @@ def _sign_once(data: NewSignature) -> None:
     ).scalar()
     if new_id is not None:
         queue_first_email(new_id, CONFIRMATION)
+        kind_for(current_campaign()).on_sign(new_id, data)
         return
     existing = db.session.execute(
         select(Signature.id, Signature.confirmed).where(Signature.email == data.email)
@@ -182,6 +183,7 @@ def confirm(token: str) -> bool:
     )
     if counted:
         forget_count()
+        wake_deliverer()  # a kind may have queued mail at confirmation (letters to representatives)
     return counted
 
 

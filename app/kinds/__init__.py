@@ -2,10 +2,11 @@
 
 import importlib
 from functools import cache
+from pathlib import Path
 
 # The campaign file's top-level `kind` picks one; each is the module app/kinds/<name>.py,
 # which exposes KIND. Loaded by name, so this package imports nothing the kinds use.
-NAMES = ("petition",)
+NAMES = ("petition", "letter")
 DEFAULT = "petition"
 
 
@@ -16,13 +17,60 @@ class Kind:
     in its own module and asks the campaign's kind for these.
     """
 
+    name: str
     # The sign form, a forms.SignForm: each answer is the new signature's column of that name.
     form: type
     # The campaign page and the public list of signers.
     page_template: str
     signers_template: str
-    # Columns of `signatures` the CSV export adds after the contract's ones.
+    # The page after confirming; thanks_context(signature_id) fills in what it needs.
+    thanks_template: str = "public/thanks.html"
+    # Columns the CSV export adds after the contract's ones: a column of `signatures`, or one
+    # of export_cells()'s expressions.
     export_columns: tuple[str, ...] = ()
+    # Extra keys the campaign file may have: at the top level, and inside [en] / [fr].
+    top_level_keys: frozenset[str] = frozenset()
+    language_keys: frozenset[str] = frozenset()
+    # Routes only this kind has; create_app registers them for a campaign of this kind.
+    blueprint = None
+    # The organizer dashboard's extra section, given `kind_figures` = dashboard_figures().
+    dashboard_template: str | None = None
+
+    def parse_settings(self, data: dict, campaign_dir: Path) -> object | None:
+        """Kind-wide settings from the file's top level (Campaign.settings); raise CampaignError."""
+        return None
+
+    def parse_letter(self, table: dict, language: str) -> object | None:
+        """The kind's part of one language's table (Content.letter); raise CampaignError."""
+        return None
+
+    def count_parts(self) -> dict[str, int]:
+        """Extra figures for /api/count and the page, beside the confirmed count."""
+        return {}
+
+    def dashboard_figures(self) -> object | None:
+        """What dashboard_template shows."""
+        return None
+
+    def export_cells(self) -> dict:
+        """SQL expressions, by name, for the export_columns that are not columns of `signatures`;
+        each gives the cell's text (the export quotes and guards it)."""
+        return {}
+
+    def email_context(self, signature) -> dict:
+        """What the emails to a signer say beside the shared parts (e.g. who a letter goes to)."""
+        return {}
+
+    def thanks_context(self, signature_id: int | None) -> dict:
+        """What thanks_template shows for the signature just confirmed in this browser (if known)."""
+        return {}
+
+    def render_outbox_email(self, message, signature, message_id: str):
+        """An outbox message of this kind's own (not to the signer), as an emails.Email."""
+        raise ValueError(f"no email of kind {message.kind!r} in this campaign")
+
+    def on_sign(self, signature_id: int, data) -> None:
+        """Called inside the sign transaction after the INSERT of a new signature; nothing by default."""
 
     def list_signers(self, page: int):
         """One page of the public list, as signatures.SignerPage with rows for signers_template."""
@@ -33,10 +81,11 @@ class Kind:
 
 
 @cache
-def _load(name: str) -> Kind:
+def kind_named(name: str) -> Kind:
+    """The kind of this name, one of NAMES."""
     return importlib.import_module(f"{__name__}.{name}").KIND
 
 
 def kind_for(campaign) -> Kind:
     """The kind the campaign file chose (campaign.py has checked that it is one of NAMES)."""
-    return _load(campaign.kind)
+    return kind_named(campaign.kind)

@@ -11,6 +11,7 @@ from . import Kind
 class Petition(Kind):
     """A petition: everything it does is the shared machinery's default."""
 
+    name = "petition"
     form = SignForm
     page_template = "public/index.html"
     signers_template = "public/signers.html"
