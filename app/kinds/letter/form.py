@@ -42,6 +42,17 @@ class Refuses:
             raise ValidationError(self.message)
 
 
+def _letter_field(field_class, label, clean, missing, most: int, too_long, unsafe, **render_kw):
+    """The subject or the message: required, at most `most` characters, `unsafe` = (pattern,
+    message) refused."""
+    return field_class(
+        label,
+        filters=[clean],
+        validators=[DataRequired(missing), Length(max=most, message=too_long), Refuses(*unsafe)],
+        render_kw={"maxlength": most, **render_kw},
+    )
+
+
 @dataclass(frozen=True)
 class LetterSignature(NewSignature):
     """A signature with the representatives its letter goes to, as found when signing."""
@@ -59,25 +70,24 @@ class LetterForm(SignForm):
     comment = None
     public = None
     targets = SelectMultipleField(_l("Send my letter to"), validate_choice=False)
-    subject = StringField(
+    subject = _letter_field(
+        StringField,
         _l("Subject"),
-        filters=[letter_subject],
-        validators=[
-            DataRequired(_l("Write the subject of your letter.")),
-            Length(max=SUBJECT_MAX, message=_l("The subject can be at most %(max)d characters long.")),
-            Refuses(SUBJECT_UNSAFE, _l("The subject must fit on one line, without special characters.")),
-        ],
-        render_kw={"maxlength": SUBJECT_MAX},
+        letter_subject,
+        missing=_l("Write the subject of your letter."),
+        most=SUBJECT_MAX,
+        too_long=_l("The subject can be at most %(max)d characters long."),
+        unsafe=(SUBJECT_UNSAFE, _l("The subject must fit on one line, without special characters.")),
     )
-    message = TextAreaField(
+    message = _letter_field(
+        TextAreaField,
         _l("Your letter"),
-        filters=[letter_message],
-        validators=[
-            DataRequired(_l("Write your letter.")),
-            Length(max=MESSAGE_MAX, message=_l("Your letter can be at most %(max)d characters long.")),
-            Refuses(MESSAGE_UNSAFE, _l("Your letter contains characters that cannot be sent; remove them.")),
-        ],
-        render_kw={"maxlength": MESSAGE_MAX, "rows": 14},
+        letter_message,
+        missing=_l("Write your letter."),
+        most=MESSAGE_MAX,
+        too_long=_l("Your letter can be at most %(max)d characters long."),
+        unsafe=(MESSAGE_UNSAFE, _l("Your letter contains characters that cannot be sent; remove them.")),
+        rows=14,
     )
 
     found: list[Target] | None = None
