@@ -9,6 +9,7 @@ from .campaign import current_campaign
 from .counter import add_to_count, forget_count
 from .database import write_transaction
 from .extensions import db
+from .kinds import kind_for
 from .models import Signature, utcnow
 
 FIRST_NAMES = (
@@ -126,5 +127,6 @@ def seed_demo_signatures(count: int = 400, seed: int = 2026) -> int:
     with write_transaction():
         db.session.execute(insert(Signature), rows)
         add_to_count(confirmed)
+        kind_for(current_campaign()).seed_demo()
     forget_count()
     return count

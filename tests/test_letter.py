@@ -313,3 +313,16 @@ def test_a_letter_campaign_needs_its_letter(tmp_path):
     campaign.write_text(LETTER_CAMPAIGN.read_text().replace("[fr.letter]", "[fr.lettre]"))
     with pytest.raises(CampaignError, match="fr"):
         load_campaign(campaign)
+
+
+def test_demo_seed_gives_a_letter_campaign_letters_per_representative(letter_app):
+    from app.demo import seed_demo_signatures
+    from app.kinds import kind_for
+
+    with letter_app.test_request_context():
+        seed_demo_signatures(60)
+        figures = kind_for(letter_app.extensions["campaign"]).dashboard_figures()
+        sent = kind_for(letter_app.extensions["campaign"]).count_parts()["letters"]
+    mayor = next(row for row in figures if row.target_id == "mayor")
+    assert mayor.sent + mayor.unconfirmed == 60 and mayor.sent > 0
+    assert sent == sum(row.sent for row in figures)

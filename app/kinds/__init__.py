@@ -69,6 +69,9 @@ class Kind:
         """An outbox message of this kind's own (not to the signer), as an emails.Email."""
         raise ValueError(f"no email of kind {message.kind!r} in this campaign")
 
+    def seed_demo(self) -> None:
+        """Give the fictional signatures `demo seed` just added what this kind keeps beside them."""
+
     def on_sign(self, signature_id: int, data) -> None:
         """Called inside the sign transaction after the INSERT of a new signature; nothing by default."""
 

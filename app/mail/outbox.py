@@ -73,19 +73,37 @@ def queue_first_email(signature_id: int, kind: str) -> None:
     db.session.execute(insert(OutboxMessage).values(signature_id=signature_id, kind=kind))
 
 
-def queue_letters(signature_id: int) -> int:
+def queue_letters(signature_id: int, sent_at: datetime | None = None) -> int:
     """Queue one email per letter of a just-confirmed signature, within the caller's transaction; how many.
 
     A letter already queued is not queued again (and the outbox's unique letter_id would refuse it).
+    With `sent_at` (fictional demo letters only) they are recorded as sent then, and never sent.
     """
-    now = literal(utcnow(), OutboxMessage.created_at.type)
+    now = literal(sent_at or utcnow(), OutboxMessage.created_at.type)
+    status = OutboxMessage.SENT if sent_at else OutboxMessage.QUEUED
     letters = select(
-        Letter.signature_id, literal(LETTER), Letter.id, literal(OutboxMessage.QUEUED), literal(0), now, now
+        Letter.signature_id,
+        literal(LETTER),
+        Letter.id,
+        literal(status),
+        literal(0),
+        now,
+        now,
+        literal(sent_at, OutboxMessage.sent_at.type),
     ).where(
         Letter.signature_id == signature_id,
         ~select(OutboxMessage.id).where(OutboxMessage.letter_id == Letter.id).exists(),
     )
-    columns = ("signature_id", "kind", "letter_id", "status", "attempts", "next_attempt_at", "created_at")
+    columns = (
+        "signature_id",
+        "kind",
+        "letter_id",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+        "sent_at",
+    )
     return db.session.execute(insert(OutboxMessage).from_select(columns, letters)).rowcount
 
 

@@ -3,18 +3,19 @@ and once the signer's address is confirmed the letter goes to each one chosen, b
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
-from ...campaign import CampaignError
+from ...campaign import CampaignError, current_campaign
 from ...extensions import db
 from ...mail import LETTER, queue_letters
 from ...models import Letter as LetterRow
 from ...models import OutboxMessage, Signature
 from ...targets import TargetList, load_targets
 from ..petition import Petition
-from .form import MESSAGE_MAX, MESSAGE_UNSAFE, SUBJECT_MAX, SUBJECT_UNSAFE, LetterForm
+from .form import MESSAGE_MAX, MESSAGE_UNSAFE, SUBJECT_MAX, SUBJECT_UNSAFE, LetterForm, LetterSignature
 from .mail import render_letter
 from .views import bp
 
@@ -119,6 +120,29 @@ class Letter(Petition):
         ]
         if rows:
             db.session.execute(insert(LetterRow), rows)
+
+    def seed_demo(self) -> None:
+        """Each fictional writer wrote the campaign's letter to everyone found for their postal
+        code; a confirmed writer's letters count as sent (nothing is mailed)."""
+        campaign = current_campaign()
+        writers = db.session.execute(
+            select(Signature.id, Signature.postal_code, Signature.language, Signature.confirmed_at).where(
+                Signature.targets == ""
+            )
+        ).all()
+        for writer in writers:
+            found = [
+                target for target in campaign.settings.targets.matching(writer.postal_code) if target.email
+            ]
+            text = campaign.in_language(writer.language).letter
+            db.session.execute(
+                update(Signature)
+                .where(Signature.id == writer.id)
+                .values(subject=text.subject, message=text.message, targets=" ".join(t.id for t in found))
+            )
+            self.on_sign(writer.id, LetterSignature({}, writer.language, "", "", letters=tuple(found)))
+            if writer.confirmed_at is not None:
+                queue_letters(writer.id, sent_at=writer.confirmed_at + timedelta(minutes=1))
 
     def on_confirm(self, signature_id: int) -> None:
         """The writer is confirmed: each of their letters goes to the outbox, once."""
