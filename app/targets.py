@@ -11,6 +11,8 @@ from pathlib import Path
 
 from email_validator import EmailNotValidError, validate_email
 
+from .campaign import CampaignError
+
 HEADER = ("id", "name", "role", "email", "area", "postal_prefixes")
 ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 PREFIX = re.compile(r"[A-Z0-9]{1,6}")
@@ -50,9 +52,7 @@ class TargetList:
         ]
 
 
-def _error(path: Path, line: int, message: str):
-    from .campaign import CampaignError
-
+def _error(path: Path, line: int, message: str) -> CampaignError:
     return CampaignError(f"{path.name}, line {line}: {message}")
 
 
@@ -80,8 +80,6 @@ def _target(path: Path, line: int, row: dict) -> tuple[Target, tuple[str, ...]]:
 
 def load_targets(path: str | Path) -> TargetList:
     """Read and check a targets CSV; errors name the file, the line and the field."""
-    from .campaign import CampaignError
-
     path = Path(path)
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:

@@ -15,7 +15,7 @@ from ...models import Letter as LetterRow
 from ...models import OutboxMessage, Signature
 from ...targets import TargetList, load_targets
 from ..petition import Petition
-from .form import MESSAGE_MAX, MESSAGE_UNSAFE, SUBJECT_MAX, SUBJECT_UNSAFE, LetterForm, LetterSignature
+from .form import MESSAGE_MAX, MESSAGE_UNSAFE, SUBJECT_MAX, SUBJECT_UNSAFE, LetterForm
 from .mail import render_letter
 from .views import bp
 
@@ -59,7 +59,7 @@ def _text(table: dict, key: str, where: str) -> str:
     return value.strip()
 
 
-class Letter(Petition):
+class LetterCampaign(Petition):
     """A letter each signer sends to their own representatives (the public list stays the petition's,
     which lists no one: the letter form has no `public` box)."""
 
@@ -107,19 +107,7 @@ class Letter(Petition):
 
     def on_sign(self, signature_id: int, data) -> None:
         """Keep who each letter goes to as they were found now: the confirmation email names them."""
-        rows = [
-            {
-                "signature_id": signature_id,
-                "target_id": target.id,
-                "name": target.name,
-                "role": target.role,
-                "email": target.email,
-                "area": target.area,
-            }
-            for target in data.letters
-        ]
-        if rows:
-            db.session.execute(insert(LetterRow), rows)
+        _record_letters(signature_id, data.letters)
 
     def seed_demo(self) -> None:
         """Each fictional writer wrote the campaign's letter to everyone found for their postal
@@ -140,7 +128,7 @@ class Letter(Petition):
                 .where(Signature.id == writer.id)
                 .values(subject=text.subject, message=text.message, targets=" ".join(t.id for t in found))
             )
-            self.on_sign(writer.id, LetterSignature({}, writer.language, "", "", letters=tuple(found)))
+            _record_letters(writer.id, found)
             if writer.confirmed_at is not None:
                 queue_letters(writer.id, sent_at=writer.confirmed_at + timedelta(minutes=1))
 
@@ -208,6 +196,24 @@ class Letter(Petition):
         return render_letter(letter, signature, message_id)
 
 
+def _record_letters(signature_id: int, targets) -> None:
+    """One row per representative, as they are now (cut to the columns' lengths: Represent's
+    names and areas are not ours to bound)."""
+    rows = [
+        {
+            "signature_id": signature_id,
+            "target_id": target.id,
+            "name": target.name[:200],
+            "role": target.role[:200],
+            "email": target.email,
+            "area": target.area[:200],
+        }
+        for target in targets
+    ]
+    if rows:
+        db.session.execute(insert(LetterRow), rows)
+
+
 def _letters_of(signature_id: int) -> list[LetterRow]:
     return list(
         db.session.scalars(
@@ -216,4 +222,4 @@ def _letters_of(signature_id: int) -> list[LetterRow]:
     )
 
 
-KIND = Letter()
+KIND = LetterCampaign()

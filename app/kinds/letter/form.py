@@ -81,7 +81,7 @@ class LetterForm(SignForm):
     )
     message = _letter_field(
         TextAreaField,
-        _l("Your letter"),
+        _l("Message"),
         letter_message,
         missing=_l("Write your letter."),
         most=MESSAGE_MAX,
