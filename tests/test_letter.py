@@ -366,3 +366,10 @@ def test_the_source_tag_is_carried_from_step_one_to_the_sign_form(client):
     assert '<input type="hidden" name="source" value="newsletter">' in step_one
     page = client.get("/write?postal_code=K1A+0B1&source=newsletter").get_data(as_text=True)
     assert 'action="/sign?source=newsletter"' in page
+
+
+def test_switching_language_on_step_two_keeps_the_postal_code(client):
+    page = step_two(client).get_data(as_text=True)
+    assert 'href="/write?postal_code=K1A+0B1&amp;lang=en"' in page
+    english = client.get("/write?postal_code=K1A+0B1&lang=en").get_data(as_text=True)
+    assert "Please vote against facial recognition" in english and "Daniel Okonkwo" in english
