@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import sign
+from helpers import assert_fields_labelled, sign
 
 CSS = (Path(__file__).resolve().parent.parent / "static" / "site.css").read_text()
 PALETTE = dict(re.findall(r"--([\w-]+):\s*(#[0-9a-fA-F]{6})", CSS))
@@ -43,21 +43,12 @@ def test_palette_meets_wcag_aa_contrast(foreground, background, minimum):
     assert contrast(PALETTE[foreground], PALETTE[background]) >= minimum
 
 
-def _labelled_inputs_ok(page: str) -> None:
-    labels = set(re.findall(r'<label for="([^"]+)"', page))
-    for tag in re.findall(r"<(?:input|select|textarea)\b[^>]*>", page):
-        if 'type="hidden"' in tag or 'type="submit"' in tag:
-            continue
-        match = re.search(r'\bid="([^"]+)"', tag)
-        assert match and match.group(1) in labels, f"no label for {tag}"
-
-
 def test_every_field_has_a_label_and_pages_have_lang_and_a_main_landmark(client):
     for path in ("/", "/check-inbox", "/admin/login", "/?lang=fr"):
         page = client.get(path).get_data(as_text=True)
         assert re.search(r'<html lang="(en|fr)">', page)
         assert '<main id="main"' in page and 'href="#main"' in page
-        _labelled_inputs_ok(page)
+        assert_fields_labelled(page)
 
 
 def test_a_form_with_errors_ties_each_message_to_its_field(client):
@@ -74,6 +65,6 @@ def test_organizer_pages_label_every_field_too(admin_client, client):
     for path in ("/admin/", "/admin/signers", "/admin/signers?email=ana@example.ca", "/admin/?lang=fr"):
         page = admin_client.get(path).get_data(as_text=True)
         assert re.search(r'<html lang="(en|fr)">', page)
-        _labelled_inputs_ok(page)
+        assert_fields_labelled(page)
     dashboard = admin_client.get("/admin/").get_data(as_text=True)
     assert 'role="img" aria-labelledby="chart-title"' in dashboard

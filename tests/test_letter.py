@@ -15,27 +15,28 @@ from app.extensions import db
 from app.mail import queue_letters
 from app.models import Letter, OutboxMessage
 from helpers import (
-    CSRF,
+    LETTER_CAMPAIGN,
+    LETTER_MESSAGE,
+    LETTER_SUBJECT,
     add_organizer,
+    assert_fields_labelled,
+    confirm_letter,
     csrf_token,
     deliver,
+    letters_to_representatives,
     link_in,
     log_in,
     make_signature,
-    press_button,
     signature_rows,
+    step_two,
     text_part,
+    write_letter,
 )
-from test_accessibility import _labelled_inputs_ok
 
 ROOT = Path(__file__).resolve().parent.parent
-LETTER_CAMPAIGN = ROOT / "campaigns" / "council-letter.toml"
 SENDER = "campagne@petition.test"
-# K1A: the mayor (every postal code) and the ward 1 councillor; K1J: ward 4's, who has no email.
-POSTAL_CODE = "K1A 0B1"
-SUBJECT = "Non à la reconnaissance faciale à Riverside"
 HEADER = "id,name,role,email,area,postal_prefixes\n"
-MESSAGE = "J'habite le quartier du Vieux-Port depuis vingt ans.\n\nVotez contre ce poste budgétaire."
+SUBJECT, MESSAGE = LETTER_SUBJECT, LETTER_MESSAGE
 
 
 @pytest.fixture
@@ -48,38 +49,6 @@ def client(letter_app):
     client = letter_app.test_client()
     client.get("/?lang=fr")  # French from here on, as a signer who chose it
     return client
-
-
-def step_two(client, postal_code=POSTAL_CODE):
-    return client.get("/write", query_string={"postal_code": postal_code})
-
-
-def write(client, postal_code=POSTAL_CODE, targets=("mayor", "ward-1"), **fields):
-    """Step 2 as a signer fills it in: the page's own token, the representatives ticked, the letter."""
-    page = step_two(client, postal_code)
-    data = {
-        "postal_code": postal_code,
-        "targets": list(targets),
-        "subject": SUBJECT,
-        "message": MESSAGE,
-        "name": "Ana Tremblay",
-        "email": "ana@example.ca",
-        "country": "CA",
-        "csrf_token": CSRF.search(page.get_data(as_text=True)).group(1),
-        **fields,
-    }
-    return client.post("/sign", data=data)
-
-
-def confirm(client, app, smtp):
-    """Deliver the confirmation email and press its button; the button's answer."""
-    deliver(app)
-    confirmation = [message for message in smtp.messages if "/confirm/" in text_part(message)][-1]
-    return press_button(client, link_in(confirmation, "/confirm/"))
-
-
-def letters_received(smtp):
-    return [message for message in smtp.messages if message["Reply-To"] == "ana@example.ca"]
 
 
 def test_step_one_asks_for_a_postal_code_with_a_get_form(client):
@@ -131,14 +100,14 @@ def test_a_bad_postal_code_goes_back_to_step_one_with_its_error(client):
 
 
 def test_no_letter_before_confirmation_then_one_per_chosen_target(client, letter_app, smtp):
-    assert write(client).status_code == 303
+    assert write_letter(client).status_code == 303
     deliver(letter_app)
     assert [message["To"] for message in smtp.messages] == ["ana@example.ca"], "the confirmation only"
-    assert letters_received(smtp) == []
+    assert letters_to_representatives(smtp) == []
 
-    assert confirm(client, letter_app, smtp).status_code == 303
+    assert confirm_letter(client, letter_app, smtp).status_code == 303
     deliver(letter_app)
-    letters = letters_received(smtp)
+    letters = letters_to_representatives(smtp)
     assert sorted(message["To"] for message in letters) == ["mayor@example.org", "ward1@example.org"]
     for message in letters:
         assert message["Subject"] == SUBJECT
@@ -155,7 +124,7 @@ def test_no_letter_before_confirmation_then_one_per_chosen_target(client, letter
 
 
 def test_the_confirmation_email_says_who_the_letter_goes_to(client, letter_app, smtp):
-    write(client, targets=["ward-1"])
+    write_letter(client, targets=["ward-1"])
     deliver(letter_app)
     text = text_part(smtp.messages[-1])
     assert "Daniel Okonkwo" in text and "ward1@example.org" in text
@@ -163,22 +132,22 @@ def test_the_confirmation_email_says_who_the_letter_goes_to(client, letter_app, 
 
 
 def test_an_unticked_representative_gets_nothing(client, letter_app, smtp):
-    write(client, targets=["ward-1"])
-    confirm(client, letter_app, smtp)
+    write_letter(client, targets=["ward-1"])
+    confirm_letter(client, letter_app, smtp)
     deliver(letter_app)
-    assert [message["To"] for message in letters_received(smtp)] == ["ward1@example.org"]
+    assert [message["To"] for message in letters_to_representatives(smtp)] == ["ward1@example.org"]
 
 
 def test_the_thank_you_page_lists_who_the_letter_went_to_and_the_letter(client, letter_app, smtp):
-    write(client, targets=["ward-1"])
-    page = client.get(confirm(client, letter_app, smtp).headers["Location"]).get_data(as_text=True)
+    write_letter(client, targets=["ward-1"])
+    page = client.get(confirm_letter(client, letter_app, smtp).headers["Location"]).get_data(as_text=True)
     assert "Daniel Okonkwo" in page and "Alexandra Brightwater" not in page
     assert "Vieux-Port depuis vingt ans" in page
 
 
 @pytest.mark.parametrize("forged", ["ward-3", "ward-4", "mayor@example.org", "attacker@example.com"])
 def test_a_forged_target_is_refused_and_nothing_is_stored_or_sent(client, letter_app, smtp, forged):
-    response = write(client, targets=["ward-1", forged])
+    response = write_letter(client, targets=["ward-1", forged])
     assert response.status_code == 422
     assert signature_rows(letter_app) == []
     deliver(letter_app)
@@ -186,30 +155,30 @@ def test_a_forged_target_is_refused_and_nothing_is_stored_or_sent(client, letter
 
 
 def test_choosing_no_one_is_refused_with_a_message(client, letter_app):
-    response = write(client, targets=[])
+    response = write_letter(client, targets=[])
     assert response.status_code == 422
     assert 'id="targets-error"' in response.get_data(as_text=True)
     assert signature_rows(letter_app) == []
 
 
 def test_confirming_twice_sends_each_letter_once(client, letter_app, smtp):
-    write(client)
+    write_letter(client)
     deliver(letter_app)
     confirm_path = link_in(smtp.messages[-1], "/confirm/")
     token = csrf_token(client, confirm_path)
     for _press in range(2):  # the second from a page left open, or a double click
         assert client.post(confirm_path, data={"csrf_token": token}).status_code == 303
     deliver(letter_app)
-    assert len(letters_received(smtp)) == 2
+    assert len(letters_to_representatives(smtp)) == 2
 
 
 def test_signing_again_sends_nothing_new(client, letter_app, smtp):
-    write(client)
-    confirm(client, letter_app, smtp)
+    write_letter(client)
+    confirm_letter(client, letter_app, smtp)
     deliver(letter_app)
-    assert write(client, targets=["mayor"], subject="Encore moi").status_code == 303
+    assert write_letter(client, targets=["mayor"], subject="Encore moi").status_code == 303
     deliver(letter_app)
-    assert len(letters_received(smtp)) == 2
+    assert len(letters_to_representatives(smtp)) == 2
     assert smtp.messages[-1]["To"] == "ana@example.ca"  # an "already signed" note, no letter
 
 
@@ -217,7 +186,7 @@ def test_signing_again_sends_nothing_new(client, letter_app, smtp):
     "subject", ["Bonjour\r\nBcc: attacker@example.com", "Bonjour\nBcc: attacker@example.com"]
 )
 def test_a_subject_with_a_line_break_is_refused(client, letter_app, smtp, subject):
-    response = write(client, subject=subject)
+    response = write_letter(client, subject=subject)
     assert response.status_code == 422
     assert signature_rows(letter_app) == []
 
@@ -249,8 +218,8 @@ def test_a_header_injection_that_got_past_the_form_reaches_no_one_extra(letter_a
 
 
 def test_a_message_with_control_characters_is_refused(client, letter_app):
-    assert write(client, message="Bonjour\x00 le conseil").status_code == 422
-    assert write(client, message="x" * 5001).status_code == 422
+    assert write_letter(client, message="Bonjour\x00 le conseil").status_code == 422
+    assert write_letter(client, message="x" * 5001).status_code == 422
     assert signature_rows(letter_app) == []
 
 
@@ -258,10 +227,10 @@ def test_the_test_recipient_gets_every_letter_naming_its_intended_recipient(make
     app = make_app(CAMPAIGN_FILE=str(LETTER_CAMPAIGN), LETTER_TEST_RECIPIENT="rehearsal@example.org")
     client = app.test_client()
     client.get("/?lang=fr")
-    write(client)
-    confirm(client, app, smtp)
+    write_letter(client)
+    confirm_letter(client, app, smtp)
     deliver(app)
-    letters = letters_received(smtp)
+    letters = letters_to_representatives(smtp)
     assert [message["To"] for message in letters] == ["rehearsal@example.org"] * 2
     assert all(recipients != ["mayor@example.org"] for recipients in smtp.sink.recipients)
     bodies = "\n".join(message.get_content() for message in letters)
@@ -269,8 +238,8 @@ def test_the_test_recipient_gets_every_letter_naming_its_intended_recipient(make
 
 
 def test_count_letters_and_export(client, letter_app, smtp):
-    write(client)
-    confirm(client, letter_app, smtp)
+    write_letter(client)
+    confirm_letter(client, letter_app, smtp)
     deliver(letter_app)
     letter_app.extensions["count_cache"].forget()
     count = client.get("/api/count").get_json()
@@ -286,7 +255,7 @@ def test_count_letters_and_export(client, letter_app, smtp):
 
 
 def test_erasing_a_writer_erases_their_letters(client, letter_app, smtp):
-    write(client)
+    write_letter(client)
     with letter_app.app_context():
         from app.signatures import erase_signature
 
@@ -337,8 +306,8 @@ def test_demo_seed_gives_a_letter_campaign_letters_per_representative(letter_app
 
 
 def test_anonymising_after_retention_keeps_the_letters_sent(client, letter_app, smtp):
-    write(client)
-    confirm(client, letter_app, smtp)
+    write_letter(client)
+    confirm_letter(client, letter_app, smtp)
     deliver(letter_app)
     campaign = letter_app.extensions["campaign"]
     letter_app.extensions["campaign"] = dataclasses.replace(
@@ -352,13 +321,13 @@ def test_anonymising_after_retention_keeps_the_letters_sent(client, letter_app, 
 
 
 def test_letter_pages_label_every_field(client, letter_app, smtp):
-    pages = [client.get("/"), step_two(client), step_two(client, "K1J 1A1"), write(client, targets=[])]
-    write(client)
-    pages.append(client.get(confirm(client, letter_app, smtp).headers["Location"]))
+    pages = [client.get("/"), step_two(client), step_two(client, "K1J 1A1"), write_letter(client, targets=[])]
+    write_letter(client)
+    pages.append(client.get(confirm_letter(client, letter_app, smtp).headers["Location"]))
     for response in pages:
         page = response.get_data(as_text=True)
         assert '<html lang="fr">' in page and '<main id="main"' in page
-        _labelled_inputs_ok(page)
+        assert_fields_labelled(page)
 
 
 def test_the_source_tag_is_carried_from_step_one_to_the_sign_form(client):

@@ -7,8 +7,7 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from browser import PHONE, LiveServer, browser_available, start_browser, wait_until
-from helpers import free_port, link_in
-from test_letter import LETTER_CAMPAIGN
+from helpers import LETTER_CAMPAIGN, free_port, link_in
 
 if not browser_available():
     if os.environ.get("REQUIRE_BROWSER"):

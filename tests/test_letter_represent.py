@@ -10,8 +10,14 @@ import time
 
 import pytest
 
-from helpers import deliver
-from test_letter import LETTER_CAMPAIGN, confirm, letters_received, step_two, write
+from helpers import (
+    LETTER_CAMPAIGN,
+    confirm_letter,
+    deliver,
+    letters_to_representatives,
+    step_two,
+    write_letter,
+)
 
 represent_fake = pytest.importorskip(
     "represent_fake", reason="the fake Represent server comes with the targets branch"
@@ -58,10 +64,10 @@ def test_when_represent_fails_or_stalls_the_page_answers_in_time_from_the_csv(
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Alexandra Brightwater" in page and "Daniel Okonkwo" in page
-    write(client, "K1B 2C3")
-    confirm(client, client.application, smtp)
+    write_letter(client, "K1B 2C3")
+    confirm_letter(client, client.application, smtp)
     deliver(client.application)
-    assert sorted(message["To"] for message in letters_received(smtp)) == [
+    assert sorted(message["To"] for message in letters_to_representatives(smtp)) == [
         "mayor@example.org",
         "ward1@example.org",
     ]
