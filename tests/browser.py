@@ -5,6 +5,7 @@ import shutil
 import tempfile
 import threading
 
+import pytest
 from selenium import webdriver
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
@@ -20,6 +21,18 @@ DESKTOP = (1280, 900)
 
 def browser_available() -> bool:
     return os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)
+
+
+def require_browser() -> None:
+    """At the top of a browser test module: skip it without Chromium, fail in CI (REQUIRE_BROWSER)."""
+    if browser_available():
+        return
+    if os.environ.get("REQUIRE_BROWSER"):
+        raise RuntimeError("REQUIRE_BROWSER is set but chromium or chromedriver is missing")
+    pytest.skip(
+        "chromium and chromedriver are not installed (apt-get install chromium chromium-driver)",
+        allow_module_level=True,
+    )
 
 
 def start_browser(size=DESKTOP, javascript: bool = True, language: str = "en-CA") -> webdriver.Chrome:

@@ -1,22 +1,14 @@
 """A person in a real browser (Debian's headless Chromium): French signing with the live
 counter, signing with JavaScript off, signing by keyboard alone, and the error summary."""
 
-import os
-
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from browser import PHONE, LiveServer, browser_available, start_browser, wait_until
+from browser import PHONE, LiveServer, require_browser, start_browser, wait_until
 from helpers import free_port, link_in, signature_rows, text_part
 
-if not browser_available():
-    if os.environ.get("REQUIRE_BROWSER"):
-        raise RuntimeError("REQUIRE_BROWSER is set but chromium or chromedriver is missing")
-    pytest.skip(
-        "chromium and chromedriver are not installed (apt-get install chromium chromium-driver)",
-        allow_module_level=True,
-    )
+require_browser()
 
 
 @pytest.fixture

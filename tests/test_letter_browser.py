@@ -1,21 +1,13 @@
 """A writer in a real browser (Debian's headless Chromium), JavaScript off, on a phone, in French:
 postal code, untick a representative, add a personal note, confirm, and the letter arrives."""
 
-import os
-
 import pytest
 from selenium.webdriver.common.by import By
 
-from browser import PHONE, LiveServer, browser_available, start_browser, wait_until
+from browser import PHONE, LiveServer, require_browser, start_browser, wait_until
 from helpers import LETTER_CAMPAIGN, free_port, link_in
 
-if not browser_available():
-    if os.environ.get("REQUIRE_BROWSER"):
-        raise RuntimeError("REQUIRE_BROWSER is set but chromium or chromedriver is missing")
-    pytest.skip(
-        "chromium and chromedriver are not installed (apt-get install chromium chromium-driver)",
-        allow_module_level=True,
-    )
+require_browser()
 
 NOTE = "J'ai grandi dans le Vieux-Port et je veux que mes enfants y marchent sans être fichés."
 
