@@ -180,6 +180,7 @@ def test_signing_again_sends_nothing_new(client, letter_app, smtp):
     deliver(letter_app)
     assert len(letters_to_representatives(smtp)) == 2
     assert smtp.messages[-1]["To"] == "ana@example.ca"  # an "already signed" note, no letter
+    assert "Daniel Okonkwo" in text_part(smtp.messages[-1])
 
 
 @pytest.mark.parametrize(
@@ -342,3 +343,8 @@ def test_switching_language_on_step_two_keeps_the_postal_code(client):
     assert 'href="/write?postal_code=K1A+0B1&amp;lang=en"' in page
     english = client.get("/write?postal_code=K1A+0B1&lang=en").get_data(as_text=True)
     assert "Please vote against facial recognition" in english and "Daniel Okonkwo" in english
+
+
+def test_campaign_check_counts_the_representatives(make_app):
+    result = make_app(CAMPAIGN_FILE=str(LETTER_CAMPAIGN)).test_cli_runner().invoke(args=["campaign", "check"])
+    assert result.exit_code == 0 and "representatives: 6" in result.output
