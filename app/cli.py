@@ -33,11 +33,7 @@ def check_campaign(path: str | None):
         raise click.ClickException(str(error)) from None
     titles = " / ".join(f"{language}: {content.title!r}" for language, content in campaign.content.items())
     sources = " / ".join(str(len(content.sources)) for content in campaign.content.values())
-    targets = getattr(campaign.settings, "targets", None)
-    found = f"; representatives: {len(targets.targets)}" if targets is not None else ""
-    click.echo(
-        f"{path}: valid. Goal {campaign.goal:,}; titles: {titles}; sources, all cited: {sources}{found}"
-    )
+    click.echo(f"{path}: valid. Goal {campaign.goal:,}; titles: {titles}; sources, all cited: {sources}")
     if not campaign.is_open():
         # A warning, not a failure: the closed campaign keeps its page, count and export.
         click.echo(f"Warning: the deadline {campaign.deadline} has passed; signing is closed.", err=True)

@@ -345,6 +345,13 @@ def test_switching_language_on_step_two_keeps_the_postal_code(client):
     assert "Please vote against facial recognition" in english and "Daniel Okonkwo" in english
 
 
-def test_campaign_check_counts_the_representatives(make_app):
-    result = make_app(CAMPAIGN_FILE=str(LETTER_CAMPAIGN)).test_cli_runner().invoke(args=["campaign", "check"])
-    assert result.exit_code == 0 and "representatives: 6" in result.output
+def test_campaign_check_reads_the_targets_file(make_app, tmp_path):
+    (tmp_path / "council-targets.csv").write_text(
+        HEADER + "w1,A,Councillor,,Ward 1,K1A\nw1,B,Councillor,,Ward 2,K1B\n"
+    )
+    campaign = tmp_path / "letter.toml"
+    campaign.write_text(LETTER_CAMPAIGN.read_text())
+    runner = make_app(CAMPAIGN_FILE=str(LETTER_CAMPAIGN)).test_cli_runner()
+    assert runner.invoke(args=["campaign", "check"]).exit_code == 0
+    result = runner.invoke(args=["campaign", "check", str(campaign)])
+    assert result.exit_code == 1 and "council-targets.csv, line 3" in result.output
