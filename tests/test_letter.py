@@ -23,6 +23,7 @@ from helpers import (
     confirm_letter,
     csrf_token,
     deliver,
+    html_part,
     letters_to_representatives,
     link_in,
     log_in,
@@ -355,3 +356,15 @@ def test_campaign_check_reads_the_targets_file(make_app, tmp_path):
     assert runner.invoke(args=["campaign", "check"]).exit_code == 0
     result = runner.invoke(args=["campaign", "check", str(campaign)])
     assert result.exit_code == 1 and "council-targets.csv, line 3" in result.output
+
+
+def test_what_a_writer_types_is_escaped_on_pages_and_in_the_html_email(client, letter_app, smtp):
+    typed = '<b onmouseover="x()">Non</b> & "oui"'
+    write_letter(client, subject=typed, message=typed)
+    deliver(letter_app)
+    html = html_part(smtp.messages[-1])
+    assert "<b onmouseover" not in html and "&lt;b onmouseover=" in html
+    thanks = client.get(confirm_letter(client, letter_app, smtp).headers["Location"]).get_data(as_text=True)
+    assert "<b onmouseover" not in thanks and "&lt;b onmouseover=" in thanks
+    refused = write_letter(client, email="bob@example.ca", subject=typed, message=typed + "\x01")
+    assert refused.status_code == 422 and "<b onmouseover" not in refused.get_data(as_text=True)
