@@ -34,6 +34,19 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {value!r}.") from None
 
 
+def _seconds(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < 60:
+        raise ConfigError(f"{name} must be a number of seconds above 0 and below 60, got {value!r}.")
+    return seconds
+
+
 def _list(name: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
 
@@ -101,6 +114,9 @@ def load_config(instance_path: str) -> dict:
         "DATABASE_LOCK_TIMEOUT_MS": _int("DATABASE_LOCK_TIMEOUT_MS", 5000),
         "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 10),
         "MAIL_MAX_ATTEMPTS": _int("MAIL_MAX_ATTEMPTS", 8),
+        # Letters to representatives: Open North's Represent API, when set (the CSV alone if not).
+        "REPRESENT_URL": os.environ.get("REPRESENT_URL", "").strip(),
+        "REPRESENT_TIMEOUT": _seconds("REPRESENT_TIMEOUT", 1.5),
         # Secure cookies whenever the public address is HTTPS (every real deployment); a
         # Secure cookie on a plain-HTTP site would never come back and break every form.
         "SESSION_COOKIE_SECURE": (public_url or "").startswith("https://"),

@@ -1,6 +1,6 @@
 """Fixtures: an app on a migrated database (SQLite, or PostgreSQL from TEST_DATABASE_URL), a real
-SMTP server receiving the mail, a logged-in organizer and a Redis for the limiter. Plain helpers
-are in helpers.py, the servers in servers.py."""
+SMTP server receiving the mail, a logged-in organizer, a Redis for the limiter and a fake Represent
+API. Plain helpers are in helpers.py, the servers in servers.py and represent_fake.py."""
 
 import pytest
 import redis
@@ -10,6 +10,7 @@ from sqlalchemy import create_engine, text
 from app import create_app
 from app.extensions import db
 from helpers import TEST_DATABASE_URL, add_organizer, empty_tables, log_in, settings
+from represent_fake import RepresentFake
 from servers import SMTPServer
 
 # --- the database -----------------------------------------------------------------------
@@ -103,6 +104,24 @@ def ascii_relay():
     server = SMTPServer(smtputf8=False)
     yield server
     server.stop()
+
+
+# --- Represent ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def represent_server():
+    server = RepresentFake().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def represent(represent_server):
+    """The fake Represent API (represent_fake.py), answering, with no postal codes yet."""
+    represent_server.reset()
+    yield represent_server
+    represent_server.reset()
 
 
 # --- organizers ------------------------------------------------------------------------------

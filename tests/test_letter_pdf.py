@@ -1,0 +1,396 @@
+"""The open letter on paper: the printable page and the PDF, read back as text with pypdf."""
+
+import datetime as dt
+import io
+import sys
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import SimpleNamespace
+
+import pypdf
+import pytest
+from flask_babel import force_locale, gettext
+from markupsafe import Markup
+
+from app.campaign import load_campaign
+from app.letter_pdf import (
+    PdfUnavailable,
+    letter_pdf,
+    offline_fetcher,
+    pdf_cache,
+    render_letter_html,
+    render_letter_pdf,
+    send_letter_pdf,
+)
+
+LETTER_DATE = dt.date(2026, 11, 30)
+
+CAMPAIGN_FILE = Path(__file__).parent / "campaigns" / "letter-print.toml"
+
+# The letter's parts as the open letter kind parses them; the minister and the signatories are fictional.
+LETTERS = {
+    "en": SimpleNamespace(
+        addressee=(
+            "The Honourable Jordan Exemple",
+            "Minister of Public Safety",
+            "269 Laurier Avenue West",
+            "Ottawa ON K1A 0P8",
+        ),
+        salutation="Dear Minister,",
+        closing="Yours sincerely,",
+        cc=("Privacy Commissioner of Canada", "Chair, Standing Committee on Public Safety"),
+    ),
+    "fr": SimpleNamespace(
+        addressee=(
+            "L'honorable Jordan Exemple",
+            "Ministre de la Sécurité publique",
+            "269, avenue Laurier Ouest",
+            "Ottawa (Ontario) K1A 0P8",
+        ),
+        salutation="Monsieur le Ministre,",
+        closing="Veuillez agréer, Monsieur le Ministre, l'expression de nos sentiments distingués.",
+        cc=("Commissaire à la protection de la vie privée du Canada",),
+    ),
+}
+
+ORGANIZATIONS = [
+    ("Ligue des droits et libertés", "https://example.org/ligue"),
+    ("Association québécoise des écoles", ""),
+    ("Hội Bảo vệ Quyền riêng tư", "https://example.org/vn"),
+]
+INDIVIDUALS = [
+    ("Amélie Côté-Lefèvre", "Professeure", "Université de Montréal"),
+    ("Nguyễn Thị Minh Khai", "", ""),
+    ("سارة الخطيب", "Researcher", ""),
+    ("王小明", "", "Chinese Canadian Council"),
+    ("Jean O'Brien", "Lawyer", "Ottawa Legal Clinic"),
+]
+
+
+def letter_content(language: str, **changes):
+    """The campaign's Content in `language` with its letter's parts, as the open letter kind gives it."""
+    content = load_campaign(CAMPAIGN_FILE).content[language]
+    return SimpleNamespace(**{**vars(content), "letter": LETTERS[language], **changes})
+
+
+def many_signatories(count: int) -> tuple[list, list]:
+    """`count` signatories, one organization for every four individuals."""
+    organizations = [(f"Organization number {n}", f"https://example.org/{n}") for n in range(count // 5)]
+    individuals = [
+        (f"Person {n} Lévesque", "Volunteer" if n % 2 else "", f"Group {n % 7}" if n % 3 else "")
+        for n in range(count - len(organizations))
+    ]
+    return organizations, individuals
+
+
+def pdf_pages(pdf: bytes) -> list[str]:
+    """The text of each page, with its lines joined by spaces (long lines wrap)."""
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    return [" ".join(page.extract_text().split()) for page in reader.pages]
+
+
+def render(language: str = "en", organizations=ORGANIZATIONS, individuals=INDIVIDUALS, **changes) -> bytes:
+    return render_letter_pdf(
+        letter_content(language, **changes), organizations, individuals, language, LETTER_DATE
+    )
+
+
+@pytest.fixture
+def context(app):
+    with app.test_request_context():
+        yield app
+
+
+# --- what the PDF says ------------------------------------------------------------------------
+
+
+def test_english_pdf_has_the_letter_then_the_signatories_with_page_numbers(context):
+    pages = pdf_pages(render("en"))
+
+    assert len(pages) == 2
+    letter, signatories = pages
+    for part in (
+        "Coalition for Faces Without Files",
+        "November 30, 2026",
+        "The Honourable Jordan Exemple Minister of Public Safety 269 Laurier Avenue West Ottawa ON K1A 0P8",
+        "Open letter: no facial recognition for federal police",
+        "Dear Minister,",
+        "broke the law",
+        "Yours sincerely,",
+        "Privacy Commissioner of Canada Chair, Standing Committee on Public Safety",
+        "Sources",
+        "special report to Parliament, June 2021. https://example.org/report",
+        "Privacy Act, R.S.C. 1985, c. P-21.",
+        "Page 1 of 2",
+    ):
+        assert part in letter, part
+    assert letter.index("Dear Minister") < letter.index("Yours sincerely") < letter.index("Sources")
+    assert signatories.startswith("Signatories Organizations (3)")
+    assert signatories.index("Organizations (3)") < signatories.index("Individuals (5)")
+    for name, _website in ORGANIZATIONS:
+        assert name in signatories
+    for name, _title, _organization in INDIVIDUALS:
+        assert name in signatories
+    assert "Amélie Côté-Lefèvre, Professeure, Université de Montréal" in signatories
+    assert "王小明, Chinese Canadian Council" in signatories
+    assert signatories.endswith("Page 2 of 2")
+
+
+def test_french_pdf_has_the_french_date_accents_and_translated_labels(context):
+    pages = pdf_pages(render("fr"))
+
+    letter, signatories = pages
+    assert "30 novembre 2026" in letter
+    assert "Ministre de la Sécurité publique 269, avenue Laurier Ouest Ottawa (Ontario) K1A 0P8" in letter
+    assert "Monsieur le Ministre," in letter
+    assert "l'expression de nos sentiments distingués." in letter
+    assert "Commissariat à la protection de la vie privée du Canada" in letter
+    assert "Amélie Côté-Lefèvre" in signatories and "Association québécoise des écoles" in signatories
+    with force_locale("fr"):
+        assert gettext("Organizations (%(count)s)", count=3) in signatories
+        assert gettext("Page %(page)s of %(pages)s", page=2, pages=2) in signatories
+
+
+def test_pdf_is_tagged_and_names_the_letter_its_author_and_language(context):
+    reader = pypdf.PdfReader(io.BytesIO(render("fr")))
+
+    assert reader.metadata.title.startswith("Lettre ouverte : pas de reconnaissance faciale")
+    assert reader.metadata.author == "Coalition Visages sans fichiers"
+    assert reader.trailer["/Root"]["/Lang"] == "fr"
+    assert reader.trailer["/Root"]["/MarkInfo"]["/Marked"], "tagged: headings and lists for screen readers"
+
+
+def test_names_are_text_not_markup_in_the_page_and_the_pdf(context):
+    organizations = [
+        ("<b>Bold</b> & Co", "javascript:alert(1)"),
+        ('Quote "Me"', "https://example.org/?a=1&b=2"),
+    ]
+    individuals = [("<script>alert(1)</script>", "<i>Chief</i>", "Tom & Jerry")]
+
+    page = render_letter_html(letter_content("en"), organizations, individuals, "en", LETTER_DATE)
+    text = " ".join(pdf_pages(render("en", organizations, individuals)))
+
+    assert "&lt;b&gt;Bold&lt;/b&gt; &amp; Co" in page
+    assert "<b>" not in page and "<script>" not in page and "<i>" not in page
+    assert "javascript:" not in page, "a website that is not http(s) is shown without its link"
+    assert 'href="https://example.org/?a=1&amp;b=2" rel="nofollow noopener">Quote &#34;Me&#34;</a>' in page
+    assert "<b>Bold</b> & Co" in text
+    assert "<script>alert(1)</script>, <i>Chief</i>, Tom & Jerry" in text
+
+
+def test_empty_lists_say_so(context):
+    text = pdf_pages(render("en", [], []))[-1]
+
+    assert "Organizations (0) None yet. Individuals (0) None yet." in text
+
+
+def test_missing_website_title_and_organization_may_be_none(context):
+    page = render_letter_html(letter_content("en"), [("Org", None)], [("Ann", None, None)], "en", LETTER_DATE)
+
+    assert "<li>Org</li>" in page
+    assert '<li><span class="name">Ann</span></li>' in page
+
+
+def test_a_name_no_installed_font_can_draw_still_makes_a_pdf(context):
+    # Ethiopic and Linear B: DejaVu and the CJK font have neither; the glyphs show as boxes.
+    pdf = render("en", [("ሰላም ማህበር", "")], [("𐀀𐀁𐀂", "", "")])
+
+    assert pdf.startswith(b"%PDF-")
+    assert len(pypdf.PdfReader(io.BytesIO(pdf)).pages) == 2
+
+
+def test_a_thousand_signatories_render_in_a_few_seconds(context):
+    organizations, individuals = many_signatories(1000)
+    render("en", [], [])  # WeasyPrint is imported on first use; time the render alone
+
+    started = time.perf_counter()
+    pdf = render("en", organizations, individuals)
+    elapsed = time.perf_counter() - started
+
+    pages = pdf_pages(pdf)
+    text = " ".join(pages)
+    print(f"\n1,000 signatories: {len(pages)} pages in {elapsed:.2f} s, {len(pdf) // 1024} KiB")
+    assert "Organizations (200)" in text and "Individuals (800)" in text
+    assert "Organization number 0" in text and "Organization number 199" in text
+    assert "Person 0 Lévesque" in text and "Person 799 Lévesque, Volunteer, Group 1" in text
+    assert pages[-1].endswith(f"Page {len(pages)} of {len(pages)}")
+    # Pages the lists run onto repeat the list's heading at the top (read after the page's text).
+    assert pages[2].endswith(f"Organizations (200) Page 3 of {len(pages)}")
+    assert pages[-1].endswith(f"Individuals (800) Page {len(pages)} of {len(pages)}")
+    assert not pages[1].endswith(f"(200) Page 2 of {len(pages)}"), "not where the list starts"
+    assert elapsed < 20
+
+
+# --- the cache ------------------------------------------------------------------------------
+
+
+def counting(build):
+    """`build`, counting its calls in .calls."""
+
+    def counted():
+        counted.calls += 1
+        return build()
+
+    counted.calls = 0
+    return counted
+
+
+def test_the_pdf_is_built_once_per_language_and_listing_version(context):
+    organizations, individuals = many_signatories(1000)
+    build = {
+        language: counting(lambda language=language: render(language, organizations, individuals))
+        for language in ("en", "fr")
+    }
+
+    first = letter_pdf(("en", 7), build["en"])
+    again = letter_pdf(("en", 7), build["en"])
+    french = letter_pdf(("fr", 7), build["fr"])
+    after_a_change = letter_pdf(("en", 8), build["en"])
+
+    assert again is first
+    assert french is not first and pdf_pages(french)[0].startswith("Coalition Visages sans fichiers")
+    assert after_a_change is not first
+    assert build["en"].calls == 2 and build["fr"].calls == 1
+    assert pdf_cache().builds == 3
+
+
+def test_requests_that_miss_together_wait_for_one_build(context):
+    build = counting(lambda: time.sleep(0.3) or b"%PDF-1.7 one build")
+    start = threading.Barrier(4)
+    results = []
+
+    def download():
+        with context.app_context():
+            start.wait()
+            results.append(letter_pdf(("en", 1), build))
+
+    threads = [threading.Thread(target=download) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert results == [b"%PDF-1.7 one build"] * 4
+    assert build.calls == 1
+
+
+def test_the_cache_keeps_a_few_versions_and_drops_the_oldest(context):
+    cache = pdf_cache()
+    for version in range(cache.size + 1):
+        letter_pdf(("en", version), lambda version=version: f"pdf {version}".encode())
+    rebuild = counting(lambda: b"pdf 0 again")
+
+    assert letter_pdf(("en", cache.size), rebuild) == f"pdf {cache.size}".encode()
+    assert letter_pdf(("en", 0), rebuild) == b"pdf 0 again"
+    assert rebuild.calls == 1
+
+
+def test_send_letter_pdf_serves_the_pdf_inline(context):
+    response = send_letter_pdf(("en", 1), lambda: render("en"), "open-letter-en.pdf")
+
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    assert response.headers["Content-Disposition"] == 'inline; filename="open-letter-en.pdf"'
+    assert response.get_data().startswith(b"%PDF-")
+
+
+def test_without_weasyprint_the_pdf_is_a_clear_503_and_the_app_still_runs(context, monkeypatch):
+    # As on a server without WeasyPrint (or without the Pango it loads): the import fails.
+    monkeypatch.delitem(sys.modules, "weasyprint", raising=False)
+    monkeypatch.setitem(sys.modules, "weasyprint", None)
+
+    with pytest.raises(PdfUnavailable):
+        render("en")
+    response = send_letter_pdf(("en", 2), lambda: render("en"), "open-letter-en.pdf", print_url="/letter")
+
+    assert response.status_code == 503
+    page = response.get_data(as_text=True)
+    assert "The PDF cannot be made right now" in page
+    assert 'href="/letter"' in page
+    assert context.test_client().get("/").status_code == 200
+
+
+# --- nothing is fetched ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def web_server():
+    """A local web server that counts the requests it gets."""
+    requests = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            requests.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield SimpleNamespace(url=f"http://127.0.0.1:{server.server_address[1]}", requests=requests)
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_fetcher_refuses_the_network_and_files_but_reads_data_urls(context, web_server):
+    fetcher = offline_fetcher()
+
+    for url in (f"{web_server.url}/logo.png", "https://example.org/font.woff2", "file:///etc/passwd"):
+        with pytest.raises(ValueError, match="disallowed protocol"):
+            fetcher.fetch(url)
+    assert fetcher.fetch("data:text/plain,hello").read() == b"hello"
+    assert web_server.requests == []
+    with urllib.request.urlopen(f"{web_server.url}/control") as response:  # the server does count
+        assert response.status == 200
+    assert web_server.requests == ["/control"]
+
+
+def test_building_the_pdf_fetches_nothing_a_text_points_to(context, web_server):
+    # Our Markdown drops images; were one to get through, the build must still not fetch it.
+    text = Markup(
+        f'<p>Look <img src="{web_server.url}/image.png" alt="x"></p>'
+        f'<p style="background: url({web_server.url}/background.png)">and</p>'
+        f'<link rel="stylesheet" href="{web_server.url}/style.css">'
+    )
+
+    pdf = render("en", text=text)
+
+    assert pdf.startswith(b"%PDF-")
+    assert web_server.requests == []
+
+
+# --- the printable page ---------------------------------------------------------------------
+
+
+def test_printable_page_is_the_same_letter_with_its_own_stylesheet(context):
+    page = render_letter_html(
+        letter_content("fr"), ORGANIZATIONS, INDIVIDUALS, "fr", LETTER_DATE, pdf_url="/letter.pdf?lang=fr"
+    )
+
+    assert page.count("<link") == 1 and '<link rel="stylesheet" href="/static/letter.css">' in page
+    assert "src=" not in page and "<script" not in page
+    assert '<html lang="fr">' in page
+    assert '<time datetime="2026-11-30">30 novembre 2026</time>' in page
+    assert '<a href="/letter.pdf?lang=fr">' in page
+    assert 'id="source-1"' in page and 'href="#source-1"' in page
+    assert '<ul class="organizations" aria-labelledby="organizations-title">' in page
+    assert page.count("<li>") == len(ORGANIZATIONS) + len(INDIVIDUALS) + len(LETTERS["fr"].cc)
+    assert (
+        '<a href="https://example.org/ligue" rel="nofollow noopener">Ligue des droits et libertés</a>' in page
+    )
+    assert "<li>Association québécoise des écoles</li>" in page
+    with context.test_client().get("/static/letter.css") as stylesheet:
+        assert stylesheet.status_code == 200
+
+
+def test_the_pdf_build_links_no_stylesheet(context):
+    page = render_letter_html(letter_content("en"), ORGANIZATIONS, INDIVIDUALS, "en", LETTER_DATE, pdf=True)
+
+    assert "<link" not in page
