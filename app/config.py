@@ -101,13 +101,8 @@ def load_config(instance_path: str) -> dict:
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
         "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "").strip() or None,
-        # Letters to representatives: a Represent API to look them up by postal code (the
-        # campaign's CSV alone when unset), and an address that gets every letter instead,
-        # for rehearsals.
-        "REPRESENT_URL": os.environ.get("REPRESENT_URL", "").strip().rstrip("/") or None,
+        # Letters to representatives: an address that gets every letter instead, for rehearsals.
         "LETTER_TEST_RECIPIENT": os.environ.get("LETTER_TEST_RECIPIENT", "").strip() or None,
-        # How long a page waits for the Represent API before it answers from the CSV alone.
-        "REPRESENT_TIMEOUT_MS": _int("REPRESENT_TIMEOUT_MS", 2000),
         # Not part of the public contract: operational knobs with safe defaults.
         "MAIL_IN_WEB": _flag("MAIL_IN_WEB", True),
         "DOMAIN_BURST_THRESHOLD": _int("DOMAIN_BURST_THRESHOLD", 30),
