@@ -368,3 +368,27 @@ def test_what_a_writer_types_is_escaped_on_pages_and_in_the_html_email(client, l
     assert "<b onmouseover" not in thanks and "&lt;b onmouseover=" in thanks
     refused = write_letter(client, email="bob@example.ca", subject=typed, message=typed + "\x01")
     assert refused.status_code == 422 and "<b onmouseover" not in refused.get_data(as_text=True)
+
+
+def test_signing_again_before_confirming_keeps_the_first_letter(client, letter_app, smtp):
+    write_letter(client, targets=["ward-1"])
+    write_letter(client, targets=["mayor"], subject="Autre chose")
+    confirm_letter(client, letter_app, smtp)
+    deliver(letter_app)
+    [letter] = letters_to_representatives(smtp)
+    assert (letter["To"], letter["Subject"]) == ("ward1@example.org", SUBJECT)
+
+
+def test_a_letter_the_server_defers_is_retried_later_and_sent_once(client, letter_app, smtp):
+    write_letter(client, targets=["ward-1"])
+    confirm_letter(client, letter_app, smtp)
+    smtp.sink.reply = "451 4.3.0 try again later"
+    deliver(letter_app)
+    assert letters_to_representatives(smtp) == []
+    smtp.sink.reply = None
+    deliver(letter_app)
+    assert letters_to_representatives(smtp) == [], "not before its back-off"
+    deliver(letter_app, now=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5))
+    deliver(letter_app, now=dt.datetime.now(dt.UTC) + dt.timedelta(hours=2))
+    [letter] = letters_to_representatives(smtp)
+    assert letter["To"] == "ward1@example.org"
