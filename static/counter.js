@@ -16,8 +16,20 @@
   var shown = Number(progress.getAttribute("value"));
   var shownGoal = Number(progress.getAttribute("max"));
   var etag = null, timer = null;
+  // A kind's other figures (a letter campaign's letters sent), each in an element naming its field.
+  var parts = document.querySelectorAll("[data-count-part]");
+
+  function showParts(data) {
+    Array.prototype.forEach.call(parts, function (element) {
+      var value = data[element.getAttribute("data-count-part")];
+      if (typeof value !== "number") { return; }
+      var form = plural.select(value) === "one" ? "data-one" : "data-other";
+      element.textContent = element.getAttribute(form).replace("{count}", format.format(value));
+    });
+  }
 
   function show(data) {
+    showParts(data);
     if (data.count === shown && data.goal === shownGoal) { return; }
     countEl.textContent = format.format(data.count);
     progress.max = data.goal;

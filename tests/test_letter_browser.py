@@ -5,7 +5,7 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from browser import PHONE, LiveServer, require_browser, start_browser, wait_until
-from helpers import LETTER_CAMPAIGN, free_port, link_in
+from helpers import LETTER_CAMPAIGN, free_port, link_in, press_button, write_letter
 
 require_browser()
 
@@ -63,3 +63,24 @@ def test_writing_to_a_councillor_without_javascript(live, browser, smtp):
     assert NOTE in letter.get_content()
     assert letter["Reply-To"] == "lea@example.ca"
     assert len(messages) == 2
+
+
+def test_the_letters_sent_go_up_on_an_open_page(make_app, smtp):
+    port = free_port()
+    app = make_app(
+        CAMPAIGN_FILE=str(LETTER_CAMPAIGN), PUBLIC_URL=f"http://127.0.0.1:{port}", MAIL_IN_WEB=True
+    )
+    server = LiveServer(app, port)
+    driver = start_browser(language="fr-CA")
+    try:
+        driver.get(server.url + "/")
+        sent = driver.find_element(By.CSS_SELECTOR, "[data-count-part=letters]")
+        assert sent.text.startswith("0 ")
+        writer = app.test_client()
+        write_letter(writer)
+        [confirmation] = smtp.wait_for(1, timeout=20)
+        press_button(writer, link_in(confirmation, "/confirm/", base=server.url))
+        wait_until(lambda: sent.text.startswith("2 "), timeout=40)
+    finally:
+        driver.quit()
+        server.stop()
