@@ -392,3 +392,9 @@ def test_a_letter_the_server_defers_is_retried_later_and_sent_once(client, lette
     deliver(letter_app, now=dt.datetime.now(dt.UTC) + dt.timedelta(hours=2))
     [letter] = letters_to_representatives(smtp)
     assert letter["To"] == "ward1@example.org"
+
+
+def test_a_petition_has_no_letter_pages_or_figures(make_app):
+    petition = make_app().test_client()
+    assert petition.get("/write?postal_code=K1A+0B1").status_code == 404
+    assert "letters" not in petition.get("/api/count").get_json()
