@@ -89,6 +89,7 @@ def _shown_reasons(limit: int) -> list[reasons.Reason]:
 
 
 def render_campaign(form: FlaskForm, status: int = 200, tally=None):
+    """The kind's campaign page with this form (its errors, or a letter's step 2), and a status."""
     campaign = current_campaign()
     return render_template(
         _kind().page_template,
