@@ -84,15 +84,16 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    """Public, self-service and organizer pages; the mail viewer only in development without a mail server."""
+    """Public, self-service and organizer pages, the campaign kind's own pages, and the mail
+    viewer (only in development without a mail server)."""
     from . import admin, mailviewer, manage, public
 
     app.register_blueprint(public.bp)
+    kind = kind_for(app.extensions["campaign"])
+    if kind.blueprint is not None:
+        app.register_blueprint(kind.blueprint)
     app.register_blueprint(manage.bp)
     app.register_blueprint(admin.bp)
-    kind_blueprint = kind_for(app.extensions["campaign"]).blueprint
-    if kind_blueprint is not None:  # the routes only this kind of campaign has
-        app.register_blueprint(kind_blueprint)
     if app.config["DEVELOPMENT"] and not app.config["MAIL_SERVER"]:
         app.register_blueprint(mailviewer.bp)
 

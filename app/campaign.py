@@ -67,7 +67,8 @@ class Content:
     privacy: Markup | None = None  # None: the interface's own wording
     donate: Link | None = None
     related: tuple[Link, ...] = ()
-    letter: object | None = None  # the kind's own part (an open letter's addressee...); None for a petition
+    # The kind's own part (an open letter's addressee, a letter's subject); None for a petition.
+    letter: object | None = None
 
 
 @dataclass(frozen=True)
@@ -336,7 +337,7 @@ def _check_keys(data: dict, kind: kinds.Kind) -> None:
     """Refuse a key the format does not have, saying where it belongs or what was meant."""
     tables = [("", data, TOP_LEVEL_KEYS | kind.top_level_keys)]
     tables += [
-        (name, data[name], known | kind.language_keys if name in LANGUAGES else known)
+        (name, data[name], known | (kind.language_keys if name in LANGUAGES else set()))
         for name, known in TABLE_KEYS.items()
         if isinstance(data.get(name), dict)
     ]
@@ -354,10 +355,10 @@ def _check_keys(data: dict, kind: kinds.Kind) -> None:
             raise CampaignError(f"{where} is not a key the campaign file has{hint}")
 
 
-def parse_campaign(data: dict, campaign_dir: Path = Path(".")) -> Campaign:
+def parse_campaign(data: dict, campaign_dir: Path = Path()) -> Campaign:
     """Validate a parsed campaign file; raise CampaignError naming the first bad field.
 
-    `campaign_dir` is the file's folder, where files it names are looked for.
+    Files the campaign names (a letter's targets) are found relative to `campaign_dir`.
     """
     goal = _require(data, "goal", "", int)
     if goal <= 0:
@@ -371,7 +372,8 @@ def parse_campaign(data: dict, campaign_dir: Path = Path(".")) -> Campaign:
     press_phone = _require(press, "phone", "press", optional=True) or ""
     kind = _require(data, "kind", "", optional=True) or kinds.DEFAULT
     if kind not in kinds.NAMES:
-        allowed = " or ".join(f'"{name}"' for name in kinds.NAMES)
+        quoted = [f'"{name}"' for name in kinds.NAMES]
+        allowed = ", ".join(quoted[:-1]) + " or " + quoted[-1]
         raise CampaignError(f'kind must be {allowed}, not "{kind}"')
     kind_rules = kinds.kind_named(kind)
     timezone = _require(data, "timezone", "", optional=True) or DEFAULT_TIMEZONE

@@ -101,6 +101,8 @@ def load_config(instance_path: str) -> dict:
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
         "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "").strip() or None,
+        # Letters to representatives: an address that gets every letter instead, for rehearsals.
+        "LETTER_TEST_RECIPIENT": os.environ.get("LETTER_TEST_RECIPIENT", "").strip() or None,
         # Not part of the public contract: operational knobs with safe defaults.
         "MAIL_IN_WEB": _flag("MAIL_IN_WEB", True),
         "DOMAIN_BURST_THRESHOLD": _int("DOMAIN_BURST_THRESHOLD", 30),

@@ -32,9 +32,8 @@ def count_response(tally: Tally) -> tuple[bytes, str, list[tuple[str, str]]]:
         },
         separators=(",", ":"),
     ).encode()
-    etag = (
-        '"' + "-".join(str(number) for number in (tally.count, tally.goal, *dict(tally.parts).values())) + '"'
-    )
+    figures = (tally.count, tally.goal, *(value for _name, value in tally.parts))
+    etag = '"' + "-".join(map(str, figures)) + '"'
     headers = [
         ("Content-Type", "application/json"),
         ("ETag", etag),
@@ -59,7 +58,8 @@ class CountFastPath:
         fresh = self.cache.fresh()
         if fresh is None:
             return self.downstream(environ, start_response)
-        body, etag, headers = count_response(tally_of(*fresh, self.goal))
+        count, updated_at, parts = fresh
+        body, etag, headers = count_response(tally_of(count, updated_at, parts, self.goal))
         secure = environ.get("wsgi.url_scheme") == "https"
         headers = [*headers, *security_headers(secure)]
         if etag in environ.get("HTTP_IF_NONE_MATCH", ""):

@@ -29,7 +29,8 @@ class Tally:
     count: int
     goal: int
     updated_at: datetime
-    parts: tuple[tuple[str, int], ...] = ()  # the kind's extra figures (kinds.Kind.count_parts)
+    # The kind's own figures, by name (a letter campaign's letters sent); none for a petition.
+    parts: tuple[tuple[str, int], ...] = ()
 
 
 def next_milestone(number: int) -> int:

@@ -12,8 +12,9 @@ from flask_mail import Message
 
 from .campaign import current_campaign
 from .extensions import keyed_hash
+from .kinds import kind_for
 from .links import external_url
-from .models import Signature
+from .models import OutboxMessage, Signature
 from .tokens import CONFIRM, MANAGE, WITHDRAW, make_token, token_lifetime
 
 CONFIRMATION = "confirmation"
@@ -51,12 +52,16 @@ class Email(Message):
 
     def _message(self):
         message = super()._message()
+        # Not refolded: refolding decodes Flask-Mail's encoded sender name and writes it back
+        # unquoted, so a long name with a comma or parentheses (a letter's "Name (via
+        # Organization)") became a comment or a second address. Flask-Mail folds it already.
+        message.policy = message.policy.clone(max_line_length=None)
         if self.international:
             message.replace_header("To", self.to)
             # Rewritten as UTF-8, an encoded sender name loses its quotes (and a comma in it then
             # splits it in two): give the quoted form back.
             message.replace_header("From", self.sender)
-            message.policy = policy.SMTPUTF8
+            message.policy = policy.SMTPUTF8.clone(max_line_length=None)
         return message
 
 
@@ -96,6 +101,7 @@ def render_email(kind: str, signature: Signature, message_id: str | None = None)
             "language": language,
             "link_days": token_lifetime(CONFIRM).days or 1,
             **links,
+            **kind_for(campaign).email_context(signature),
         }
         subject = _subject(kind, content.title)
         text = render_template(f"email/{kind}.txt", **context)
@@ -107,6 +113,15 @@ def render_email(kind: str, signature: Signature, message_id: str | None = None)
     return build_message(
         signature.email, subject, text, html, language, content.organization, message_id, headers
     )
+
+
+def render_outbox(message: OutboxMessage, signature: Signature) -> Email:
+    """The email an outbox row stands for: one to the signer, or the kind's own (a letter to a
+    representative), always with the row's one Message-ID."""
+    message_id = outbox_message_id(message.id, message.created_at)
+    if message.letter_id is None:
+        return render_email(message.kind, signature, message_id=message_id)
+    return kind_for(current_campaign()).render_outbox_email(message, signature, message_id)
 
 
 def _mail_domain() -> str:

@@ -18,7 +18,7 @@ from .kinds import kind_for
 from .models import Signature, UTCDateTime
 
 # The contract's columns, each a column of `signatures` whose type decides its cell (see
-# _cell); a kind's export_columns follow them.
+# _cell); a kind's export_columns follow them (columns too, or its export_cells()).
 COLUMNS = (
     "id",
     "name",
@@ -186,13 +186,14 @@ def _text_cell(column) -> ColumnElement:
     )
 
 
-def _cell(name: str) -> ColumnElement:
+def _cell(name: str, expressions: dict) -> ColumnElement:
     """One export column as the exact text of its CSV cell, chosen by the column's type.
 
     Anything not a flag, a time or a number is text, quoted and guarded against formulas:
-    a new column can never reach a spreadsheet raw.
+    a new column can never reach a spreadsheet raw. A name in `expressions` (a kind's
+    export_cells) is that expression, typed like a column.
     """
-    column = getattr(Signature, name)
+    column = expressions[name] if name in expressions else getattr(Signature, name)
     if isinstance(column.type, Boolean):
         return case((column.is_(True), "true"), else_="false")
     if isinstance(column.type, UTCDateTime):
@@ -202,14 +203,15 @@ def _cell(name: str) -> ColumnElement:
     return _text_cell(column)
 
 
-def csv_line(columns: tuple[str, ...]) -> ColumnElement:
+def csv_line(columns: tuple[str, ...], expressions: dict | None = None) -> ColumnElement:
     """A whole CSV line, built by the database: a million rows never become twelve million
     Python objects, which had made the export several times slower than the sqlite3 tool."""
-    return reduce(lambda line, cell: line + literal(",") + cell, (_cell(name) for name in columns))
+    cells = (_cell(name, expressions or {}) for name in columns)
+    return reduce(lambda line, cell: line + literal(",") + cell, cells)
 
 
-def _query(filters: ExportFilters, columns: tuple[str, ...]) -> Select:
-    query = select(csv_line(columns)).order_by(Signature.id)
+def _query(filters: ExportFilters, columns: tuple[str, ...], expressions: dict) -> Select:
+    query = select(csv_line(columns, expressions)).order_by(Signature.id)
     if filters.status == "confirmed":
         query = query.where(Signature.confirmed)
     elif filters.status == "unconfirmed":
@@ -234,13 +236,15 @@ class CsvExport:
 
     def __init__(self, filters: ExportFilters):
         self.filters = filters
-        self.columns = COLUMNS + kind_for(current_campaign()).export_columns
+        kind = kind_for(current_campaign())
+        self.columns = COLUMNS + kind.export_columns
+        self.expressions = kind.export_cells()
         self.rows = 0
 
     def __iter__(self) -> Iterator[str]:
         header = (BOM if self.filters.excel else "") + ",".join(self.columns) + EOL
         # Core, not the ORM: each row is one finished line and needs no object around it.
-        query = _query(self.filters, self.columns).execution_options(stream_results=True)
+        query = _query(self.filters, self.columns, self.expressions).execution_options(stream_results=True)
         with db.engine.connect() as connection:
             result = connection.execute(query)
             for lines in result.scalars().partitions(BATCH_ROWS):

@@ -34,9 +34,14 @@ def _drawn(character: str) -> bool:
     return character in KEPT_FORMAT_CHARACTERS or unicodedata.category(character) != "Cf"
 
 
+def strip_format_characters(value: str) -> str:
+    """Drop invisible format characters (direction overrides, zero-width spaces...), nothing else."""
+    return "".join(filter(_drawn, value))
+
+
 def strip_invisible(value: str) -> str:
     """Drop control characters (NUL included) and invisible format characters."""
-    return "".join(filter(_drawn, CONTROL_CHARACTERS.sub("", value)))
+    return strip_format_characters(CONTROL_CHARACTERS.sub("", value))
 
 
 def clean_line(value: str | None) -> str:

@@ -1,10 +1,21 @@
-"""Tables: signatures, the consent wordings they agreed to, the mail outbox, the count shards,
-organizers, their devices and the audit log."""
+"""Tables: signatures, the consent wordings they agreed to, letters to representatives, the mail
+outbox, the count shards, organizers, their devices and the audit log."""
 
 from datetime import UTC, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, text
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -93,6 +104,11 @@ class Signature(db.Model):
     website: Mapped[str] = mapped_column(String(300), default="", server_default="")
     contact_name: Mapped[str] = mapped_column(String(100), default="", server_default="")
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A letter to representatives: the signer's edited subject and message, and the ids of
+    # the representatives chosen, separated by spaces (empty for the other kinds).
+    subject: Mapped[str] = mapped_column(String(200), default="")
+    message: Mapped[str] = mapped_column(Text, default="")
+    targets: Mapped[str] = mapped_column(Text, default="")
 
     @hybrid_property
     def confirmed(self) -> bool:
@@ -116,17 +132,40 @@ class ConsentWording(db.Model):
     first_shown_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class Letter(db.Model):
+    """A signer's letter to one representative, who they were when the signer chose them.
+
+    Written with the signature; the outbox gets its email once the signature is confirmed.
+    """
+
+    __tablename__ = "letters"
+    __table_args__ = (UniqueConstraint("signature_id", "target_id", name="uq_letters_signature_target"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    signature_id: Mapped[int] = mapped_column(ForeignKey("signatures.id", ondelete="CASCADE"), index=True)
+    target_id: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(320))
+    area: Mapped[str] = mapped_column(String(200), default="")
+
+
 class OutboxMessage(db.Model):
     """An email waiting for, or done with, delivery; rendered only when sent."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_due", "status", "next_attempt_at"),
+        Index("ix_outbox_kind_status", "kind", "status"),
+    )
 
     QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     signature_id: Mapped[int] = mapped_column(ForeignKey("signatures.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
+    # A letter to a representative rather than a message to the signer: at most one email each.
+    letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id", ondelete="CASCADE"), unique=True)
     status: Mapped[str] = mapped_column(String(10), default=QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

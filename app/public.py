@@ -12,6 +12,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import get_locale
@@ -30,7 +31,7 @@ from .i18n import offered_languages
 from .kinds import kind_for
 from .links import external_url
 from .security import allow_framing, never_stored
-from .tokens import CONFIRM, WITHDRAW, ExpiredToken, InvalidToken
+from .tokens import CONFIRM, WITHDRAW, ExpiredToken, InvalidToken, read_token
 
 bp = Blueprint("public", __name__)
 
@@ -39,6 +40,8 @@ SOURCE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 PAGE = re.compile(r"[0-9]{1,6}")
 # A newly approved reason reaches the cached campaign page within this many seconds.
 REASONS_REFRESH_SECONDS = 30
+# The session key naming the signature confirmed in this browser, for the thank-you page.
+CONFIRMED_SIGNATURE = "confirmed_signature"
 
 
 def consent_wording() -> str:
@@ -85,7 +88,8 @@ def _shown_reasons(limit: int) -> list[reasons.Reason]:
     return reasons.public_reasons(limit) if current_campaign().show_reasons else []
 
 
-def _render_campaign(form: FlaskForm, status: int = 200, tally=None):
+def render_campaign(form: FlaskForm, status: int = 200, tally=None):
+    """The kind's campaign page with this form (its errors, or a letter's step 2), and a status."""
     campaign = current_campaign()
     kind = _kind()
     return render_template(
@@ -117,12 +121,13 @@ def index():
         _source(),
         tally.count,
         tally.goal,
+        tally.parts,
         campaign.is_open(),
         reasons_epoch,
         _kind().listing_version(),
     )
     page = current_app.extensions["page_cache"].render(
-        key, lambda: _render_campaign(_kind().form(), tally=tally)[0]
+        key, lambda: render_campaign(_kind().form(), tally=tally)[0]
     )
     return page
 
@@ -136,7 +141,7 @@ def sign():
         return render_template("public/closed.html", tally=current_tally()), 410
     form = _kind().form()
     if not form.validate_on_submit():
-        return _render_campaign(form, 422)
+        return render_campaign(form, 422)
     if not form.is_bot:
         signatures.sign(form.to_signature(_language(), _source(), consent_wording()))
     return redirect(url_for("public.check_inbox"), 303)
@@ -190,8 +195,14 @@ def confirm(token: str):
         token,
         "public/confirm.html",
         act=signatures.confirm,
-        answer=lambda counted: redirect(url_for("public.thanks"), 303),
+        answer=lambda counted: _to_thanks(token),
     )
+
+
+def _to_thanks(token: str):
+    """On to the thank-you page, which may say more about the signature this browser confirmed."""
+    session[CONFIRMED_SIGNATURE] = read_token(CONFIRM, token)
+    return redirect(url_for("public.thanks"), 303)
 
 
 @bp.route("/not-me/<token>", methods=["GET", "POST"])
@@ -212,10 +223,12 @@ def withdraw(token: str):
 def thanks():
     """The thank-you page after confirming, with the ways to share the campaign."""
     campaign = current_campaign()
+    kind = _kind()
     return render_template(
-        "public/thanks.html",
+        kind.thanks_template,
         content=campaign.in_language(_language()),
         share_url=external_url("public.index"),
+        **kind.thanks_context(session.get(CONFIRMED_SIGNATURE)),
     )
 
 

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import String, case, cast, delete, func, literal, select, update
+from sqlalchemy import String, case, cast, delete, func, literal, or_, select, update
 
 from .audit import ANONYMISE, record_event
 from .campaign import current_campaign
@@ -32,7 +32,11 @@ def anonymise_due(actor: str, now: datetime | None = None) -> int:
         counted_before = _count(remaining & counted)
         db.session.execute(
             delete(OutboxMessage)
-            .where(OutboxMessage.signature_id.in_(select(Signature.id).where(remaining)))
+            .where(
+                OutboxMessage.signature_id.in_(select(Signature.id).where(remaining)),
+                # A letter sent stays counted; its row holds nothing of the writer.
+                or_(OutboxMessage.letter_id.is_(None), OutboxMessage.status != OutboxMessage.SENT),
+            )
             .execution_options(synchronize_session=False)
         )
         anonymised = db.session.execute(
@@ -52,6 +56,8 @@ def anonymise_due(actor: str, now: datetime | None = None) -> int:
                 organization="",
                 website="",
                 contact_name="",
+                subject="",
+                message="",
                 comment_approved_at=None,
                 comment_rejected_at=None,
                 public=False,

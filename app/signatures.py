@@ -185,6 +185,7 @@ def confirm(token: str) -> bool:
     )
     if counted:
         forget_count()
+        wake_deliverer()  # a kind may have queued mail at confirmation (letters to representatives)
     return counted
 
 

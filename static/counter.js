@@ -16,14 +16,27 @@
   var shown = Number(progress.getAttribute("value"));
   var shownGoal = Number(progress.getAttribute("max"));
   var etag = null, timer = null;
+  // A kind's other figures, each in an element naming its field: a phrase with singular and
+  // plural forms (a letter campaign's letters sent), or a bare number (an open letter's
+  // organizations and individuals, in the widget).
+  var parts = document.querySelectorAll("[data-count-part]");
+  var numbers = document.querySelectorAll("[data-part]");
 
-  var parts = document.querySelectorAll("[data-part]");
+  function showParts(data) {
+    Array.prototype.forEach.call(parts, function (element) {
+      var value = data[element.getAttribute("data-count-part")];
+      if (typeof value !== "number") { return; }
+      var form = plural.select(value) === "one" ? "data-one" : "data-other";
+      element.textContent = element.getAttribute(form).replace("{count}", format.format(value));
+    });
+    Array.prototype.forEach.call(numbers, function (element) {
+      var value = data[element.getAttribute("data-part")];
+      if (typeof value === "number") { element.textContent = format.format(value); }
+    });
+  }
 
   function show(data) {
-    for (var i = 0; i < parts.length; i++) {
-      var part = data[parts[i].getAttribute("data-part")];
-      if (typeof part === "number") { parts[i].textContent = format.format(part); }
-    }
+    showParts(data);
     if (data.count === shown && data.goal === shownGoal) { return; }
     countEl.textContent = format.format(data.count);
     progress.max = data.goal;

@@ -266,6 +266,49 @@ def assert_every_field_labelled(page: str) -> None:
         assert match and match.group(1) in labels, f"no label for {tag}"
 
 
+# --- letters to representatives ---------------------------------------------------------------
+
+LETTER_CAMPAIGN = Path(__file__).resolve().parent.parent / "campaigns" / "council-letter.toml"
+# K1A: the mayor (every postal code) and the ward 1 councillor; K1J: ward 4's, who has no email.
+LETTER_POSTAL_CODE = "K1A 0B1"
+LETTER_SUBJECT = "Non à la reconnaissance faciale à Riverside"
+LETTER_MESSAGE = "J'habite le quartier du Vieux-Port depuis vingt ans.\n\nVotez contre ce poste budgétaire."
+
+
+def step_two(client, postal_code: str = LETTER_POSTAL_CODE):
+    """A letter campaign's step 2 for a postal code, as step 1's form asks for it."""
+    return client.get("/write", query_string={"postal_code": postal_code})
+
+
+def write_letter(client, postal_code: str = LETTER_POSTAL_CODE, targets=("mayor", "ward-1"), **fields):
+    """Step 2 as a writer fills it in: the page's own token, the representatives ticked, the letter."""
+    page = step_two(client, postal_code)
+    data = {
+        "postal_code": postal_code,
+        "targets": list(targets),
+        "subject": LETTER_SUBJECT,
+        "message": LETTER_MESSAGE,
+        "name": "Ana Tremblay",
+        "email": "ana@example.ca",
+        "country": "CA",
+        "csrf_token": CSRF.search(page.get_data(as_text=True)).group(1),
+        **fields,
+    }
+    return client.post("/sign", data=data)
+
+
+def confirm_letter(client, app, smtp):
+    """Deliver the confirmation email and press its button; the button's answer."""
+    deliver(app)
+    confirmation = [message for message in smtp.messages if "/confirm/" in text_part(message)][-1]
+    return press_button(client, link_in(confirmation, "/confirm/"))
+
+
+def letters_to_representatives(smtp, writer: str = "ana@example.ca") -> list[EmailMessage]:
+    """The letters the SMTP server received from one writer (their Reply-To)."""
+    return [message for message in smtp.messages if message["Reply-To"] == writer]
+
+
 # --- organizers ------------------------------------------------------------------------------
 
 

@@ -27,6 +27,8 @@ class Sink:
 
     def __init__(self):
         self.messages: list[EmailMessage] = []
+        # Each accepted message's envelope recipients (RCPT TO), in the order of `messages`.
+        self.recipients: list[list[str]] = []
         self.reply: str | None = None
         self.refuse: dict[str, str] = {}
         self.delay = 0.0
@@ -35,6 +37,7 @@ class Sink:
     def reset(self) -> None:
         with self._lock:
             self.messages.clear()
+            self.recipients.clear()
         self.reply, self.refuse, self.delay = None, {}, 0.0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -50,6 +53,7 @@ class Sink:
             return self.reply
         with self._lock:
             self.messages.append(message_from_bytes(envelope.content, policy=default_policy))
+            self.recipients.append(list(envelope.rcpt_tos))
         return "250 Message accepted"
 
     def received(self) -> list[EmailMessage]:

@@ -75,7 +75,8 @@ def test_a_broken_campaign_file_is_refused_with_the_field_named(tmp_path, broken
 
 
 def test_a_campaign_of_an_unknown_kind_is_refused_with_the_field_named(tmp_path):
-    with pytest.raises(CampaignError, match='kind must be "petition" or "open_letter", not "manifesto"'):
+    expected = 'kind must be "petition", "open_letter" or "letter", not "manifesto"'
+    with pytest.raises(CampaignError, match=expected):
         load_campaign(_write(tmp_path, 'kind = "manifesto"\n' + VALID))
 
 

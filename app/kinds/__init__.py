@@ -7,7 +7,7 @@ from pathlib import Path
 # The campaign file's top-level `kind` picks one; each is the module app/kinds/<name>.py (or the
 # package app/kinds/<name>/), which exposes KIND. Loaded by name, so this package imports
 # nothing the kinds use.
-NAMES = ("petition", "open_letter")
+NAMES = ("petition", "open_letter", "letter")
 DEFAULT = "petition"
 
 
@@ -24,7 +24,10 @@ class Kind:
     # The campaign page and the public list of signers.
     page_template: str
     signers_template: str
-    # Columns of `signatures` the CSV export adds after the contract's ones.
+    # The page after confirming; thanks_context(signature_id) fills in what it needs.
+    thanks_template: str = "public/thanks.html"
+    # Columns the CSV export adds after the contract's ones: a column of `signatures`, or one
+    # of export_cells()'s expressions.
     export_columns: tuple[str, ...] = ()
     # The campaign file: extra top-level keys, and extra keys inside [en] / [fr].
     top_level_keys: frozenset[str] = frozenset()
@@ -72,12 +75,32 @@ class Kind:
         return Signature.confirmed
 
     def count_parts(self) -> dict[str, int]:
-        """Extra /api/count fields."""
+        """Extra figures for /api/count and the page, beside the count."""
         return {}
 
     def dashboard_figures(self) -> object | None:
         """What dashboard_template shows."""
         return None
+
+    def export_cells(self) -> dict:
+        """SQL expressions, by name, for the export_columns that are not columns of `signatures`;
+        each gives the cell's text (the export quotes and guards it)."""
+        return {}
+
+    def email_context(self, signature) -> dict:
+        """What the emails to a signer say beside the shared parts (e.g. who a letter goes to)."""
+        return {}
+
+    def thanks_context(self, signature_id: int | None) -> dict:
+        """What thanks_template shows for the signature just confirmed in this browser (if known)."""
+        return {}
+
+    def render_outbox_email(self, message, signature, message_id: str):
+        """An outbox message of this kind's own (not to the signer), as an emails.Email."""
+        raise ValueError(f"no email of kind {message.kind!r} in this campaign")
+
+    def seed_demo(self) -> None:
+        """Give the fictional signatures `demo seed` just added what this kind keeps beside them."""
 
     def on_sign(self, signature_id: int, data) -> None:
         """Called inside the sign transaction after the INSERT of a new signature; nothing by default."""
@@ -87,15 +110,11 @@ class Kind:
 
 
 @cache
-def _load(name: str) -> Kind:
+def kind_named(name: str) -> Kind:
+    """The kind of this name (one of NAMES), also before any campaign exists (the file's parser)."""
     return importlib.import_module(f"{__name__}.{name}").KIND
 
 
 def kind_for(campaign) -> Kind:
     """The kind the campaign file chose (campaign.py has checked that it is one of NAMES)."""
-    return _load(campaign.kind)
-
-
-def kind_named(name: str) -> Kind:
-    """A kind by its name (one of NAMES), before any campaign exists (the campaign file's parser)."""
-    return _load(name)
+    return kind_named(campaign.kind)

@@ -11,11 +11,13 @@ from .deliverer import Deliverer, deliver_due, start_in_web_deliverer, stop_deli
 from .outbox import (
     EMAIL_WINDOW,
     LEASE,
+    LETTER,
     MAX_EMAILS_PER_SIGNATURE,
     claim_due,
     has_due,
     queue_email,
     queue_first_email,
+    queue_letters,
     retry_delay,
 )
 from .transports import can_deliver, open_kept_mailbox
@@ -23,6 +25,7 @@ from .transports import can_deliver, open_kept_mailbox
 __all__ = [
     "EMAIL_WINDOW",
     "LEASE",
+    "LETTER",
     "MAX_EMAILS_PER_SIGNATURE",
     "Deliverer",
     "can_deliver",
@@ -32,6 +35,7 @@ __all__ = [
     "open_kept_mailbox",
     "queue_email",
     "queue_first_email",
+    "queue_letters",
     "retry_delay",
     "start_in_web_deliverer",
     "stop_deliverers",

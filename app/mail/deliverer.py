@@ -14,7 +14,7 @@ from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..emails import outbox_message_id, render_email
+from ..emails import render_outbox
 from ..extensions import db
 from ..models import OutboxMessage, Signature, utcnow
 from ..retention import anonymise_due
@@ -90,9 +90,7 @@ def deliver_due(now: datetime | None = None, should_stop=lambda: False) -> int:
                 )
                 continue
             try:
-                email = render_email(
-                    message.kind, signature, message_id=outbox_message_id(message.id, message.created_at)
-                )
+                email = render_outbox(message, signature)
             except Exception:  # noqa: BLE001 - one message we cannot build must not hold back the rest
                 log.exception("outbox message %s could not be rendered; it will be retried", message.id)
                 _retry_or_fail(held, message, "could not be rendered", clock())

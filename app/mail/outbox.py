@@ -14,7 +14,7 @@ from sqlalchemy import and_, case, func, insert, literal, or_, select, update
 
 from ..database import write_transaction
 from ..extensions import db
-from ..models import OutboxMessage, Signature, utcnow
+from ..models import Letter, OutboxMessage, Signature, utcnow
 
 MAX_EMAILS_PER_SIGNATURE = 5
 EMAIL_WINDOW = timedelta(days=1)
@@ -23,6 +23,8 @@ BATCH_SIZE = 10
 LEASE = timedelta(seconds=30)
 RETRY_BASE = timedelta(seconds=30)
 RETRY_CAP = timedelta(hours=1)
+# A letter to a representative: the one outbox message of the kind that never goes to the signer.
+LETTER = "letter"
 
 
 def queue_email(signature_id: int, kind: str, now: datetime | None = None) -> bool:
@@ -44,7 +46,11 @@ def queue_email(signature_id: int, kind: str, now: datetime | None = None) -> bo
     recent = db.session.scalar(
         select(func.count())
         .select_from(OutboxMessage)
-        .where(OutboxMessage.signature_id == signature_id, OutboxMessage.created_at > now - EMAIL_WINDOW)
+        .where(
+            OutboxMessage.signature_id == signature_id,
+            OutboxMessage.letter_id.is_(None),  # letters go to representatives, not to this inbox
+            OutboxMessage.created_at > now - EMAIL_WINDOW,
+        )
     )
     if recent >= MAX_EMAILS_PER_SIGNATURE:
         return False
@@ -65,6 +71,40 @@ def queue_first_email(signature_id: int, kind: str) -> None:
     nothing else can have mailed an address that was not there a moment ago.
     """
     db.session.execute(insert(OutboxMessage).values(signature_id=signature_id, kind=kind))
+
+
+def queue_letters(signature_id: int, sent_at: datetime | None = None) -> int:
+    """Queue one email per letter of a just-confirmed signature, within the caller's transaction; how many.
+
+    A letter already queued is not queued again (and the outbox's unique letter_id would refuse it).
+    With `sent_at` (fictional demo letters only) they are recorded as sent then, and never sent.
+    """
+    now = literal(sent_at or utcnow(), OutboxMessage.created_at.type)
+    status = OutboxMessage.SENT if sent_at else OutboxMessage.QUEUED
+    letters = select(
+        Letter.signature_id,
+        literal(LETTER),
+        Letter.id,
+        literal(status),
+        literal(0),
+        now,
+        now,
+        literal(sent_at, OutboxMessage.sent_at.type),
+    ).where(
+        Letter.signature_id == signature_id,
+        ~select(OutboxMessage.id).where(OutboxMessage.letter_id == Letter.id).exists(),
+    )
+    columns = (
+        "signature_id",
+        "kind",
+        "letter_id",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+        "sent_at",
+    )
+    return db.session.execute(insert(OutboxMessage).from_select(columns, letters)).rowcount
 
 
 def retry_delay(attempts: int) -> timedelta:

@@ -1,0 +1,225 @@
+"""Letters to representatives: a postal code finds them, the signer edits the campaign's letter,
+and once the signer's address is confirmed the letter goes to each one chosen, by email."""
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import func, insert, select, update
+
+from ...campaign import CampaignError, current_campaign
+from ...extensions import db
+from ...mail import LETTER, queue_letters
+from ...models import Letter as LetterRow
+from ...models import OutboxMessage, Signature
+from ...targets import TargetList, load_targets
+from ..petition import Petition
+from .form import MESSAGE_MAX, MESSAGE_UNSAFE, SUBJECT_MAX, SUBJECT_UNSAFE, LetterForm
+from .mail import render_letter
+from .views import bp
+
+LEVEL = re.compile(r"[^\x00-\x1f]{1,100}")
+LETTER_KEYS = frozenset({"subject", "message"})
+
+
+@dataclass(frozen=True)
+class LetterSettings:
+    """The representatives a letter can go to, and the Represent levels to ask for."""
+
+    targets: TargetList
+    represent_levels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LetterText:
+    """The campaign's letter in one language, which each signer edits."""
+
+    subject: str
+    message: str
+
+
+@dataclass(frozen=True)
+class TargetFigures:
+    """One representative's letters: sent, waiting in the outbox, failed, and not yet confirmed."""
+
+    target_id: str
+    name: str
+    role: str
+    sent: int
+    waiting: int
+    failed: int
+    unconfirmed: int
+
+
+def _text(table: dict, key: str, where: str) -> str:
+    value = table.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise CampaignError(f"{where}.{key} is missing or empty")
+    return value.strip()
+
+
+class LetterCampaign(Petition):
+    """A letter each signer sends to their own representatives (the public list stays the petition's,
+    which lists no one: the letter form has no `public` box)."""
+
+    name = "letter"
+    form = LetterForm
+    page_template = "letter/index.html"
+    thanks_template = "letter/thanks.html"
+    dashboard_template = "letter/_dashboard.html"
+    export_columns = ("subject", "message", "targets", "letters_sent")
+    top_level_keys = frozenset({"targets_file", "represent_levels"})
+    language_keys = frozenset({"letter"})
+    blueprint = bp
+
+    def parse_settings(self, data: dict, campaign_dir: Path) -> LetterSettings:
+        name = data.get("targets_file")
+        if not isinstance(name, str) or not name.strip():
+            raise CampaignError(
+                "targets_file is missing: the CSV of representatives, beside the campaign file"
+            )
+        levels = data.get("represent_levels", [])
+        if not isinstance(levels, list) or not all(
+            isinstance(level, str) and LEVEL.fullmatch(level) for level in levels
+        ):
+            raise CampaignError('represent_levels must be a list of offices, like ["Mayor", "Councillor"]')
+        try:
+            targets = load_targets(campaign_dir / name.strip())
+        except CampaignError as error:
+            raise CampaignError(f"targets_file: {error}") from None
+        return LetterSettings(targets=targets, represent_levels=tuple(levels))
+
+    def parse_letter(self, table: dict, language: str) -> LetterText:
+        where = f"{language}.letter"
+        letter = table.get("letter")
+        if not isinstance(letter, dict):
+            raise CampaignError(f"[{where}] is missing: the letter's subject and message")
+        for key in letter:
+            if key not in LETTER_KEYS:
+                raise CampaignError(f"{where}.{key} is not a key of the letter (it has subject and message)")
+        subject, message = _text(letter, "subject", where), _text(letter, "message", where)
+        if SUBJECT_UNSAFE.search(subject) or len(subject) > SUBJECT_MAX:
+            raise CampaignError(f"{where}.subject must fit on one line of at most {SUBJECT_MAX} characters")
+        if MESSAGE_UNSAFE.search(message.replace("\r\n", "\n")) or len(message) > MESSAGE_MAX:
+            raise CampaignError(f"{where}.message must be plain text of at most {MESSAGE_MAX} characters")
+        return LetterText(subject=subject, message=message.replace("\r\n", "\n"))
+
+    def on_sign(self, signature_id: int, data) -> None:
+        """Keep who each letter goes to as they were found now: the confirmation email names them."""
+        _record_letters(signature_id, data.letters)
+
+    def seed_demo(self) -> None:
+        """Each fictional writer wrote the campaign's letter to everyone found for their postal
+        code; a confirmed writer's letters count as sent (nothing is mailed)."""
+        campaign = current_campaign()
+        writers = db.session.execute(
+            select(Signature.id, Signature.postal_code, Signature.language, Signature.confirmed_at).where(
+                Signature.targets == ""
+            )
+        ).all()
+        for writer in writers:
+            found = [
+                target for target in campaign.settings.targets.matching(writer.postal_code) if target.email
+            ]
+            text = campaign.in_language(writer.language).letter
+            db.session.execute(
+                update(Signature)
+                .where(Signature.id == writer.id)
+                .values(subject=text.subject, message=text.message, targets=" ".join(t.id for t in found))
+            )
+            _record_letters(writer.id, found)
+            if writer.confirmed_at is not None:
+                queue_letters(writer.id, sent_at=writer.confirmed_at + timedelta(minutes=1))
+
+    def on_confirm(self, signature_id: int) -> None:
+        """The writer is confirmed: each of their letters goes to the outbox, once."""
+        queue_letters(signature_id)
+
+    def count_parts(self) -> dict[str, int]:
+        """Letters sent so far."""
+        sent = db.session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.kind == LETTER, OutboxMessage.status == OutboxMessage.SENT)
+        )
+        return {"letters": int(sent or 0)}
+
+    def dashboard_figures(self) -> list[TargetFigures]:
+        """Letters per representative, by what has become of them, most written to first."""
+
+        def status_is(*statuses):
+            return func.count(OutboxMessage.id).filter(OutboxMessage.status.in_(statuses))
+
+        rows = db.session.execute(
+            select(
+                LetterRow.target_id,
+                func.max(LetterRow.name),
+                func.max(LetterRow.role),
+                status_is(OutboxMessage.SENT),
+                status_is(OutboxMessage.QUEUED, OutboxMessage.SENDING),
+                status_is(OutboxMessage.FAILED),
+                func.count(LetterRow.id).filter(OutboxMessage.id.is_(None)),
+            )
+            .outerjoin(OutboxMessage, OutboxMessage.letter_id == LetterRow.id)
+            .group_by(LetterRow.target_id)
+            .order_by(func.count(LetterRow.id).desc(), LetterRow.target_id)
+        ).all()
+        return [TargetFigures(*row) for row in rows]
+
+    def export_cells(self) -> dict:
+        sent = (
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(
+                OutboxMessage.signature_id == Signature.id,
+                OutboxMessage.letter_id.is_not(None),
+                OutboxMessage.status == OutboxMessage.SENT,
+            )
+            .scalar_subquery()
+        )
+        return {"letters_sent": sent}
+
+    def email_context(self, signature: Signature) -> dict:
+        return {"letters": _letters_of(signature.id)}
+
+    def thanks_context(self, signature_id: int | None) -> dict:
+        signature = db.session.get(Signature, signature_id) if signature_id else None
+        if signature is None or not signature.confirmed or signature.anonymised_at is not None:
+            return {"written": None, "letters": []}
+        return {"written": signature, "letters": _letters_of(signature.id)}
+
+    def render_outbox_email(self, message: OutboxMessage, signature: Signature, message_id: str):
+        letter = db.session.get(LetterRow, message.letter_id) if message.kind == LETTER else None
+        if letter is None:
+            return super().render_outbox_email(message, signature, message_id)
+        return render_letter(letter, signature, message_id)
+
+
+def _record_letters(signature_id: int, targets) -> None:
+    """One row per representative, as they are now (cut to the columns' lengths: Represent's
+    names and areas are not ours to bound)."""
+    rows = [
+        {
+            "signature_id": signature_id,
+            "target_id": target.id,
+            "name": target.name[:200],
+            "role": target.role[:200],
+            "email": target.email,
+            "area": target.area[:200],
+        }
+        for target in targets
+    ]
+    if rows:
+        db.session.execute(insert(LetterRow), rows)
+
+
+def _letters_of(signature_id: int) -> list[LetterRow]:
+    return list(
+        db.session.scalars(
+            select(LetterRow).where(LetterRow.signature_id == signature_id).order_by(LetterRow.id)
+        )
+    )
+
+
+KIND = LetterCampaign()
