@@ -43,7 +43,10 @@ def create_app(overrides: Mapping | None = None) -> Flask:
         "RATELIMIT_STORAGE_OPTIONS", limiter_storage_options(app.config["RATELIMIT_STORAGE_URI"])
     )
     app.extensions["campaign"] = load_campaign(app.config["CAMPAIGN_FILE"])
-    app.extensions["count_cache"] = CountCache(parts=kind_for(app.extensions["campaign"]).count_parts)
+    kind = kind_for(app.extensions["campaign"])
+    app.extensions["count_cache"] = CountCache(
+        parts=kind.count_parts, sum_of_parts=kind.count_is_sum_of_parts
+    )
     app.extensions["page_cache"] = PageCache()
 
     register_extensions(app)

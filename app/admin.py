@@ -24,7 +24,7 @@ from .export import FilterError, audited_export, parse_filters
 from .extensions import client_key, configured_limit, limiter
 from .forms import FindSignerForm, LoginForm
 from .kinds import kind_for
-from .models import utcnow
+from .models import ID_MAX, utcnow
 from .security import forbid_storing
 from .tokens import DEVICE, token_lifetime
 
@@ -168,11 +168,15 @@ def find():
     if searched and form.validate():
         signature = signatures.find_signature(form.email.normalized)
     return render_template(
-        "admin/find.html", form=form, signature=signature, searched=searched
+        "admin/find.html",
+        form=form,
+        signature=signature,
+        counted=signature is not None and signatures.is_counted(signature.id),
+        searched=searched,
     ), 200 if not searched or not form.errors else 422
 
 
-@bp.post("/signers/<int:signature_id>/hide")
+@bp.post(f"/signers/<int(max={ID_MAX}):signature_id>/hide")
 @login_required
 def hide(signature_id: int):
     """Take a signature's name off the public list."""
@@ -183,7 +187,7 @@ def hide(signature_id: int):
     return render_template("admin/done.html", message=_("The name is no longer shown in the public list."))
 
 
-@bp.post("/signers/<int:signature_id>/erase")
+@bp.post(f"/signers/<int(max={ID_MAX}):signature_id>/erase")
 @login_required
 def erase(signature_id: int):
     """Erase a signature and all its data."""
@@ -196,7 +200,7 @@ def erase(signature_id: int):
     return render_template("admin/done.html", message=message), 200 if erased else 404
 
 
-@bp.post("/reasons/<int:signature_id>/<any(approve, reject):verdict>")
+@bp.post(f"/reasons/<int(max={ID_MAX}):signature_id>/<any(approve, reject):verdict>")
 @login_required
 def review(signature_id: int, verdict: str):
     """Approve a signer's reason for the public pages, or reject it (the signature stays)."""

@@ -168,9 +168,9 @@ def copy_database(target_url: str, batch_size: int):
         next_id = f"   next id {table.next_id:,}" if table.next_id is not None else ""
         click.echo(f"  {table.name:<24}{table.rows:>12,} rows{next_id}")
     click.echo(f"Count: {report.count:,}; confirmed signatures: {report.confirmed:,}.")
-    if report.count != report.confirmed:
+    if report.count != report.counted:
         click.echo(
-            "Warning: the count and the confirmed signatures already differed in the source; "
+            "Warning: the count and the signatures it counts already differed in the source; "
             "the copy keeps both as they were.",
             err=True,
         )

@@ -61,9 +61,10 @@ def add_to_count(delta: int) -> None:
 class CountCache:
     """The last tally read by this process, kept for a moment."""
 
-    def __init__(self, seconds: float = CACHE_SECONDS, parts=None):
+    def __init__(self, seconds: float = CACHE_SECONDS, parts=None, sum_of_parts: bool = False):
         self.seconds = seconds
         self.parts = parts  # read with the count: the kind's figures, as a dict
+        self.sum_of_parts = sum_of_parts  # the count is the sum of the parts (kinds.Kind)
         self._lock = threading.Lock()
         self._read_at = float("-inf")
         self._value: tuple[int, datetime, tuple] | None = None
@@ -78,6 +79,8 @@ class CountCache:
                     select(func.coalesce(func.sum(CountShard.count), 0), func.max(CountShard.updated_at))
                 ).one()
                 parts = tuple(self.parts().items()) if self.parts else ()
+                if self.sum_of_parts:
+                    total = sum(number for _name, number in parts)
                 self._value = (int(total), updated_at or utcnow(), parts)
                 self._read_at = time.monotonic()
             return self._value

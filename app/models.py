@@ -44,6 +44,11 @@ class UTCDateTime(TypeDecorator):
         return value
 
 
+# The largest id an INTEGER column holds on PostgreSQL; SQLite refuses ids past 2**63 with an
+# error. A route's id beyond it names no signature: `<int(max=ID_MAX):...>` answers 404.
+ID_MAX = 2**31 - 1
+
+
 class Signature(db.Model):
     """One person's signature: pending until its link is followed, then confirmed and counted.
 

@@ -6,24 +6,30 @@ from sqlalchemy import String, case, cast, delete, func, literal, or_, select, u
 
 from .audit import ANONYMISE, record_event
 from .campaign import current_campaign
+from .counter import add_to_count, forget_count
 from .database import checkpoint_erasure, write_transaction
 from .extensions import db
+from .kinds import kind_for
 from .models import OutboxMessage, Signature, utcnow
 
 
 def anonymise_due(actor: str, now: datetime | None = None) -> int:
     """Once the campaign's retention has run out, anonymise every signature not yet anonymised; how many.
 
-    Names, emails, comments and consents go; a Canadian postal code keeps only its first
-    letter (the province); dates, country, source and the count stay. Queued mail goes too,
-    and the links stop working. Running it again changes nothing.
+    Names, emails, comments and consents go, and so do an open letter's title, affiliation,
+    website and contact name; a Canadian postal code keeps only its first letter (the
+    province); dates, country, source and the count stay. Where the count is of listed names
+    (an open letter), it drops by the names taken off. Queued mail goes too, and the links
+    stop working. Running it again changes nothing.
     """
     due_at = current_campaign().anonymise_at()
     now = now or utcnow()
     if due_at is None or now < due_at:
         return 0
     remaining = Signature.anonymised_at.is_(None)
+    counted = kind_for(current_campaign()).counted()
     with write_transaction():
+        counted_before = _count(remaining & counted)
         db.session.execute(
             delete(OutboxMessage)
             .where(
@@ -46,6 +52,10 @@ def anonymise_due(actor: str, now: datetime | None = None) -> int:
                     else_="",
                 ),
                 comment="",
+                title="",
+                organization="",
+                website="",
+                contact_name="",
                 subject="",
                 message="",
                 comment_approved_at=None,
@@ -58,8 +68,17 @@ def anonymise_due(actor: str, now: datetime | None = None) -> int:
             )
             .execution_options(synchronize_session=False)
         ).rowcount
+        uncounted = counted_before - _count((Signature.anonymised_at == now) & counted)
+        if uncounted:
+            add_to_count(-uncounted)
         if anonymised:
             record_event(actor, ANONYMISE, "personal data erased after the retention period", rows=anonymised)
+    if uncounted:
+        forget_count()
     if anonymised:
         checkpoint_erasure()
     return anonymised
+
+
+def _count(condition) -> int:
+    return db.session.scalar(select(func.count()).select_from(Signature).where(condition))

@@ -222,12 +222,20 @@ def find_signature(email: str) -> Signature | None:
     return db.session.scalar(select(Signature).where(Signature.email == email))
 
 
+def _counted(signature_id: int):
+    return select(kind_for(current_campaign()).counted()).where(Signature.id == signature_id)
+
+
+def is_counted(signature_id: int) -> bool:
+    """Whether the signature is in the count (the kind says what counts: an open letter, its
+    listed signatories)."""
+    return bool(db.session.scalar(_counted(signature_id)))
+
+
 def _is_counted(signature_id: int) -> bool | None:
-    """Within a write transaction: whether the signature is in the count (the kind says what
-    counts), locking its row; None if there is no such signature."""
-    row = db.session.execute(
-        select(kind_for(current_campaign()).counted()).where(Signature.id == signature_id).with_for_update()
-    ).first()
+    """Within a write transaction: whether the signature is in the count, locking its row; None
+    if there is no such signature."""
+    row = db.session.execute(_counted(signature_id).with_for_update()).first()
     return None if row is None else bool(row[0])
 
 

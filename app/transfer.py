@@ -21,8 +21,10 @@ from sqlalchemy import Connection, Engine, Table, delete, func, insert, inspect,
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
+from .campaign import current_campaign
 from .config import database_url
 from .extensions import db, migrate
+from .kinds import kind_for
 from .models import CountShard, Signature
 
 BATCH_SIZE = 5000
@@ -51,6 +53,7 @@ class CopyReport:
     revision: str
     count: int
     confirmed: int
+    counted: int  # the signatures the campaign's kind counts: what `count` should equal
 
 
 def display_url(url: str) -> str:
@@ -277,8 +280,11 @@ def _compare_counts(source: Connection, target: Connection) -> None:
 
 
 def _tally(connection: Connection) -> dict:
-    """The count the shards hold and the confirmed signatures it should equal."""
+    """The count the shards hold, the confirmed signatures, and those the kind counts (an open
+    letter counts its listed signatories), which the count should equal."""
+    counted = kind_for(current_campaign()).counted()
     return {
         "count": connection.scalar(select(func.coalesce(func.sum(CountShard.count), 0))),
         "confirmed": connection.scalar(select(func.count()).where(Signature.confirmed)),
+        "counted": connection.scalar(select(func.count()).select_from(Signature).where(counted)),
     }

@@ -353,3 +353,12 @@ def test_a_burst_from_one_small_domain_is_flagged_on_the_dashboard_but_nothing_i
 
 def test_no_burst_no_warning(admin_client):
     assert "Unusual activity" not in admin_client.get("/admin/").get_data(as_text=True)
+
+
+def test_an_id_beyond_any_signature_is_a_404_not_a_server_error(app, admin_client):
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # answer as production does, 500 page included
+    token = csrf_token(admin_client, "/admin/")
+    for path in ("signers/{}/hide", "signers/{}/erase", "reasons/{}/approve", "reasons/{}/reject"):
+        for huge in ("2147483648", "99999999999999999999999"):
+            response = admin_client.post("/admin/" + path.format(huge), data={"csrf_token": token})
+            assert response.status_code == 404, (path, huge)

@@ -194,6 +194,16 @@ def test_missing_website_title_and_organization_may_be_none(context):
     assert '<li><span class="name">Ann</span></li>' in page
 
 
+def test_a_name_without_spaces_wraps_inside_its_column_instead_of_running_off_the_page(context):
+    name, title, organization = "A" + "x" * 99, "T" * 100, "O" * 150  # each as long as the form allows
+    pdf = render("en", [(name, "")], [("B" + "y" * 99, title, organization)])
+    lines = pypdf.PdfReader(io.BytesIO(pdf)).pages[-1].extract_text().splitlines()
+
+    for word in (name, "B" + "y" * 99, title, organization):
+        assert not any(word in line for line in lines), f"{word[:3]}... runs on in one line"
+        assert word in "".join(lines), "all of it is printed"
+
+
 def test_a_name_no_installed_font_can_draw_still_makes_a_pdf(context):
     # Ethiopic and Linear B: DejaVu and the CJK font have neither; the glyphs show as boxes.
     pdf = render("en", [("ሰላም ማህበር", "")], [("𐀀𐀁𐀂", "", "")])

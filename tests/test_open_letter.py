@@ -5,16 +5,25 @@ import csv
 import dataclasses
 import datetime as dt
 import io
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
 from app.campaign import CampaignError, load_campaign
 from app.counter import add_to_count
+from app.emails import LISTED
 from app.extensions import db
-from app.models import AuditEvent
+from app.kinds.open_letter.form import INDIVIDUAL as INDIVIDUAL_TYPE
+from app.kinds.open_letter.form import ORGANIZATION as ORGANIZATION_TYPE
+from app.kinds.open_letter.moderation import approve_signatories
+from app.models import AuditEvent, OutboxMessage, Signature, utcnow
 from app.retention import anonymise_due
+from app.signatures import hide_signature
 from helpers import (
     INDIVIDUAL,
     OPEN_LETTER,
@@ -172,6 +181,14 @@ def test_a_website_that_is_not_http_or_https_is_refused(letter_app, client, webs
     assert signature_rows(letter_app) == []
 
 
+def test_a_website_too_long_once_completed_is_refused_next_to_the_field(letter_app, client):
+    website = "example.org/" + "a" * 288  # 300 as typed, the most the field takes; https:// makes 308
+    response = sign(client, **{**ORGANIZATION, "website": website})
+    assert response.status_code == 422
+    assert "That address is too long." in response.get_data(as_text=True)
+    assert signature_rows(letter_app) == []
+
+
 def test_an_individual_may_sign_without_a_postal_code_and_the_other_types_fields_are_ignored(
     letter_app, client, smtp
 ):
@@ -299,6 +316,42 @@ def test_unknown_unconfirmed_and_already_approved_signatories_are_answered_plain
     assert count(client)["count"] == 1, "approving twice counts once"
 
 
+def test_finding_a_signatory_says_whether_they_are_on_the_letter_or_waiting_for_approval(
+    letter_app, client, letter_organizer, smtp
+):
+    signature_id = sign_and_confirm_as(client, letter_app, smtp, INDIVIDUAL)
+    find = f"/admin/signers?email={INDIVIDUAL['email']}&lang=en"
+    found = letter_organizer.get(find).get_data(as_text=True)
+    assert "Confirmed, waiting for an organizer's approval" in found.replace("&#39;", "'")
+    assert "Counted" not in found
+    review(letter_organizer, signature_id, "approve")
+    assert "Counted" in letter_organizer.get(find).get_data(as_text=True)
+    letter_organizer.post(
+        f"/admin/signers/{signature_id}/hide", data={"csrf_token": csrf_token(letter_organizer, find)}
+    )
+    found = letter_organizer.get(find).get_data(as_text=True)
+    assert "Confirmed, not counted: the name was taken off the list" in found and "Counted" not in found
+
+
+def test_ids_beyond_any_signature_are_answered_plainly_not_with_a_server_error(
+    letter_app, client, letter_organizer, smtp
+):
+    signature_id = sign_and_confirm_as(client, letter_app, smtp, INDIVIDUAL)
+    for huge in ("2147483648", "99999999999999999999999"):
+        for verdict in ("approve", "reject"):
+            assert review(letter_organizer, huge, verdict).status_code == 404
+        response = letter_organizer.post(
+            "/admin/signatures/approve",
+            data={"ids": [str(signature_id), huge], "csrf_token": csrf_token(letter_organizer, "/admin/")},
+        )
+        assert response.status_code == 400
+        assert "No signatory was chosen" in response.get_data(as_text=True)
+        for cursor in ("org_after", "ind_after"):
+            assert client.get(f"/signers?{cursor}={huge}").status_code == 404
+    [row] = signature_rows(letter_app)
+    assert row.approved_at is None
+
+
 def test_the_dashboard_queues_confirmed_signatories_and_approves_a_page_at_once(
     letter_app, client, letter_organizer, smtp
 ):
@@ -308,6 +361,14 @@ def test_the_dashboard_queues_confirmed_signatories_and_approves_a_page_at_once(
     dashboard = letter_organizer.get("/admin/").get_data(as_text=True)
     assert "Signatories waiting for approval" in dashboard
     assert "2 signatories are waiting." in dashboard
+    with letter_app.app_context():
+        db.session.execute(
+            update(Signature)
+            .where(Signature.id == first)
+            .values(confirmed_at=utcnow() - dt.timedelta(days=3))
+        )
+        db.session.commit()
+    assert "The oldest has waited 3 days, since" in letter_organizer.get("/admin/").get_data(as_text=True)
     assert "Zoé Secrète" in dashboard and "Ligue des droits &lt;b&gt;" in dashboard
     assert "Not Confirmed" not in dashboard.split('id="moderation-title"')[1].split("</section>")[0]
 
@@ -503,6 +564,37 @@ def test_retention_takes_every_name_off_the_letter_even_from_a_cached_page(lette
         assert "Kept Until Retention" not in client.get(path).get_data(as_text=True)
 
 
+def test_the_cached_page_shows_the_letters_date_of_today_not_of_the_day_it_was_cached(letter_app, client):
+    campaign = letter_app.extensions["campaign"]
+    for day, shown in ((dt.date(2027, 4, 7), "April 7, 2027"), (dt.date(2027, 4, 8), "April 8, 2027")):
+        # An undated letter is dated the day it is read: this stands in for the clock passing midnight.
+        settings = dataclasses.replace(campaign.settings, letter_date=day)
+        letter_app.extensions["campaign"] = dataclasses.replace(campaign, settings=settings)
+        assert shown in client.get("/?lang=en").get_data(as_text=True)
+
+
+def _past_retention(app):
+    app.extensions["campaign"] = dataclasses.replace(
+        app.extensions["campaign"], deadline=dt.date.today() - dt.timedelta(days=40), retention_days=30
+    )
+
+
+def test_retention_erases_the_letters_own_personal_fields_and_keeps_the_count_the_sum_of_its_parts(
+    letter_app, client, letter_organizer, smtp
+):
+    for fields in (ORGANIZATION, INDIVIDUAL):
+        review(letter_organizer, sign_and_confirm_as(client, letter_app, smtp, fields), "approve")
+    forget_tally(letter_app)
+    assert count(client) == {**count(client), "count": 2, "organizations": 1, "individuals": 1}
+    _past_retention(letter_app)
+    with letter_app.app_context():
+        assert anonymise_due(actor="test") == 2
+    for row in signature_rows(letter_app):
+        assert (row.title, row.organization, row.website, row.contact_name) == ("", "", "", "")
+    forget_tally(letter_app)
+    assert count(client) == {**count(client), "count": 0, "organizations": 0, "individuals": 0}
+
+
 def test_a_closed_letter_takes_no_signature_and_keeps_its_lists(letter_app, client):
     make_signature(letter_app, 1, name="Signed In Time", public=True, approved_at=signature_values_time())
     letter_app.extensions["campaign"] = dataclasses.replace(
@@ -515,3 +607,80 @@ def test_a_closed_letter_takes_no_signature_and_keeps_its_lists(letter_app, clie
     assert response.status_code == 410
     assert "This letter is closed for signing" in response.get_data(as_text=True)
     assert [row.name for row in signature_rows(letter_app)] == ["Signed In Time"]
+
+
+# --- races -------------------------------------------------------------------------------------
+
+
+def test_organizers_approving_at_once_and_signatories_withdrawing_meanwhile_keep_the_count_exact(
+    letter_app,
+):
+    ids = [
+        make_signature(
+            letter_app, number, public=True, signatory_type=(INDIVIDUAL_TYPE, ORGANIZATION_TYPE)[number % 2]
+        ).id
+        for number in range(12)
+    ]
+    jobs = [(approve_signatories, [signature_id]) for signature_id in ids for _ in range(2)]
+    jobs += [(approve_signatories, ids)]  # a bulk approval of the same page
+    jobs += [(hide_signature, signature_id) for signature_id in ids[::3]]  # withdrawals racing them
+    barrier = threading.Barrier(len(jobs))
+
+    def run(job):
+        action, argument = job
+        with letter_app.app_context():
+            barrier.wait(timeout=30)
+            for attempt in range(50):  # a writer that waited too long on SQLite's lock tries again
+                try:
+                    return action(argument, actor=ORGANIZER_EMAIL)
+                except OperationalError:
+                    db.session.rollback()
+                    time.sleep(0.05 * attempt)
+            raise AssertionError("the database stayed locked")
+
+    with ThreadPoolExecutor(len(jobs)) as pool:
+        list(pool.map(run, jobs))
+    with letter_app.app_context():
+        approvals = db.session.scalars(
+            select(OutboxMessage.signature_id).where(OutboxMessage.kind == LISTED)
+        ).all()
+        assert sorted(approvals) == sorted(set(approvals)), "one listed email per signatory"
+    forget_tally(letter_app)
+    figures = count(letter_app.test_client())
+    listed = [row for row in signature_rows(letter_app) if row.approved_at and row.public]
+    assert figures["count"] == len(listed) == figures["organizations"] + figures["individuals"]
+    assert figures["organizations"] == sum(row.signatory_type == ORGANIZATION_TYPE for row in listed)
+
+
+def test_the_count_read_while_organizers_approve_is_always_the_sum_of_its_parts(letter_app):
+    ids = [make_signature(letter_app, number, public=True).id for number in range(120)]
+    approved = threading.Event()
+    sums = []
+
+    def approve():
+        try:
+            with letter_app.app_context():
+                for signature_id in ids:
+                    approve_signatories([signature_id], actor=ORGANIZER_EMAIL)
+        finally:
+            approved.set()  # the reader stops even if an approval failed
+
+    def read():
+        cache = letter_app.extensions["count_cache"]
+        with letter_app.app_context():
+            while not approved.is_set():
+                cache.forget()
+                total, _updated_at, parts = cache.get()
+                db.session.rollback()  # each read in a transaction of its own, as each request has
+                sums.append((total, sum(dict(parts).values())))
+
+    threads = [threading.Thread(target=approve), threading.Thread(target=read)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sums and all(total == parts for total, parts in sums), [
+        pair for pair in sums if len(set(pair)) > 1
+    ]
+    forget_tally(letter_app)
+    assert count(letter_app.test_client())["count"] == len(ids), "every approval landed"

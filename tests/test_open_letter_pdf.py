@@ -2,14 +2,21 @@
 approved signatories are on it, in both languages; pending ones, contact names and email
 addresses never are; a change to the list shows at once."""
 
+import dataclasses
+import datetime as dt
 import io
 
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import func, select
 
+from app.extensions import db
+from app.models import CountShard
+from app.retention import anonymise_due
 from helpers import (
     INDIVIDUAL,
     ORGANIZATION,
+    csrf_token,
     deliver,
     last_message_to,
     link_in,
@@ -100,3 +107,55 @@ def test_the_printable_page_holds_the_letter_and_escapes_the_names(client, liste
     for secret in SECRETS:
         assert secret not in page, secret
     assert "Monsieur le Ministre," in client.get("/letter?lang=fr").get_data(as_text=True)
+
+
+def _take_off(how: str, letter_app, client, organizer, smtp, signature_id: int) -> None:
+    if how in ("reject", "admin erase", "admin hide"):
+        path = {
+            "reject": f"/admin/signatures/{signature_id}/reject",
+            "admin erase": f"/admin/signers/{signature_id}/erase",
+            "admin hide": f"/admin/signers/{signature_id}/hide",
+        }[how]
+        assert organizer.post(path, data={"csrf_token": csrf_token(organizer, "/admin/")}).status_code in (
+            200,
+            303,
+        )
+    elif how in ("manage hide", "manage erase"):
+        deliver(letter_app)
+        manage = link_in(last_message_to(smtp, INDIVIDUAL["email"]), "/manage/")
+        assert press_manage_button(client, manage, how.split()[1]).status_code in (200, 303)
+    else:  # retention
+        letter_app.extensions["campaign"] = dataclasses.replace(
+            letter_app.extensions["campaign"],
+            deadline=dt.date.today() - dt.timedelta(days=40),
+            retention_days=30,
+        )
+        with letter_app.app_context():
+            assert anonymise_due(actor="test") >= 1
+
+
+@pytest.mark.parametrize(
+    "how", ["reject", "admin erase", "admin hide", "manage hide", "manage erase", "retention"]
+)
+def test_a_name_taken_off_leaves_every_cached_page_and_pdf_at_once(
+    letter_app, client, letter_organizer, listed, smtp, how
+):
+    [ana] = [row.id for row in signature_rows(letter_app) if row.name == "Ana Tremblay"]
+    paths = ("/?lang=en", "/?lang=fr", "/signers", "/letter")
+    for path in paths:  # cached now, with the name
+        assert "Ana Tremblay" in client.get(path).get_data(as_text=True), path
+    for pdf in ("/letter.pdf?lang=en", "/letter.pdf?lang=fr"):
+        assert squeezed("Ana Tremblay") in squeezed(pdf_text(client, pdf))
+
+    _take_off(how, letter_app, client, letter_organizer, smtp, ana)
+    letter_app.extensions["count_cache"].forget()  # as the next second does
+
+    for path in paths:
+        assert "Ana Tremblay" not in client.get(path).get_data(as_text=True), path
+    for pdf in ("/letter.pdf?lang=en", "/letter.pdf?lang=fr"):
+        assert squeezed("Ana Tremblay") not in squeezed(pdf_text(client, pdf)), pdf
+    left = 0 if how == "retention" else 1  # retention takes the organization off too
+    figures = client.get("/api/count").get_json()
+    assert figures["count"] == figures["organizations"] + figures["individuals"] == left
+    with letter_app.app_context():
+        assert db.session.scalar(select(func.sum(CountShard.count))) == left, "the shards moved with the list"

@@ -8,15 +8,18 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, func, select, text, update
 from sqlalchemy.engine import make_url
 
+from app.counter import add_to_count
 from app.extensions import db
-from app.models import CountShard, Signature
+from app.models import CountShard, Signature, utcnow
 from app.signatures import erase_signature
 from helpers import (
+    OPEN_LETTER,
     ORGANIZER_EMAIL,
     ORGANIZER_PASSWORD,
     TEST_DATABASE_URL,
     deliver,
     link_in,
+    make_signature,
     press_button,
     sign,
     signature_rows,
@@ -218,3 +221,23 @@ def test_a_row_the_target_rejects_stops_the_copy_and_leaves_no_rows_behind(
         db.session.commit()
     assert copy_to(source, postgres_cli_url).exit_code == 0  # the failed try left the target reusable
     assert every_row(target) == every_row(source)
+
+
+def test_an_open_letter_with_signatories_awaiting_approval_copies_without_a_warning(
+    make_app, tmp_path, new_postgres_database
+):
+    _postgres_cli_url, postgres_url = new_postgres_database
+    source = make_app(
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'letter.db'}", CAMPAIGN_FILE=str(OPEN_LETTER)
+    )
+    with source.app_context():
+        upgrade()
+    make_signature(source, 1, public=True, approved_at=utcnow())
+    make_signature(source, 2, public=True)  # confirmed, waiting for an organizer: not in the count
+    with source.app_context():
+        add_to_count(1)
+        db.session.commit()
+    result = copy_to(source, postgres_url)
+    assert result.exit_code == 0, result.output
+    assert "Count: 1; confirmed signatures: 2." in result.output
+    assert "Warning" not in result.output, "the count is of listed signatories, not of confirmed ones"

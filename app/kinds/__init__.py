@@ -39,6 +39,10 @@ class Kind:
     # Whether confirming a signature adds it to the count; False when the kind counts at
     # another moment (an open letter: when a signatory is listed) and says which in counted().
     counts_confirmed: bool = True
+    # Whether the count is the sum of count_parts() (an open letter: organizations + individuals).
+    # The count then comes from the parts' own query, so the two always agree; the shards, read
+    # in another statement, could be one change apart from them on PostgreSQL.
+    count_is_sum_of_parts: bool = False
 
     def parse_settings(self, data: dict, campaign_dir: Path) -> object | None:
         """Kind-wide settings from the file's top level (Campaign.settings); raise CampaignError."""

@@ -24,6 +24,7 @@ class OpenLetter(Kind):
     blueprint = bp
     dashboard_template = "open_letter/_dashboard.html"
     counts_confirmed = False  # the count is of listed signatories: moderation.list_signatories counts
+    count_is_sum_of_parts = True
 
     def parse_settings(self, data: dict, campaign_dir: Path) -> content.Settings:
         return content.parse_settings(data, campaign_dir)
@@ -46,7 +47,8 @@ class OpenLetter(Kind):
         }
 
     def listing_version(self) -> tuple:
-        return listing.listing_version()
+        # The page shows the letter's date too, which moves at midnight when the file sets none.
+        return (*listing.listing_version(), current_campaign().settings.date())
 
     def listed_signatories(self):
         """(organizations: [(name, website or "")], individuals: [(name, title, organization)])."""

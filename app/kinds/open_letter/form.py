@@ -126,6 +126,8 @@ class OpenLetterForm(SignForm):
             field.data = normalize_website(field.data or "")
         except ValueError:
             raise ValidationError(_l("Enter the website's address, like https://example.org.")) from None
+        if len(field.data) > WEBSITE_MAX:  # "https://" added: the column holds no more
+            raise ValidationError(_l("That address is too long."))
 
     def validate_contact_name(self, field):
         if not self.is_organization:

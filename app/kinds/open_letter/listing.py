@@ -1,7 +1,7 @@
 """Who is on the open letter: the listed signatories, page by page, their counts, and the queue."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -133,6 +133,11 @@ class Queue:
     rows: list[Signature]
     organizations: int
     individuals: int
+
+    @property
+    def oldest_age(self) -> timedelta | None:
+        """How long the longest-waiting signatory has waited since confirming."""
+        return None if self.oldest is None else utcnow() - self.oldest
 
 
 def moderation_queue(limit: int = QUEUE_PAGE) -> Queue:

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from ...admin import organizer_context
 from ...campaign import current_campaign
 from ...counter import current_tally
+from ...models import ID_MAX
 from ...security import forbid_storing
 from .listing import INDIVIDUAL, ORGANIZATION, listed_counts, listed_page, listed_signatories, listing_version
 from .moderation import Verdict, approve_signatories, approve_signatory, reject_signatory
@@ -24,15 +25,20 @@ bp.register_blueprint(moderation_bp)
 CURSOR = re.compile(r"[0-9]{1,12}")
 
 
+def _id(value: str) -> int | None:
+    """An id as a form or a query string gives it; None when it cannot name a signature."""
+    return int(value) if CURSOR.fullmatch(value) and int(value) <= ID_MAX else None
+
+
 def _language() -> str:
     return str(get_locale() or "en")
 
 
 def _cursor(args, name: str) -> int:
-    value = args.get(name, "0")
-    if not CURSOR.fullmatch(value):
+    value = _id(args.get(name, "0"))
+    if value is None:
         abort(404)
-    return int(value)
+    return value
 
 
 def signers_page(args):
@@ -90,7 +96,7 @@ def _done(message: str, status: int):
     return render_template("admin/done.html", message=message), status
 
 
-@moderation_bp.post("/<int:signature_id>/<any(approve, reject):verdict>")
+@moderation_bp.post(f"/<int(max={ID_MAX}):signature_id>/<any(approve, reject):verdict>")
 @login_required
 def review(signature_id: int, verdict: str):
     """Put a signatory on the letter, or reject (erase) them."""
@@ -114,8 +120,8 @@ def review(signature_id: int, verdict: str):
 @login_required
 def approve_page():
     """Approve every signatory of the queue page the organizer was shown."""
-    raw = request.form.getlist("ids")
-    if not raw or not all(CURSOR.fullmatch(value) for value in raw):
+    ids = [_id(value) for value in request.form.getlist("ids")]
+    if not ids or None in ids:
         return _done(_("No signatory was chosen; nothing was changed."), 400)
-    approve_signatories([int(value) for value in raw], actor=current_user.email)
+    approve_signatories(ids, actor=current_user.email)
     return redirect(url_for("admin.dashboard", _anchor="moderation-title"), 303)
