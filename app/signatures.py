@@ -15,6 +15,7 @@ from .counter import add_to_count, forget_count
 from .database import checkpoint_erasure, write_transaction
 from .emails import ALREADY_SIGNED, CONFIRMATION
 from .extensions import db
+from .keyset import keyset_page
 from .kinds import kind_for
 from .mail import queue_email, queue_first_email, wake_deliverer
 from .models import ConsentWording, Signature, utcnow
@@ -221,25 +222,30 @@ def withdraw(token: str) -> bool:
 
 @dataclass(frozen=True)
 class SignerPage:
-    """One page of the public list of signers."""
+    """One page of the public list of signers, and the cursors of the pages around it."""
 
-    signers: list[tuple[str, str, str]]
-    page: int
-    has_next: bool
+    signers: list[tuple]
+    next_cursor: str | None = None
+    previous_cursor: str | None = None
 
 
-def public_signers(page: int, per_page: int = 50) -> SignerPage:
-    """Confirmed signers who chose to be listed, newest first: (name, postal code, country)."""
-    rows = db.session.execute(
-        select(Signature.name, Signature.postal_code, Signature.country)
-        .where(Signature.public.is_(True), Signature.confirmed)
-        .order_by(Signature.confirmed_at.desc(), Signature.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page + 1)
-    ).all()
-    return SignerPage(
-        signers=[tuple(row) for row in rows[:per_page]], page=page, has_next=len(rows) > per_page
+SIGNERS_PER_PAGE = 50
+
+
+def public_signers(cursor: str | None, per_page: int = SIGNERS_PER_PAGE) -> SignerPage:
+    """Confirmed signers who chose to be listed, newest first: (name, postal code, country).
+
+    Raise keyset.BadCursor for a cursor this list did not make.
+    """
+    page = keyset_page(
+        select(Signature.name, Signature.postal_code, Signature.country).where(
+            Signature.public.is_(True), Signature.confirmed
+        ),
+        (Signature.confirmed_at.desc(), Signature.id.desc()),
+        cursor,
+        per_page,
     )
+    return SignerPage(page.rows, page.next_cursor, page.previous_cursor)
 
 
 def find_signature(email: str) -> Signature | None:

@@ -24,8 +24,10 @@ class Kind:
     # Columns of `signatures` the CSV export adds after the contract's ones.
     export_columns: tuple[str, ...] = ()
 
-    def list_signers(self, page: int):
-        """One page of the public list, as signatures.SignerPage with rows for signers_template."""
+    def list_signers(self, cursor: str | None):
+        """One page of the public list, as signatures.SignerPage with rows for signers_template;
+        `cursor` comes from the page before (keyset.keyset_page), None for the first page.
+        Raise keyset.BadCursor for a cursor the list did not make."""
         raise NotImplementedError
 
     def on_confirm(self, signature_id: int) -> None:
