@@ -58,7 +58,7 @@ class Signature(db.Model):
     comment: Mapped[str] = mapped_column(Text, default="")
     # An organizer's review of the comment, for "Why people sign": shown once approved,
     # never once rejected; the signature itself is counted either way.
-    comment_approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    comment_approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     comment_rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     public: Mapped[bool] = mapped_column(Boolean, default=False)
     updates: Mapped[bool] = mapped_column(Boolean, default=False)
