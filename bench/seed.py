@@ -15,12 +15,18 @@ def _pick(values: tuple[str, ...]) -> str:
     return f"CASE n % {len(values)} {cases} END"
 
 
-def _signature_rows(dialect: str, rows: int) -> str:
+def numbers(dialect: str, rows: int) -> str:
+    """A query of one column `n`: 0, 1, ... rows - 1."""
     if dialect == "sqlite":
-        numbers = (
+        return (
             f"WITH RECURSIVE series(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM series WHERE n < {rows - 1}) "
             "SELECT n FROM series"
         )
+    return f"SELECT n FROM generate_series(0, {rows - 1}) AS n"
+
+
+def _signature_rows(dialect: str, rows: int) -> str:
+    if dialect == "sqlite":
         # The format SQLAlchemy writes (with microseconds): compared as text, it must match.
         signed = "datetime('2026-01-01', '+' || (n * 7) || ' seconds') || '.000000'"
         confirmed = (
@@ -28,7 +34,6 @@ def _signature_rows(dialect: str, rows: int) -> str:
         )
         flag = "(n % {} = 0)"
     else:
-        numbers = f"SELECT n FROM generate_series(0, {rows - 1}) AS n"
         signed = "TIMESTAMP '2026-01-01' + n * INTERVAL '7 seconds'"
         confirmed = f"{signed} + (1 + n * 13 % 59) * INTERVAL '1 minute'"
         flag = "(n % {} = 0)"
@@ -38,7 +43,7 @@ def _signature_rows(dialect: str, rows: int) -> str:
         CASE WHEN n % 10 = 0 THEN 'Pour nos libertés, "maintenant"' ELSE '' END,
         {flag.format(2)}, {flag.format(3)}, CASE WHEN n % 4 = 0 THEN 'en' ELSE 'fr' END,
         CASE WHEN n % 5 = 0 THEN 'newsletter' ELSE '' END, {signed}, {confirmed}, 1
-    FROM ({numbers}) AS numbers"""
+    FROM ({numbers(dialect, rows)}) AS numbers"""
 
 
 def seed(url: str, rows: int) -> None:
