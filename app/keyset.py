@@ -12,10 +12,12 @@ import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import Select, and_, bindparam, or_, type_coerce
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.types import NullType
 
 from .extensions import db
 
@@ -138,34 +140,56 @@ def _past(keys: list[_Key], values: list, backwards: bool):
     return and_(keys[0].beyond(values[0], backwards, inclusive=True), or_(*branches))
 
 
+@lru_cache(maxsize=64)
+def _page_statement(query: Select, keys: tuple, backwards: bool, from_cursor: bool, per_page: int) -> Select:
+    """The page's SELECT, built once per list and direction: the cursor's values are bound
+    parameters (`keyset_0`, `keyset_1`...), so each request only binds them."""
+    parsed = [_Key.of(key) for key in keys]
+    # The keys come back raw: only the first and last rows' are converted, for the cursors
+    # (converting a timestamp on every row cost more than the rest of the page's query).
+    raw_keys = [type_coerce(key.column, NullType()) for key in parsed]
+    statement = query.add_columns(*raw_keys).order_by(*(key.ordered(backwards) for key in parsed))
+    if from_cursor:
+        values = [bindparam(f"keyset_{i}", type_=key.column.type) for i, key in enumerate(parsed)]
+        statement = statement.where(_past(parsed, values, backwards))
+    return statement.limit(per_page + 1)
+
+
 def keyset_page(query: Select, keys: Sequence, cursor: str | None, per_page: int) -> KeysetPage:
     """One page of `query` in the order of `keys` (columns, or column.desc()), which must be
     unique together and never NULL; `cursor` from a page before, or None for the first page.
 
     Raise BadCursor for a cursor that is not one of ours. An index on the keys (after
-    the query's equality filters) makes every page cost the same.
+    the query's equality filters) makes every page cost the same. Pass the same `query`
+    and `keys` objects each time (module constants) and the statement is built only once.
     """
-    parsed = [_Key.of(key) for key in keys]
-    backwards, values = read_cursor(cursor, keys) if cursor else (False, None)
-    ordered = query.add_columns(*(key.column for key in parsed)).order_by(
-        *(key.ordered(backwards) for key in parsed)
-    )
-    if values is not None:
-        ordered = ordered.where(_past(parsed, values, backwards))
-    found = db.session.execute(ordered.limit(per_page + 1)).all()
+    keys = tuple(keys)
+    backwards, values = read_cursor(cursor, keys) if cursor else (False, [])
+    statement = _page_statement(query, keys, backwards, cursor is not None, per_page)
+    found = db.session.execute(statement, {f"keyset_{i}": value for i, value in enumerate(values)}).all()
     more = len(found) > per_page
     found = found[:per_page]
     if backwards:
         found.reverse()
-    width = len(found[0]) - len(parsed) if found else 0
+    width = len(found[0]) - len(keys) if found else 0
     rows = [tuple(row[:width]) for row in found]
     if not found:
         return KeysetPage(rows, None, None)
-    first, last = tuple(found[0][width:]), tuple(found[-1][width:])
+    dialect = db.session.get_bind().dialect
+    types = [_Key.of(key).column.type.dialect_impl(dialect) for key in keys]
+
+    def key_of(row) -> tuple:
+        return tuple(_converted(kind, dialect, value) for kind, value in zip(types, row[width:], strict=True))
+
     has_next = more if not backwards else True
     has_previous = more if backwards else cursor is not None
     return KeysetPage(
         rows,
-        next_cursor=make_cursor(AFTER, last) if has_next else None,
-        previous_cursor=make_cursor(BEFORE, first) if has_previous else None,
+        next_cursor=make_cursor(AFTER, key_of(found[-1])) if has_next else None,
+        previous_cursor=make_cursor(BEFORE, key_of(found[0])) if has_previous else None,
     )
+
+
+def _converted(column_type, dialect, value):
+    process = column_type.result_processor(dialect, None)
+    return value if process is None else process(value)

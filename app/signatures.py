@@ -230,6 +230,10 @@ class SignerPage:
 
 
 SIGNERS_PER_PAGE = 50
+_PUBLIC_SIGNERS = select(SIGNATURES.c.name, SIGNATURES.c.postal_code, SIGNATURES.c.country).where(
+    SIGNATURES.c.public.is_(True), SIGNATURES.c.confirmed_at.is_not(None)
+)
+_NEWEST_FIRST = (SIGNATURES.c.confirmed_at.desc(), SIGNATURES.c.id.desc())
 
 
 def public_signers(cursor: str | None, per_page: int = SIGNERS_PER_PAGE) -> SignerPage:
@@ -237,14 +241,7 @@ def public_signers(cursor: str | None, per_page: int = SIGNERS_PER_PAGE) -> Sign
 
     Raise keyset.BadCursor for a cursor this list did not make.
     """
-    page = keyset_page(
-        select(Signature.name, Signature.postal_code, Signature.country).where(
-            Signature.public.is_(True), Signature.confirmed
-        ),
-        (Signature.confirmed_at.desc(), Signature.id.desc()),
-        cursor,
-        per_page,
-    )
+    page = keyset_page(_PUBLIC_SIGNERS, _NEWEST_FIRST, cursor, per_page)
     return SignerPage(page.rows, page.next_cursor, page.previous_cursor)
 
 

@@ -43,7 +43,8 @@ def contribution(dialect: str, row: str, weight: int, source: str = "") -> str:
         return f"({condition})" if dialect == "sqlite" else f"CAST(({condition}) AS integer)"
 
     def day(column: str) -> str:
-        return f"date({column})" if dialect == "sqlite" else f"CAST(CAST({column} AS date) AS text)"
+        # to_char, not a cast to text: that would follow the server's DateStyle.
+        return f"date({column})" if dialect == "sqlite" else f"to_char({column}, 'YYYY-MM-DD')"
 
     confirmed = f"{row}.confirmed_at IS NOT NULL"
     w = f"{weight}"
