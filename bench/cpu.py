@@ -2,12 +2,16 @@
 
 The app runs on a fresh SQLite file through Flask's test client, in this process alone:
 `time.process_time()` counts only this process's CPU, so the figure holds on a machine
-that others are using (wall-clock time would not). `--profile NAME` prints cProfile's
-top functions for one of them instead. Prints one JSON line when measuring.
+that others are using far better than wall-clock time would (though a crowded machine
+still slows every instruction a little: compare with the hello-world app measured in the
+same rounds). `--profile NAME` prints cProfile's top functions for one of them instead.
+Prints one JSON line when measuring. With BENCH_APP_ROOT naming another checkout (make
+bench unpacks the code from before issue 14 there), that code is measured instead.
 """
 
 import argparse
 import cProfile
+import gc
 import json
 import os
 import pstats
@@ -17,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(os.environ.get("BENCH_APP_ROOT") or Path(__file__).resolve().parent.parent)
 sys.path.insert(0, str(ROOT))
 
 from flask_migrate import upgrade  # noqa: E402
@@ -28,6 +32,7 @@ from app.tokens import CONFIRM, make_token  # noqa: E402
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 SECRET_KEY = "benchmark-only-secret-key-never-used-in-production"
+ROUNDS = 5
 
 
 def build_app(workdir: Path):
@@ -57,7 +62,7 @@ class Requests:
         self.client = app.test_client()
         self.token = CSRF.search(self.client.get("/").get_data(as_text=True)).group(1)
         self.signed = 0
-        self.to_confirm: list[int] = []
+        self.tokens: list[str] = []
 
     def page(self, n: int) -> None:
         for _ in range(n):
@@ -81,42 +86,62 @@ class Requests:
             )
             assert response.status_code == 303, response.status_code
 
-    def confirm(self, n: int) -> None:
-        if len(self.to_confirm) < n:
-            with self.app.app_context():
-                ids = db.session.execute(
-                    db.text("SELECT id FROM signatures WHERE confirmed_at IS NULL ORDER BY id")
-                ).scalars()
-                self.to_confirm = list(ids)
-        assert len(self.to_confirm) >= n, "sign first"
+    def prepare_confirm(self, n: int) -> None:
+        """Confirmation links for n pending signatures (sign first), for the next confirm(n)."""
+        with self.app.app_context():
+            ids = db.session.execute(
+                db.text("SELECT id FROM signatures WHERE confirmed_at IS NULL ORDER BY id LIMIT :n"), {"n": n}
+            ).scalars()
+            ids = list(ids)
+        assert len(ids) == n, "sign first"
         with self.app.test_request_context():
-            tokens = [make_token(CONFIRM, self.to_confirm.pop()) for _ in range(n)]
+            self.tokens = [make_token(CONFIRM, signature_id) for signature_id in ids]
+
+    def confirm(self, n: int) -> None:
+        tokens, self.tokens = self.tokens[:n], self.tokens[n:]
         for token in tokens:
             response = self.client.post(f"/confirm/{token}", data={"csrf_token": self.token})
             assert response.status_code == 303, response.status_code
 
 
-def cpu_per_request(action, n: int) -> float:
-    """Milliseconds of this process's CPU per request, best of three rounds of n."""
-    best = float("inf")
-    for _ in range(3):
-        started = time.process_time()
-        action(n)
-        best = min(best, (time.process_time() - started) / n)
-    return best * 1000
+def cpu_ms(action, n: int) -> float:
+    """Milliseconds of this process's CPU per request, over n requests."""
+    gc.collect()  # each run starts with the same garbage to collect: none
+    started = time.process_time()
+    action(n)
+    return (time.process_time() - started) / n * 1000
 
 
-def hello_cpu(n: int) -> float:
+def hello_client():
     sys.path.insert(0, str(ROOT / "bench"))
     from hello import app
 
     client = app.test_client()
-    return cpu_per_request(lambda k: [client.get("/") for _ in range(k)], n)
+    return lambda k: [client.get("/") for _ in range(k)]
+
+
+def measure(requests: Requests, n: int, rounds: int = ROUNDS) -> dict:
+    """Best of `rounds` for each request, the rounds interleaved so that a change in the
+    machine's other load touches every request alike."""
+    requests.sign(rounds * n)  # the pending signatures confirm takes
+    actions = {
+        "hello": hello_client(),
+        "page": requests.page,
+        "sign": requests.sign,
+        "confirm": requests.confirm,
+    }
+    best = dict.fromkeys(actions, float("inf"))
+    for _ in range(rounds):
+        for name, action in actions.items():
+            if name == "confirm":
+                requests.prepare_confirm(n)
+            best[name] = min(best[name], cpu_ms(action, n))
+    return best
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--requests", type=int, default=1000, help="per round (three rounds each)")
+    parser.add_argument("--requests", type=int, default=1000, help=f"per round ({ROUNDS} rounds each)")
     parser.add_argument("--profile", choices=("page", "sign", "confirm"))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="petition-cpu-") as workdir:
@@ -124,10 +149,12 @@ def main() -> None:
         # Warm every path (templates, statement caches, catalogues) before measuring.
         requests.page(50)
         requests.sign(50)
+        requests.prepare_confirm(50)
         requests.confirm(50)
         if args.profile:
             if args.profile == "confirm":
                 requests.sign(args.requests)
+                requests.prepare_confirm(args.requests)
             profiler = cProfile.Profile()
             profiler.enable()
             getattr(requests, args.profile)(args.requests)
@@ -135,13 +162,7 @@ def main() -> None:
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
             pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
             return
-        results = {
-            "hello": hello_cpu(args.requests),
-            "page": cpu_per_request(requests.page, args.requests),
-            "sign": cpu_per_request(requests.sign, args.requests),
-        }
-        requests.sign(3 * args.requests)  # the pending signatures confirm takes
-        results["confirm"] = cpu_per_request(requests.confirm, args.requests)
+        results = measure(requests, args.requests)
     print(json.dumps({name: round(value, 3) for name, value in results.items()}))
 
 
