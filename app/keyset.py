@@ -101,9 +101,12 @@ def _decode(text: str, python_type: type):
             raise BadCursor(text) from None
     if python_type is str:
         try:
-            return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+            value = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True).decode()
         except (binascii.Error, UnicodeDecodeError, ValueError):
             raise BadCursor(text) from None
+        if "\x00" in value:  # PostgreSQL refuses NUL in text: a 500, were it let through
+            raise BadCursor(text)
+        return value
     raise TypeError(f"no cursor encoding for {python_type.__name__}")
 
 
