@@ -136,7 +136,8 @@ class SignatureTally(db.Model):
     Triggers (migration 0009) change them in the very transaction that inserts, updates or
     deletes a signature, whatever code does it; nothing in Python writes them. Facets:
     `all` (value ""), `signed_on` and `confirmed_on` (value: the UTC day, YYYY-MM-DD),
-    `region` (value: country, "-", and for Canada the postal code's first letter),
+    `region` (value: country, "-", and for Canada the postal code's first letter; confirmed
+    signatures only),
     `source` and `domain`. Readers sum over the shards.
     """
 

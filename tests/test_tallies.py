@@ -28,7 +28,7 @@ def fresh_count(app) -> dict[tuple[str, str], tuple[int, int, int]]:
             facets = [
                 ("all", "", 1, confirmed, confirmed and row.updates),
                 ("signed_on", row.signed_at.date().isoformat(), 1, 0, 0),
-                ("region", f"{row.country}-{letter}", 1, confirmed, 0),
+                ("region", f"{row.country}-{letter}", 0, confirmed, 0),
                 ("domain", row.email_domain, 1, confirmed, 0),
             ]
             if confirmed:

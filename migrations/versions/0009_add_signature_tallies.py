@@ -57,7 +57,8 @@ def contribution(dialect: str, row: str, weight: int, source: str = "") -> str:
         f"{w} * {flag(f'{confirmed} AND {row}.updates')} AS consenting{source}",
         f"SELECT 'signed_on', {day(f'{row}.signed_at')}, {w}, 0, 0{source}",
         f"SELECT 'confirmed_on', {day(f'{row}.confirmed_at')}, 0, {w}, 0{source} WHERE {confirmed}",
-        f"SELECT 'region', {region}, {w}, {w} * {flag(confirmed)}, 0{source}",
+        # Only confirmed signers by region: signing alone then leaves these rows alone.
+        f"SELECT 'region', {region}, 0, {w}, 0{source} WHERE {confirmed}",
         f"SELECT 'source', {row}.source, {w}, {w} * {flag(confirmed)}, 0{source} WHERE {row}.source <> ''",
         f"SELECT 'domain', {row}.email_domain, {w}, {w} * {flag(confirmed)}, 0{source}",
     ]
