@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from itsdangerous import URLSafeTimedSerializer
-from seed import numbers
+from seed import analyze, numbers
 from sqlalchemy import create_engine, text
 
 from app.tokens import CONFIRM
@@ -32,6 +32,7 @@ def seed_pending(database_url: str, count: int, secret_key: str) -> Path:
                 text("SELECT id FROM signatures WHERE confirmed_at IS NULL ORDER BY id")
             )
         ]
+    analyze(engine)
     engine.dispose()
     serializer = URLSafeTimedSerializer([secret_key], salt=CONFIRM)
     path = Path(tempfile.mkdtemp(prefix="petition-tokens-")) / "tokens.txt"

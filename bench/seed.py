@@ -68,12 +68,17 @@ def seed(url: str, rows: int) -> None:
                 " WHERE confirmed_at IS NOT NULL) WHERE shard = 0"
             )
         )
+    analyze(engine)
+    engine.dispose()
+
+
+def analyze(engine) -> None:
+    """PostgreSQL: what autovacuum does soon after many new rows. Without statistics, or with
+    statistics from before the rows came, the planner guesses and may read a whole table
+    for a handful of rows."""
     if engine.dialect.name == "postgresql":
-        # What autovacuum does soon after a million new rows: without statistics the planner
-        # guesses, and may read the whole table for a handful of rows.
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("ANALYZE"))
-    engine.dispose()
 
 
 def _without_row_triggers(connection, fill) -> None:
