@@ -453,7 +453,16 @@ trigger adds a whole statement's rows in one grouped `INSERT … ON CONFLICT`, s
 deadlock; SQLite, one writer at a time, keeps one row per figure. The dashboard reads a
 few hundred rows however many signatures there are; "unusual activity" reads the last
 hour through a new index on `signed_at`, and the mail figures read the outbox's status
-index instead of every message ever sent. `/signers` pages by key (`app/keyset.py`: the
+index instead of every message ever sent.
+
+What the tallies cost: three or four tally rows change with each sign and each confirm.
+On SQLite the trigger adds about 0.015 ms to a sign. On PostgreSQL, bare single-row
+INSERTs from 16 threads ran at about 3,100 a second with the trigger against 4,700
+without (and at 1,400 with one shard instead of 16), measured once on this machine
+while it was shared, so the database's side of a sign costs about a third more; the
+confirming UPDATE, with fresh planner statistics, ran at about 1,000 a second with it.
+
+`/signers` pages by key (`app/keyset.py`: the
 confirmation time and id of the row a page starts after, in the link), so its last page
 costs what its first does; the page's statement is built once, the cursor bound as
 parameters.
@@ -472,7 +481,8 @@ POST uses a fresh confirmation link of a pending signature each time.
 
 What stands in the way of the sign and confirm targets: each is a Flask request with a
 session, a CSRF check, form validation (and email-validator), and a write transaction,
-about 2.5 ms of Python per request against 0.04 ms for hello-world, on two cores shared
+about 1.4–2 ms (sign) and 0.9–1.1 ms (confirm) of CPU per request in-process since issue
+14 (see *CPU per request* above) against about 0.12 ms for hello-world, on two cores shared
 with wrk (and, for PostgreSQL, with the database server, which syncs every commit to
 disk; turning that off would risk the last signatures in a crash). Changes that bought
 what is above, measured on SQLite:
@@ -486,7 +496,12 @@ what is above, measured on SQLite:
   objects; SQLite writers queued on a lock and an flock instead of SQLite's sleeping busy
   handler: in shorter runs of this benchmark, sign went from 356 to 394–580 requests/s
   and confirm from 518 to 550–710 (the machine's other load moves these), and p99 from
-  about one second to about 150 ms.
+  about one second to about 150 ms;
+- issue 14, the sign and confirm statements built once: about a third less CPU per sign and
+  per confirm in-process (less on a crowded machine), which shows little under wrk in these
+  runs: the two cores were shared with other test runs (compare hello-world's own rate
+  with the 6,100 requests/s of the run before), and on PostgreSQL the database now also
+  keeps the dashboard's tallies on the same two cores (see above what they cost).
 
 ## CSV export of {rows:,} signatures
 
