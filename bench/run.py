@@ -462,10 +462,9 @@ without (and at 1,400 with one shard instead of 16), measured once on this machi
 while it was shared, so the database's side of a sign costs about a third more; the
 confirming UPDATE, with fresh planner statistics, ran at about 1,000 a second with it.
 
-`/signers` pages by key (`app/keyset.py`: the
-confirmation time and id of the row a page starts after, in the link), so its last page
-costs what its first does; the page's statement is built once, the cursor bound as
-parameters.
+`/signers` pages by key (`app/keyset.py`: the confirmation time and id of the row a page
+starts after, in the link), so its last page costs what its first does; the page's
+statement is built once, the cursor bound as parameters.
 
 ## Requests per second
 
@@ -498,10 +497,12 @@ what is above, measured on SQLite:
   and confirm from 518 to 550–710 (the machine's other load moves these), and p99 from
   about one second to about 150 ms;
 - issue 14, the sign and confirm statements built once: about a third less CPU per sign and
-  per confirm in-process (less on a crowded machine), which shows little under wrk in these
-  runs: the two cores were shared with other test runs (compare hello-world's own rate
-  with the 6,100 requests/s of the run before), and on PostgreSQL the database now also
-  keeps the dashboard's tallies on the same two cores (see above what they cost).
+  per confirm in-process. Under wrk (runs of 2026-11-30, on two cores shared with other
+  test runs), SQLite's confirm rose from 550 to 580–730 requests/s while its sign stayed
+  at 320–365 (394 before); on PostgreSQL both fell, sign from 415 to 280–365 and confirm
+  from 627 to 430–500: the database now keeps the dashboard's tallies on the same two
+  cores (see above what they cost), which takes back on PostgreSQL what the app saved.
+  On a server whose database has cores of its own, the app's saving is what remains.
 
 ## CSV export of {rows:,} signatures
 
