@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from .campaign import current_campaign
 from .extensions import db
@@ -48,13 +48,22 @@ def goal_for(count: int, campaign_goal: int) -> int:
     return campaign_goal if count < campaign_goal else next_milestone(count)
 
 
+_SHARDS = CountShard.__table__
+# Built once: each confirmation only binds its shard, delta and time.
+_ADD_TO_SHARD = (
+    update(_SHARDS)
+    .where(_SHARDS.c.shard == bindparam("chosen_shard"))
+    .values(
+        count=_SHARDS.c.count + bindparam("delta"),
+        updated_at=bindparam("now", type_=_SHARDS.c.updated_at.type),
+    )
+)
+
+
 def add_to_count(delta: int) -> None:
     """Change the count within the caller's transaction."""
-    shard = random.randrange(CountShard.SHARDS)
-    db.session.execute(
-        update(CountShard)
-        .where(CountShard.shard == shard)
-        .values(count=CountShard.count + delta, updated_at=utcnow())
+    db.session.connection().execute(
+        _ADD_TO_SHARD, {"chosen_shard": random.randrange(CountShard.SHARDS), "delta": delta, "now": utcnow()}
     )
 
 

@@ -1,5 +1,5 @@
 """Tables: signatures, the consent wordings they agreed to, letters to representatives, the mail
-outbox, the count shards, organizers, their devices and the audit log."""
+outbox, the count shards, the dashboard's tallies, organizers, their devices and the audit log."""
 
 from datetime import UTC, datetime
 
@@ -81,7 +81,7 @@ class Signature(db.Model):
     comment: Mapped[str] = mapped_column(Text, default="")
     # An organizer's review of the comment, for "Why people sign": shown once approved,
     # never once rejected; the signature itself is counted either way.
-    comment_approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    comment_approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     comment_rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     public: Mapped[bool] = mapped_column(Boolean, default=False)
     updates: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -89,7 +89,7 @@ class Signature(db.Model):
     consent_version: Mapped[str | None] = mapped_column(ForeignKey("consent_wordings.version"))
     language: Mapped[str] = mapped_column(String(5), default="en")
     source: Mapped[str] = mapped_column(String(64), default="")
-    signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     emails_queued: Mapped[int] = mapped_column(Integer, default=0)
     # Set when retention erased the signer's personal data: the row stays for the counts,
@@ -188,6 +188,27 @@ class CountShard(db.Model):
     shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     count: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SignatureTally(db.Model):
+    """Running sums of signatures for the dashboard, one row per facet value (and shard).
+
+    Triggers (migration 0009) change them in the very transaction that inserts, updates or
+    deletes a signature, whatever code does it; nothing in Python writes them. Facets:
+    `all` (value ""), `signed_on` and `confirmed_on` (value: the UTC day, YYYY-MM-DD),
+    `region` (value: country, "-", and for Canada the postal code's first letter; confirmed
+    signatures only),
+    `source` and `domain`. Readers sum over the shards.
+    """
+
+    __tablename__ = "signature_tallies"
+
+    facet: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255), primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    signed: Mapped[int] = mapped_column(Integer)
+    confirmed: Mapped[int] = mapped_column(Integer)
+    consenting: Mapped[int] = mapped_column(Integer)
 
 
 class Organizer(UserMixin, db.Model):

@@ -28,6 +28,7 @@ from .counter import current_tally
 from .extensions import configured_limit, db, limiter
 from .forms import ResendForm
 from .i18n import offered_languages
+from .keyset import BadCursor
 from .kinds import kind_for
 from .links import external_url
 from .security import allow_framing, never_stored
@@ -36,8 +37,6 @@ from .tokens import CONFIRM, WITHDRAW, ExpiredToken, InvalidToken, read_token
 bp = Blueprint("public", __name__)
 
 SOURCE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-# ASCII digits only: str.isdigit() also accepts "²" and "١", which int() then refuses.
-PAGE = re.compile(r"[0-9]{1,6}")
 # A newly approved reason reaches the cached campaign page within this many seconds.
 REASONS_REFRESH_SECONDS = 30
 # The session key naming the signature confirmed in this browser, for the thank-you page.
@@ -254,24 +253,30 @@ def count():
 
 @bp.get("/signers")
 def signers():
-    """The public list of those who chose to be listed, newest first, one page at a time."""
+    """The public list of those who chose to be listed, newest first, one page at a time.
+
+    Pages follow one another by cursor (keyset pagination): the last page costs what the
+    first does. Page numbers went with it; `?page=1` is still the first page.
+    """
     laid_out = _kind().signers_page(request.args)
     if laid_out is not None:  # a kind with lists of its own (an open letter's two)
         return laid_out
-    raw_page = request.args.get("page", "1")
-    if not PAGE.fullmatch(raw_page) or not 1 <= int(raw_page) <= 100_000:
+    if request.args.get("page", "1") != "1":
         abort(404)
-    page = int(raw_page)
+    cursor = request.args.get("cursor") or None
     kind = _kind()
-    listing = kind.list_signers(page)
-    if page > 1 and not listing.signers:
+    try:
+        listing = kind.list_signers(cursor)
+    except BadCursor:
+        abort(404)
+    if cursor is not None and not listing.signers:
         abort(404)
     return render_template(
         kind.signers_template,
         rows=listing.signers,
         listing=listing,
         tally=current_tally(),
-        reasons=_shown_reasons(50) if page == 1 else [],
+        reasons=_shown_reasons(50) if cursor is None else [],
     )
 
 

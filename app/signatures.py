@@ -1,13 +1,13 @@
 """The signing service: sign, resend, confirm, withdraw and list; it owns the transactions."""
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Executable, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.dml import UpdateBase
 
 from .audit import ERASE, HIDE, PURGE, record_event
 from .campaign import current_campaign
@@ -15,6 +15,7 @@ from .counter import add_to_count, forget_count
 from .database import checkpoint_erasure, write_transaction
 from .emails import ALREADY_SIGNED, CONFIRMATION
 from .extensions import db
+from .keyset import keyset_page
 from .kinds import kind_for
 from .mail import queue_email, queue_first_email, wake_deliverer
 from .models import ConsentWording, Signature, utcnow
@@ -57,18 +58,60 @@ def consent_version(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+SIGNATURES = Signature.__table__
+_DIALECTS = {"postgresql": postgresql, "sqlite": sqlite}
+
+
+@cache
+def _insert_ignoring_duplicates(dialect: str, table):
+    return _DIALECTS[dialect].insert(table).on_conflict_do_nothing()
+
+
 def insert_ignoring_duplicates(model):
-    """INSERT ... ON CONFLICT DO NOTHING for this database: a duplicate is skipped, not an error."""
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(model).on_conflict_do_nothing()
+    """INSERT ... ON CONFLICT DO NOTHING for this database: a duplicate is skipped, not an error.
+
+    Built once per table and database: the columns come with the parameters at execution.
+    """
+    table = getattr(model, "__table__", model)
+    return _insert_ignoring_duplicates(db.session.get_bind().dialect.name, table)
+
+
+@cache
+def _insert_signature(dialect: str):
+    return _insert_ignoring_duplicates(dialect, SIGNATURES).returning(SIGNATURES.c.id)
+
+
+# Core statements on the tables, built once: each request only binds its values. (An
+# ORM-enabled statement rebuilt per request cost more CPU than the rest of the sign path.)
+_FIND_SIGNATURE = select(SIGNATURES.c.id, SIGNATURES.c.confirmed_at).where(
+    SIGNATURES.c.email == bindparam("email")
+)
+_STILL_PENDING = (
+    SIGNATURES.c.id == bindparam("signature_id"),
+    SIGNATURES.c.confirmed_at.is_(None),
+    SIGNATURES.c.anonymised_at.is_(None),
+)
+_CONFIRM = (
+    update(SIGNATURES)
+    .where(*_STILL_PENDING)
+    .values(confirmed_at=bindparam("now", type_=SIGNATURES.c.confirmed_at.type))
+)
+_WITHDRAW = delete(SIGNATURES).where(*_STILL_PENDING)
+_STILL_THERE = select(SIGNATURES.c.id).where(
+    SIGNATURES.c.id == bindparam("signature_id"), SIGNATURES.c.anonymised_at.is_(None)
+)
+
+
+def _execute(statement: Executable, parameters: dict):
+    """Run a Core statement on the session's connection, in its transaction."""
+    return db.session.connection().execute(statement, parameters)
 
 
 def _record_consent(text: str, language: str) -> str:
     version = consent_version(text)
-    db.session.execute(
-        insert_ignoring_duplicates(ConsentWording).values(
-            version=version, language=language, text=text, first_shown_at=utcnow()
-        )
+    _execute(
+        insert_ignoring_duplicates(ConsentWording),
+        {"version": version, "language": language, "text": text, "first_shown_at": utcnow()},
     )
     return version
 
@@ -94,17 +137,14 @@ def _sign_once(data: NewSignature) -> None:
     }
     # One statement decides whether the address is new: a parallel signer with the same
     # address finds the row and takes the reminder branch instead of failing.
-    new_id = db.session.execute(
-        insert_ignoring_duplicates(Signature).values(row).returning(Signature.id)
-    ).scalar()
+    connection = db.session.connection()
+    new_id = connection.execute(_insert_signature(connection.dialect.name), row).scalar()
     if new_id is not None:
         queue_first_email(new_id, CONFIRMATION)
         kind_for(current_campaign()).on_sign(new_id, data)
         return
-    existing = db.session.execute(
-        select(Signature.id, Signature.confirmed).where(Signature.email == data.email)
-    ).one()
-    _remind(existing.id, bool(existing.confirmed))
+    existing = connection.execute(_FIND_SIGNATURE, {"email": data.email}).one()
+    _remind(existing.id, existing.confirmed_at is not None)
 
 
 def sign(data: NewSignature) -> None:
@@ -145,25 +185,17 @@ def signature_for_link(purpose: str, token: str) -> Signature:
     return signature
 
 
-def _change_pending(purpose: str, token: str, statement: Callable[[], UpdateBase], then=None) -> bool:
-    """Run `statement` on the link's signature if it is still pending, and `then(id)` in the
-    same transaction; True if it changed, False if the signature was confirmed already."""
+def _change_pending(purpose: str, token: str, statement: Executable, then=None, **values) -> bool:
+    """Run `statement` (which takes `signature_id` and `values`) on the link's signature if it
+    is still pending, and `then(id)` in the same transaction; True if it changed, False if
+    the signature was confirmed already."""
     signature_id = read_token(purpose, token)
     with write_transaction():
-        changed = (
-            db.session.execute(
-                statement()
-                .where(Signature.id == signature_id, ~Signature.confirmed, Signature.anonymised_at.is_(None))
-                .execution_options(synchronize_session=False)
-            ).rowcount
-            == 1
-        )
+        changed = _execute(statement, {"signature_id": signature_id, **values}).rowcount == 1
         if changed and then is not None:
             then(signature_id)
-        elif not changed:
-            signature = db.session.get(Signature, signature_id)
-            if signature is None or signature.anonymised_at is not None:
-                raise UnknownSignature()
+        elif not changed and _execute(_STILL_THERE, {"signature_id": signature_id}).first() is None:
+            raise UnknownSignature()
     return changed
 
 
@@ -180,9 +212,7 @@ def confirm(token: str) -> bool:
     Raise ConfirmationsClosed once the campaign has been closed for CONFIRMATION_GRACE.
     """
     _check_confirmable()
-    counted = _change_pending(
-        CONFIRM, token, lambda: update(Signature).values(confirmed_at=utcnow()), _count_confirmation
-    )
+    counted = _change_pending(CONFIRM, token, _CONFIRM, _count_confirmation, now=utcnow())
     if counted:
         forget_count()
         wake_deliverer()  # a kind may have queued mail at confirmation (letters to representatives)
@@ -191,30 +221,32 @@ def confirm(token: str) -> bool:
 
 def withdraw(token: str) -> bool:
     """Delete a pending signature through its "this wasn't me" link; False if already confirmed."""
-    return _change_pending(WITHDRAW, token, lambda: delete(Signature))
+    return _change_pending(WITHDRAW, token, _WITHDRAW)
 
 
 @dataclass(frozen=True)
 class SignerPage:
-    """One page of the public list of signers."""
+    """One page of the public list of signers, and the cursors of the pages around it."""
 
-    signers: list[tuple[str, str, str]]
-    page: int
-    has_next: bool
+    signers: list[tuple]
+    next_cursor: str | None = None
+    previous_cursor: str | None = None
 
 
-def public_signers(page: int, per_page: int = 50) -> SignerPage:
-    """Confirmed signers who chose to be listed, newest first: (name, postal code, country)."""
-    rows = db.session.execute(
-        select(Signature.name, Signature.postal_code, Signature.country)
-        .where(Signature.public.is_(True), Signature.confirmed)
-        .order_by(Signature.confirmed_at.desc(), Signature.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page + 1)
-    ).all()
-    return SignerPage(
-        signers=[tuple(row) for row in rows[:per_page]], page=page, has_next=len(rows) > per_page
-    )
+SIGNERS_PER_PAGE = 50
+_PUBLIC_SIGNERS = select(SIGNATURES.c.name, SIGNATURES.c.postal_code, SIGNATURES.c.country).where(
+    SIGNATURES.c.public.is_(True), SIGNATURES.c.confirmed_at.is_not(None)
+)
+_NEWEST_FIRST = (SIGNATURES.c.confirmed_at.desc(), SIGNATURES.c.id.desc())
+
+
+def public_signers(cursor: str | None, per_page: int = SIGNERS_PER_PAGE) -> SignerPage:
+    """Confirmed signers who chose to be listed, newest first: (name, postal code, country).
+
+    Raise keyset.BadCursor for a cursor this list did not make.
+    """
+    page = keyset_page(_PUBLIC_SIGNERS, _NEWEST_FIRST, cursor, per_page)
+    return SignerPage(page.rows, page.next_cursor, page.previous_cursor)
 
 
 def find_signature(email: str) -> Signature | None:

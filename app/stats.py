@@ -1,16 +1,20 @@
-"""The organizer dashboard's figures: totals, days, regions, sources, domains, mail health."""
+"""The organizer dashboard's figures: totals, days, regions, sources, domains, mail health.
+
+The signature figures come from the tallies the database keeps as signatures change
+(models.SignatureTally): a few hundred rows however many signatures there are.
+"""
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 
 from .addresses import PROVINCES, country_name
 from .extensions import db
-from .models import OutboxMessage, Signature, utcnow
+from .models import OutboxMessage, Signature, SignatureTally, utcnow
 
-CONFIRMED = Signature.confirmed
+TALLY = SignatureTally
 
 # Mail providers so large that many signatures from them in an hour mean nothing.
 LARGE_PROVIDERS = frozenset(
@@ -48,10 +52,6 @@ LARGE_PROVIDERS = frozenset(
 )
 
 
-def _count_where(condition):
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
 @dataclass(frozen=True)
 class Totals:
     confirmed: int
@@ -59,16 +59,25 @@ class Totals:
     consenting: int
 
 
+def _sum(column):
+    return func.coalesce(func.sum(column), 0)
+
+
+def _facet(facet: str, *columns, where=()):
+    """The tallies of one facet, summed over their shards: (value, *sums) per value."""
+    return (
+        select(TALLY.value, *(_sum(column) for column in columns))
+        .where(TALLY.facet == facet, *where)
+        .group_by(TALLY.value)
+    )
+
+
 def totals() -> Totals:
     """Confirmed, pending, and confirmed signers who consent to updates."""
-    confirmed, pending, consenting = db.session.execute(
-        select(
-            _count_where(CONFIRMED),
-            _count_where(~CONFIRMED),
-            _count_where(CONFIRMED & Signature.updates.is_(True)),
-        )
+    signed, confirmed, consenting = db.session.execute(
+        select(_sum(TALLY.signed), _sum(TALLY.confirmed), _sum(TALLY.consenting)).where(TALLY.facet == "all")
     ).one()
-    return Totals(int(confirmed), int(pending), int(consenting))
+    return Totals(int(confirmed), int(signed) - int(confirmed), int(consenting))
 
 
 @dataclass(frozen=True)
@@ -78,19 +87,17 @@ class Day:
     confirmed: int
 
 
-def _per_day(column, since: datetime) -> Counter:
-    day = func.date(column)
-    rows = db.session.execute(select(day, func.count()).where(column >= since).group_by(day)).all()
-    return Counter({str(value): int(count) for value, count in rows})
+def _per_day(facet: str, column, first: date) -> Counter:
+    rows = db.session.execute(_facet(facet, column, where=[TALLY.value >= first.isoformat()])).all()
+    return Counter({value: int(count) for value, count in rows})
 
 
 def per_day(days: int = 30, today: date | None = None) -> list[Day]:
     """Signatures made and confirmed on each of the last `days` days (UTC), oldest first."""
     today = today or utcnow().date()
     first = today - timedelta(days=days - 1)
-    since = datetime.combine(first, time(), UTC)
-    signed = _per_day(Signature.signed_at, since)
-    confirmed = _per_day(Signature.confirmed_at, since)
+    signed = _per_day("signed_on", TALLY.signed, first)
+    confirmed = _per_day("confirmed_on", TALLY.confirmed, first)
     return [
         Day(day, signed[day.isoformat()], confirmed[day.isoformat()])
         for day in (first + timedelta(days=n) for n in range(days))
@@ -99,12 +106,11 @@ def per_day(days: int = 30, today: date | None = None) -> list[Day]:
 
 def regions() -> list[tuple[str, int]]:
     """Confirmed signatures by province or territory (Canada) and by country elsewhere."""
-    letter = func.upper(func.substr(Signature.postal_code, 1, 1))
-    rows = db.session.execute(
-        select(Signature.country, letter, func.count()).where(CONFIRMED).group_by(Signature.country, letter)
-    ).all()
+    confirmed = _sum(TALLY.confirmed)
+    rows = db.session.execute(_facet("region", TALLY.confirmed).having(confirmed > 0)).all()
     tally: Counter = Counter()
-    for country, first_letter, count in rows:
+    for value, count in rows:
+        country, _dash, first_letter = value.partition("-")
         if country == "CA":
             province = PROVINCES.get(first_letter or "")
             tally[str(province) if province else country_name("CA")] += count
@@ -115,15 +121,18 @@ def regions() -> list[tuple[str, int]]:
 
 def top_sources(limit: int = 10) -> list[tuple[str, int, int]]:
     """(source, signatures, confirmed) for the busiest ?source= tags."""
-    total = func.count()
-    rows = db.session.execute(
-        select(Signature.source, total, _count_where(CONFIRMED))
-        .where(Signature.source != "")
-        .group_by(Signature.source)
-        .order_by(total.desc())
-        .limit(limit)
-    ).all()
+    rows = db.session.execute(_largest("source", limit)).all()
     return [(source, int(count), int(confirmed)) for source, count, confirmed in rows]
+
+
+def _largest(facet: str, limit: int):
+    signed = _sum(TALLY.signed)
+    return (
+        _facet(facet, TALLY.signed, TALLY.confirmed)
+        .having(signed > 0)
+        .order_by(signed.desc(), TALLY.value)
+        .limit(limit)
+    )
 
 
 @dataclass(frozen=True)
@@ -139,13 +148,7 @@ class DomainRate:
 
 def domain_rates(limit: int = 10) -> list[DomainRate]:
     """Confirmation rate of the largest email domains: a low one means mail is not arriving."""
-    total = func.count()
-    rows = db.session.execute(
-        select(Signature.email_domain, total, _count_where(CONFIRMED))
-        .group_by(Signature.email_domain)
-        .order_by(total.desc())
-        .limit(limit)
-    ).all()
+    rows = db.session.execute(_largest("domain", limit)).all()
     return [DomainRate(domain, int(count), int(confirmed)) for domain, count, confirmed in rows]
 
 
@@ -163,18 +166,13 @@ class OutboxHealth:
 
 def outbox_health() -> OutboxHealth:
     """How much mail waits, how much failed for good, and since when the oldest has waited."""
+    # Each a range of the (status, next_attempt_at) index: sent mail, which is nearly all of
+    # it once a campaign is large, is never read.
     waiting = OutboxMessage.status.in_((OutboxMessage.QUEUED, OutboxMessage.SENDING))
-    queued, failed, oldest = db.session.execute(
-        select(
-            _count_where(waiting),
-            _count_where(OutboxMessage.status == OutboxMessage.FAILED),
-            func.min(case((waiting, OutboxMessage.created_at))),
-        )
+    queued, oldest = db.session.execute(
+        select(func.count(), func.min(OutboxMessage.created_at)).where(waiting)
     ).one()
-    if isinstance(oldest, str):  # SQLite loses the column type inside CASE
-        oldest = datetime.fromisoformat(oldest)
-    if oldest is not None and oldest.tzinfo is None:
-        oldest = oldest.replace(tzinfo=UTC)
+    failed = db.session.scalar(select(func.count()).where(OutboxMessage.status == OutboxMessage.FAILED))
     return OutboxHealth(int(queued), int(failed), oldest)
 
 
@@ -182,11 +180,18 @@ def domain_bursts(threshold: int, window: timedelta = timedelta(hours=1)) -> lis
     """Domains outside the large providers with at least `threshold` signatures in `window`:
     a sign of scripted signing, shown to organizers rather than silently blocked."""
     since = utcnow() - window
+    # Materialized first, so the planner reads the window through the signed_at index rather
+    # than every row in email_domain order for the sake of the GROUP BY.
+    recent = (
+        select(Signature.email_domain)
+        .where(Signature.signed_at >= since)
+        .cte("recent")
+        .prefix_with("MATERIALIZED")
+    )
     total = func.count()
     rows = db.session.execute(
-        select(Signature.email_domain, total)
-        .where(Signature.signed_at >= since)
-        .group_by(Signature.email_domain)
+        select(recent.c.email_domain, total)
+        .group_by(recent.c.email_domain)
         .having(total >= threshold)
         .order_by(total.desc())
     ).all()

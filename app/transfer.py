@@ -25,11 +25,15 @@ from .campaign import current_campaign
 from .config import database_url
 from .extensions import db, migrate
 from .kinds import kind_for
-from .models import CountShard, Signature
+from .models import CountShard, Signature, SignatureTally
 
 BATCH_SIZE = 5000
 # The migrations create these rows (the count shards, at zero); the source's rows replace them.
 SEEDED_BY_MIGRATIONS = CountShard.__table__
+# The target's triggers fill the tallies as signatures arrive; copied last, the source's
+# rows replace theirs, so the target holds exactly what the source held.
+KEPT_BY_TRIGGERS = SignatureTally.__table__
+REPLACED_ON_TARGET = (SEEDED_BY_MIGRATIONS, KEPT_BY_TRIGGERS)
 
 
 class TransferError(RuntimeError):
@@ -147,7 +151,15 @@ def _data_rows(connection: Connection, table: Table) -> int:
     query = select(func.count()).select_from(table)
     if table is SEEDED_BY_MIGRATIONS:
         query = query.where(CountShard.count != 0)
+    elif table is KEPT_BY_TRIGGERS:
+        query = query.where((SignatureTally.signed != 0) | (SignatureTally.confirmed != 0))
     return connection.scalar(query)
+
+
+def _tables_in_copy_order() -> list[Table]:
+    """Parents before children, and the tallies after the signatures that fill them."""
+    tables = db.metadata.sorted_tables
+    return [table for table in tables if table is not KEPT_BY_TRIGGERS] + [KEPT_BY_TRIGGERS]
 
 
 def _copy_rows(
@@ -160,7 +172,7 @@ def _copy_rows(
             source = source.execution_options(isolation_level="REPEATABLE READ")
         with source.begin(), target.begin():
             copied = []
-            for table in db.metadata.sorted_tables:
+            for table in _tables_in_copy_order():
                 try:
                     rows = _copy_table(source, target, table, batch_size, progress)
                 except DBAPIError as error:  # a row the target's constraints refuse, or a lost connection
@@ -182,7 +194,7 @@ def _copy_table(
     """Copy one table in primary-key order, a batch at a time; how many rows."""
     total = source.scalar(select(func.count()).select_from(table))
     progress(f"Copying {table.name}: {total:,} rows.")
-    if table is SEEDED_BY_MIGRATIONS:
+    if table in REPLACED_ON_TARGET:
         target.execute(delete(table))
     key = list(table.primary_key.columns)
     query = select(table).order_by(*key).limit(batch_size)

@@ -52,8 +52,10 @@ class Kind:
         """The kind's part of one language's table (Content.letter); raise CampaignError."""
         return None
 
-    def list_signers(self, page: int):
-        """One page of the public list, as signatures.SignerPage with rows for signers_template."""
+    def list_signers(self, cursor: str | None):
+        """One page of the public list, as signatures.SignerPage with rows for signers_template;
+        `cursor` comes from the page before (keyset.keyset_page), None for the first page.
+        Raise keyset.BadCursor for a cursor the list did not make."""
         raise NotImplementedError
 
     def signers_page(self, args):

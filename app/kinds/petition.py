@@ -16,9 +16,9 @@ class Petition(Kind):
     page_template = "public/index.html"
     signers_template = "public/signers.html"
 
-    def list_signers(self, page: int) -> SignerPage:
+    def list_signers(self, cursor: str | None) -> SignerPage:
         """Confirmed signers who chose to be listed, newest first: (name, province or country)."""
-        listing = public_signers(page)
+        listing = public_signers(cursor)
         rows = [(name, region_name(postal_code, country)) for name, postal_code, country in listing.signers]
         return replace(listing, signers=rows)
 

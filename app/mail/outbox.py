@@ -64,13 +64,17 @@ def queue_email(signature_id: int, kind: str, now: datetime | None = None) -> bo
     return True
 
 
+# Built once: the sign path only binds its values (the columns' defaults fill in the rest).
+_QUEUE_FIRST = insert(OutboxMessage.__table__)
+
+
 def queue_first_email(signature_id: int, kind: str) -> None:
     """Add a new signature's first message to the outbox, within the caller's transaction.
 
     The signature's row was written counting this message already (emails_queued=1), and
     nothing else can have mailed an address that was not there a moment ago.
     """
-    db.session.execute(insert(OutboxMessage).values(signature_id=signature_id, kind=kind))
+    db.session.connection().execute(_QUEUE_FIRST, {"signature_id": signature_id, "kind": kind})
 
 
 def queue_letters(signature_id: int, sent_at: datetime | None = None) -> int:

@@ -1,0 +1,140 @@
+"""The dashboard's tallies: after every kind of change they equal a fresh count of the signatures."""
+
+import dataclasses
+import datetime as dt
+from collections import Counter
+
+from sqlalchemy import func, select, update
+
+from app import stats
+from app.demo import seed_demo_signatures
+from app.extensions import db
+from app.models import Signature, SignatureTally
+from app.retention import anonymise_due
+from app.signatures import erase_signature, hide_signature, purge_unconfirmed, stop_updates
+from helpers import deliver, link_in, make_signature, press_button, sign, sign_and_confirm
+
+ACTOR = "organizer@example.org"
+
+
+def fresh_count(app) -> dict[tuple[str, str], tuple[int, int, int]]:
+    """Every tally worked out from the signatures themselves, in Python."""
+    tally: Counter = Counter()
+    with app.app_context():
+        rows = db.session.scalars(select(Signature)).all()
+        for row in rows:
+            confirmed = row.confirmed_at is not None
+            letter = row.postal_code[:1].upper() if row.country == "CA" else ""
+            facets = [
+                ("all", "", 1, confirmed, confirmed and row.updates),
+                ("signed_on", row.signed_at.date().isoformat(), 1, 0, 0),
+                ("region", f"{row.country}-{letter}", 0, confirmed, 0),
+                ("domain", row.email_domain, 1, confirmed, 0),
+            ]
+            if confirmed:
+                facets.append(("confirmed_on", row.confirmed_at.date().isoformat(), 0, 1, 0))
+            if row.source:
+                facets.append(("source", row.source, 1, confirmed, 0))
+            for facet, value, *sums in facets:
+                for column, amount in zip(("signed", "confirmed", "consenting"), sums, strict=True):
+                    tally[(facet, value, column)] += int(amount)
+        db.session.remove()
+    keys = {(facet, value) for facet, value, _column in tally}
+    found = {
+        key: tuple(tally[(*key, column)] for column in ("signed", "confirmed", "consenting")) for key in keys
+    }
+    return {key: sums for key, sums in found.items() if any(sums)}
+
+
+def stored_tallies(app) -> dict[tuple[str, str], tuple[int, int, int]]:
+    """The tallies the database kept, summed over their shards."""
+    with app.app_context():
+        rows = db.session.execute(
+            select(
+                SignatureTally.facet,
+                SignatureTally.value,
+                func.sum(SignatureTally.signed),
+                func.sum(SignatureTally.confirmed),
+                func.sum(SignatureTally.consenting),
+            ).group_by(SignatureTally.facet, SignatureTally.value)
+        ).all()
+        db.session.remove()
+    return {(facet, value): tuple(map(int, sums)) for facet, value, *sums in rows if any(sums)}
+
+
+def assert_tallies_match(app, step: str) -> None:
+    expected = fresh_count(app)
+    assert expected, f"after {step}: the test needs signatures to count"
+    assert stored_tallies(app) == expected, f"after {step}"
+
+
+def test_tallies_equal_a_fresh_count_after_every_kind_of_change(app, client, smtp):
+    with app.app_context():
+        assert seed_demo_signatures(40) == 40  # many rows in one statement
+    assert_tallies_match(app, "a bulk insert")
+
+    sign(client, "/?source=newsletter", name="Ana Tremblay", email="ana@example.ca", updates="y")
+    sign(client, name="Jo Smith", email="jo@example.org", country="FR", postal_code="75011")
+    sign(client, name="Pat Lee", email="pat@example.net", postal_code="H2X 1Y4", updates="y")
+    sign(client, name="Ana Again", email=" ANA@example.ca ")  # the same address: no second row
+    assert_tallies_match(app, "signing")
+
+    deliver(app)
+    for address in ("ana@example.ca", "jo@example.org"):
+        message = next(m for m in smtp.messages if m["To"].endswith(address))
+        assert press_button(client, link_in(message, "/confirm/")).status_code == 303
+    assert_tallies_match(app, "confirming")
+    withdraw_link = link_in(next(m for m in smtp.messages if m["To"].endswith("pat@example.net")), "/not-me/")
+    assert press_button(client, withdraw_link).status_code == 200
+    assert_tallies_match(app, "withdrawing")
+
+    sign_and_confirm(client, app, smtp, name="Lou Roy", email="lou@example.com", updates="y", public="y")
+    with app.app_context():
+        ids = {row.email: row.id for row in db.session.scalars(select(Signature))}
+        stop_updates(ids["lou@example.com"])
+    assert_tallies_match(app, "stopping updates")
+    with app.app_context():
+        assert hide_signature(ids["lou@example.com"], ACTOR)
+        assert erase_signature(ids["ana@example.ca"], ACTOR)  # confirmed, consenting, with a source
+        assert erase_signature(min(ids.values()), ACTOR)  # one of the bulk-inserted rows
+    assert_tallies_match(app, "hiding and erasing")
+
+    with app.app_context():
+        db.session.execute(update(Signature).values(postal_code="V5K 0A1", source="moved"))
+        db.session.commit()
+    assert_tallies_match(app, "changing many rows in one statement")
+
+    old = dt.datetime(2026, 1, 5, 12, tzinfo=dt.UTC)
+    for number in range(3):
+        make_signature(app, 900 + number, signed_at=old, confirmed_at=None, source="old")
+    with app.app_context():
+        assert purge_unconfirmed(30, ACTOR) >= 3
+    assert_tallies_match(app, "purging")
+
+    app.extensions["campaign"] = dataclasses.replace(
+        app.extensions["campaign"], deadline=dt.date.today() - dt.timedelta(days=40), retention_days=30
+    )
+    with app.app_context():
+        assert anonymise_due(ACTOR) > 0
+    assert_tallies_match(app, "anonymising")
+
+
+def test_the_dashboard_reads_the_same_figures_a_fresh_count_gives(app, client, smtp):
+    with app.test_request_context():  # region names are in the visitor's language
+        seed_demo_signatures(60)
+        signatures = db.session.scalars(select(Signature)).all()
+        confirmed = [row for row in signatures if row.confirmed_at is not None]
+        assert stats.totals() == stats.Totals(
+            confirmed=len(confirmed),
+            pending=len(signatures) - len(confirmed),
+            consenting=sum(row.updates for row in confirmed),
+        )
+        domains = Counter(row.email_domain for row in signatures)
+        assert {rate.domain: rate.signatures for rate in stats.domain_rates()} == dict(domains)
+        sources = Counter(row.source for row in signatures if row.source)
+        assert {source: count for source, count, _confirmed in stats.top_sources()} == dict(sources)
+        assert sum(count for _region, count in stats.regions()) == len(confirmed)
+        today = dt.datetime.now(dt.UTC).date()
+        recent = [row for row in signatures if (today - row.signed_at.date()).days < 30]
+        assert sum(day.signed for day in stats.per_day(30)) == len(recent)
+        db.session.remove()
