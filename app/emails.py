@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from email import policy
+from email.header import Header
 from email.utils import make_msgid, parseaddr, quote
 from urllib.parse import urlsplit
 
@@ -31,17 +32,22 @@ class Email(Message):
     sent with SMTPUTF8; a server without SMTPUTF8 refuses that one message.
     """
 
-    def __init__(self, to: str, **fields):
+    def __init__(self, to: str, reply_to: str | None = None, **fields):
         self.to = to
-        if to.isascii():
-            super().__init__(recipients=[to], **fields)
-        else:
-            super().__init__(recipients=[], mail_options=["SMTPUTF8", "BODY=8BITMIME"], **fields)
+        # A letter's Reply-To is its writer, whose address may be internationalised too.
+        self.reply_address = reply_to or None
+        if self.international:
+            fields["mail_options"] = ["SMTPUTF8", "BODY=8BITMIME"]
+        super().__init__(
+            recipients=[to] if to.isascii() else [],
+            reply_to=reply_to if reply_to and reply_to.isascii() else None,
+            **fields,
+        )
 
     @property
     def international(self) -> bool:
-        """The address needs SMTPUTF8, which Flask-Mail cannot write (the transport sends it)."""
-        return not self.to.isascii()
+        """An address needs SMTPUTF8, which Flask-Mail cannot write (the transport sends it)."""
+        return not self.to.isascii() or not (self.reply_address or "").isascii()
 
     @property
     def send_to(self) -> set[str]:
@@ -52,12 +58,21 @@ class Email(Message):
 
     def _message(self):
         message = super()._message()
+        if "=?" in self.subject:
+            # Text shaped like an encoded word would be decoded by the reader's mail program (and
+            # the policy decodes it too): a signer's subject is encoded whole and stored as is,
+            # so that it reads as typed.
+            del message["Subject"]
+            message.set_raw("Subject", Header(self.subject, "utf-8").encode())
         # Not refolded: refolding decodes Flask-Mail's encoded sender name and writes it back
         # unquoted, so a long name with a comma or parentheses (a letter's "Name (via
         # Organization)") became a comment or a second address. Flask-Mail folds it already.
         message.policy = message.policy.clone(max_line_length=None)
         if self.international:
-            message.replace_header("To", self.to)
+            if not self.to.isascii():
+                message.replace_header("To", self.to)
+            if not (self.reply_address or "").isascii():
+                message["Reply-To"] = self.reply_address
             # Rewritten as UTF-8, an encoded sender name loses its quotes (and a comma in it then
             # splits it in two): give the quoted form back.
             message.replace_header("From", self.sender)

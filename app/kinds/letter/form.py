@@ -13,9 +13,9 @@ from ...targets import Target
 from .lookup import offer, targets_for
 
 SUBJECT_MAX, MESSAGE_MAX = 200, 5000
-# The subject becomes a mail header: no control character at all. The message may keep its
-# line breaks and tabs, nothing else.
-SUBJECT_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# The subject becomes a mail header: no control character and no line or paragraph separator
+# (U+2028, U+2029) at all. The message may keep its line breaks and tabs, nothing else.
+SUBJECT_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 MESSAGE_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
