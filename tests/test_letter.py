@@ -427,3 +427,14 @@ def test_an_encoded_word_in_the_subject_reads_as_typed(client, letter_app, smtp)
         m["Subject"] for m in letters
     ]
     assert smtp.sink.recipients.count("attacker@example.com") == 0
+
+
+def test_the_partners_widget_shows_the_letters_sent(client, letter_app, smtp):
+    write_letter(client)
+    confirm_letter(client, letter_app, smtp)
+    deliver(letter_app)
+    response = client.get("/embed")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "2 lettres envoyées" in page and "Organisations" not in page
+    assert "Écrivez à vos élus" in page and "Signez" not in page

@@ -13,7 +13,15 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Signature
 from app.tokens import CONFIRM, MANAGE, WITHDRAW, make_token
-from helpers import add_organizer, assert_no_half_written_rows, csrf_token, log_in, sign
+from helpers import (
+    LETTER_CAMPAIGN,
+    add_organizer,
+    assert_no_half_written_rows,
+    csrf_token,
+    log_in,
+    sign,
+    write_letter,
+)
 
 EXAMPLES = 150
 FUZZ = settings(
@@ -181,6 +189,10 @@ EDGE_VALUES = [
     "hidden",
     "/admin/",
     "//evil.example",
+    "k1a0b1",
+    " K1A  0B1 ",
+    "90210",
+    "K1A 0B1 0B1",
 ]
 query_values = st.one_of(anything, st.sampled_from(EDGE_VALUES), st.dates().map(str), st.integers().map(str))
 
@@ -215,9 +227,26 @@ def test_no_query_parameter_on_any_get_route_gives_a_5xx(app, smtp):
     add_organizer(app)
     assert log_in(client).status_code == 303, "organizer pages are fuzzed logged in"
     assert sign(client, name="Fuzzy Signer", email="fuzzy@example.ca").status_code == 303
+    assert_no_query_parameter_gives_a_5xx(app, client)
+
+
+def test_no_query_parameter_on_any_get_route_of_a_letter_campaign_gives_a_5xx(make_app, represent, smtp):
+    """The letter's own GET routes (/write and its postal code) too, with Represent answering."""
+    represent.add("K1A0B1")
+    app = make_app(CAMPAIGN_FILE=str(LETTER_CAMPAIGN), REPRESENT_URL=represent.url, REPRESENT_TIMEOUT=0.5)
+    client = app.test_client()
+    add_organizer(app)
+    assert log_in(client).status_code == 303, "organizer pages are fuzzed logged in"
+    assert write_letter(client, email="fuzzy@example.ca").status_code == 303
+    assert "/write" in get_routes(app, 1)
+    assert_no_query_parameter_gives_a_5xx(app, client)
+
+
+def assert_no_query_parameter_gives_a_5xx(app, client) -> None:
     with app.app_context():
         signature_id = db.session.scalar(select(Signature.id))
     routes, names = get_routes(app, signature_id), query_parameters()
+    assert "postal_code" in names
 
     def get(url):
         response = client.get(url)
