@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from email import policy
+from email.charset import QP, Charset
 from email.header import Header
 from email.utils import make_msgid, parseaddr, quote
 from urllib.parse import urlsplit
@@ -20,7 +21,8 @@ from .tokens import CONFIRM, MANAGE, WITHDRAW, make_token, token_lifetime
 
 CONFIRMATION = "confirmation"
 ALREADY_SIGNED = "already_signed"
-LISTED = "listed"  # an open letter's signatory is now on the letter
+LISTED = "listed"
+MAX_LINE_BYTES = 998  # an open letter's signatory is now on the letter
 
 
 class Email(Message):
@@ -68,6 +70,8 @@ class Email(Message):
         # unquoted, so a long name with a comma or parentheses (a letter's "Name (via
         # Organization)") became a comment or a second address. Flask-Mail folds it already.
         message.policy = message.policy.clone(max_line_length=None)
+        for part in message.walk():
+            _fit_lines(part)
         if self.international:
             if not self.to.isascii():
                 message.replace_header("To", self.to)
@@ -141,6 +145,21 @@ def render_outbox(message: OutboxMessage, signature: Signature) -> Email:
 
 def _mail_domain() -> str:
     return urlsplit(current_app.config["PUBLIC_URL"]).hostname
+
+
+def _fit_lines(part) -> None:
+    """Quoted-printable for a text part with a line too long for SMTP (998 bytes at most, RFC
+    5322): a letter's paragraph typed without a line break would be refused, or cut."""
+    if part.is_multipart() or part.get_content_maintype() != "text":
+        return
+    raw = part.get_payload()
+    if not isinstance(raw, str) or max(map(len, raw.encode().splitlines()), default=0) <= MAX_LINE_BYTES:
+        return
+    text = part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
+    utf8 = Charset("utf-8")
+    utf8.body_encoding = QP
+    del part["Content-Transfer-Encoding"]
+    part.set_payload(text, utf8)
 
 
 def sender_address(organization: str) -> str:

@@ -438,3 +438,24 @@ def test_the_partners_widget_shows_the_letters_sent(client, letter_app, smtp):
     page = response.get_data(as_text=True)
     assert "2 lettres envoyées" in page and "Organisations" not in page
     assert "Écrivez à vos élus" in page and "Signez" not in page
+
+
+def test_a_long_paragraph_reaches_the_representative_whole_in_lines_mail_servers_take(
+    client, letter_app, smtp
+):
+    paragraph = " ".join(["Un long paragraphe sans retour à la ligne, comme on en écrit."] * 70)
+    assert len(paragraph) > 4000
+    assert write_letter(client, message=paragraph).status_code == 303
+    confirm_letter(client, letter_app, smtp)
+    deliver(letter_app)
+    letters = letters_to_representatives(smtp)
+    with letter_app.app_context():
+        errors = db.session.scalars(
+            select(OutboxMessage.last_error).where(OutboxMessage.letter_id.is_not(None))
+        )
+        assert len(letters) == 2, list(errors)
+    for letter in letters:
+        raw_lines = letter.get_payload().splitlines()
+        assert max(len(line.encode()) for line in raw_lines) <= 998, "RFC 5322: at most 998 per line"
+        assert paragraph in letter.get_content()
+        assert letter.get_all("Content-Transfer-Encoding") == ["quoted-printable"]
