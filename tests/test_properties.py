@@ -10,8 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from app.campaign import current_campaign
 from app.extensions import db
-from app.models import Signature
+from app.models import Letter, Signature
 from app.tokens import CONFIRM, MANAGE, WITHDRAW, make_token
 from helpers import (
     LETTER_CAMPAIGN,
@@ -275,3 +276,54 @@ def assert_no_query_parameter_gives_a_5xx(app, client) -> None:
         assert_no_half_written_rows(app)
 
     get_anything()
+
+
+def test_letter_form_never_fails_and_writes_only_to_whom_the_postal_code_finds(make_app):
+    app = make_app(CAMPAIGN_FILE=str(LETTER_CAMPAIGN))
+    client = app.test_client()
+    token = csrf_token(client, "/write?postal_code=K1A+0B1")
+    targets = st.lists(
+        mostly(st.sampled_from(["mayor", "ward-1", "ward-2", "ward-4", "mayor@example.org", "rep:0", ""])),
+        max_size=8,
+    )
+
+    @FUZZ
+    @given(
+        name=names,
+        email=valid_emails,
+        postal_code=mostly(st.sampled_from(["K1A 0B1", "k1a0b1", "K2P 1L4", "K1J 1A1", "90210"])),
+        targets=targets,
+        subject=mostly(st.just("Objet"), anything),
+        message=mostly(st.just("Ma lettre."), anything),
+        offered=st.sampled_from(["", "x", "eyJjb2RlIjoiSzFBMEIxIn0.AAAA.AAAA"]),
+    )
+    def write_anything(name, email, postal_code, targets, subject, message, offered):
+        response = client.post(
+            "/sign",
+            data={
+                "name": name,
+                "email": email,
+                "postal_code": postal_code,
+                "country": "CA",
+                "targets": targets,
+                "subject": subject,
+                "message": message,
+                "offered": offered,
+                "csrf_token": token,
+            },
+        )
+        assert response.status_code in (303, 413, 422), response.status_code
+        assert_no_half_written_rows(app)
+
+    write_anything()
+    with app.app_context():
+        campaign_targets = current_campaign().settings.targets
+        writers = db.session.scalars(select(Signature)).all()
+        assert writers, "some examples were valid letters, so the success path was fuzzed too"
+        for writer in writers:
+            found = {target.id for target in campaign_targets.matching(writer.postal_code) if target.email}
+            letters = db.session.scalars(
+                select(Letter.target_id).where(Letter.signature_id == writer.id)
+            ).all()
+            assert letters and set(letters) <= found and sorted(letters) == sorted(writer.targets.split())
+            assert 0 < len(writer.subject) <= 200 and 0 < len(writer.message) <= 5000
