@@ -289,29 +289,20 @@ def test_letter_form_never_fails_and_writes_only_to_whom_the_postal_code_finds(m
 
     @FUZZ
     @given(
-        name=names,
-        email=valid_emails,
-        postal_code=mostly(st.sampled_from(["K1A 0B1", "k1a0b1", "K2P 1L4", "K1J 1A1", "90210"])),
-        targets=targets,
-        subject=mostly(st.just("Objet"), anything),
-        message=mostly(st.just("Ma lettre."), anything),
-        offered=st.sampled_from(["", "x", "eyJjb2RlIjoiSzFBMEIxIn0.AAAA.AAAA"]),
-    )
-    def write_anything(name, email, postal_code, targets, subject, message, offered):
-        response = client.post(
-            "/sign",
-            data={
-                "name": name,
-                "email": email,
-                "postal_code": postal_code,
-                "country": "CA",
+        form=st.fixed_dictionaries(
+            {
+                "name": names,
+                "email": valid_emails,
+                "postal_code": mostly(st.sampled_from(["K1A 0B1", "k1a0b1", "K2P 1L4", "K1J 1A1", "90210"])),
                 "targets": targets,
-                "subject": subject,
-                "message": message,
-                "offered": offered,
-                "csrf_token": token,
-            },
+                "subject": mostly(st.just("Objet"), anything),
+                "message": mostly(st.just("Ma lettre."), anything),
+                "offered": st.sampled_from(["", "x", "eyJjb2RlIjoiSzFBMEIxIn0.AAAA.AAAA"]),
+            }
         )
+    )
+    def write_anything(form):
+        response = client.post("/sign", data={**form, "country": "CA", "csrf_token": token})
         assert response.status_code in (303, 413, 422), response.status_code
         assert_no_half_written_rows(app)
 
