@@ -5,6 +5,8 @@ import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .addresses import normalize_email
+
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CAMPAIGN = ROOT / "campaigns" / "demo.toml"
 # Anyone who guesses the key can forge sessions and every link; 32 characters of
@@ -128,6 +130,7 @@ def load_config(instance_path: str) -> dict:
 def check_config(config: dict) -> None:
     """Refuse to run in production without the settings every link and signature depend on,
     or with a guessable key or a base for links that is not a web address."""
+    _check_letter_test_recipient(config)
     if config["DEVELOPMENT"]:
         return
     missing = [name for name in ("SECRET_KEY", "PUBLIC_URL") if not config.get(name)]
@@ -150,6 +153,20 @@ def check_config(config: dict) -> None:
             f"PUBLIC_URL must be {problem}: the scheme and host signers use, with an optional "
             "path prefix, such as https://petition.example.org or https://example.org/petition."
         )
+
+
+def _check_letter_test_recipient(config: dict) -> None:
+    """One plain address (a rehearsal's letters all go there), stored in its normalised form."""
+    recipient = config.get("LETTER_TEST_RECIPIENT")
+    if not recipient:
+        return
+    try:
+        config["LETTER_TEST_RECIPIENT"] = normalize_email(recipient)
+    except ValueError:
+        raise ConfigError(
+            "LETTER_TEST_RECIPIENT must be one email address, like rehearsal@example.org, "
+            "without a name or a second address."
+        ) from None
 
 
 def public_url_problem(url: str) -> str | None:

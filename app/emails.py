@@ -2,6 +2,8 @@
 
 from datetime import datetime
 from email import policy
+from email.charset import QP, Charset
+from email.header import Header
 from email.utils import make_msgid, parseaddr, quote
 from urllib.parse import urlsplit
 
@@ -19,7 +21,8 @@ from .tokens import CONFIRM, MANAGE, WITHDRAW, make_token, token_lifetime
 
 CONFIRMATION = "confirmation"
 ALREADY_SIGNED = "already_signed"
-LISTED = "listed"  # an open letter's signatory is now on the letter
+LISTED = "listed"
+MAX_LINE_BYTES = 998  # an open letter's signatory is now on the letter
 
 
 class Email(Message):
@@ -31,17 +34,22 @@ class Email(Message):
     sent with SMTPUTF8; a server without SMTPUTF8 refuses that one message.
     """
 
-    def __init__(self, to: str, **fields):
+    def __init__(self, to: str, reply_to: str | None = None, **fields):
         self.to = to
-        if to.isascii():
-            super().__init__(recipients=[to], **fields)
-        else:
-            super().__init__(recipients=[], mail_options=["SMTPUTF8", "BODY=8BITMIME"], **fields)
+        # A letter's Reply-To is its writer, whose address may be internationalised too.
+        self.reply_address = reply_to or None
+        if self.international:
+            fields["mail_options"] = ["SMTPUTF8", "BODY=8BITMIME"]
+        super().__init__(
+            recipients=[to] if to.isascii() else [],
+            reply_to=reply_to if reply_to and reply_to.isascii() else None,
+            **fields,
+        )
 
     @property
     def international(self) -> bool:
-        """The address needs SMTPUTF8, which Flask-Mail cannot write (the transport sends it)."""
-        return not self.to.isascii()
+        """An address needs SMTPUTF8, which Flask-Mail cannot write (the transport sends it)."""
+        return not self.to.isascii() or not (self.reply_address or "").isascii()
 
     @property
     def send_to(self) -> set[str]:
@@ -52,12 +60,23 @@ class Email(Message):
 
     def _message(self):
         message = super()._message()
+        if "=?" in self.subject:
+            # Text shaped like an encoded word would be decoded by the reader's mail program (and
+            # the policy decodes it too): a signer's subject is encoded whole and stored as is,
+            # so that it reads as typed.
+            del message["Subject"]
+            message.set_raw("Subject", Header(self.subject, "utf-8").encode())
         # Not refolded: refolding decodes Flask-Mail's encoded sender name and writes it back
         # unquoted, so a long name with a comma or parentheses (a letter's "Name (via
         # Organization)") became a comment or a second address. Flask-Mail folds it already.
         message.policy = message.policy.clone(max_line_length=None)
+        for part in message.walk():
+            _fit_lines(part)
         if self.international:
-            message.replace_header("To", self.to)
+            if not self.to.isascii():
+                message.replace_header("To", self.to)
+            if not (self.reply_address or "").isascii():
+                message["Reply-To"] = self.reply_address
             # Rewritten as UTF-8, an encoded sender name loses its quotes (and a comma in it then
             # splits it in two): give the quoted form back.
             message.replace_header("From", self.sender)
@@ -126,6 +145,21 @@ def render_outbox(message: OutboxMessage, signature: Signature) -> Email:
 
 def _mail_domain() -> str:
     return urlsplit(current_app.config["PUBLIC_URL"]).hostname
+
+
+def _fit_lines(part) -> None:
+    """Quoted-printable for a text part with a line too long for SMTP (998 bytes at most, RFC
+    5322): a letter's paragraph typed without a line break would be refused, or cut."""
+    if part.is_multipart() or part.get_content_maintype() != "text":
+        return
+    raw = part.get_payload()
+    if not isinstance(raw, str) or max(map(len, raw.encode().splitlines()), default=0) <= MAX_LINE_BYTES:
+        return
+    text = part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
+    utf8 = Charset("utf-8")
+    utf8.body_encoding = QP
+    del part["Content-Transfer-Encoding"]
+    part.set_payload(text, utf8)
 
 
 def sender_address(organization: str) -> str:

@@ -10,6 +10,9 @@ CONFIRM = "confirm-signature"
 WITHDRAW = "withdraw-signature"
 MANAGE = "manage-signature"
 DEVICE = "organizer-device"
+# A letter's step 2: the representatives the server offered for a postal code, so that any
+# worker takes the form back without asking Represent again.
+OFFERED_TARGETS = "letter-offered-targets"
 
 
 class Policy(NamedTuple):
@@ -28,6 +31,8 @@ POLICIES = {
     MANAGE: Policy(salt=MANAGE, lifetime="MANAGE_MAX_AGE"),
     # How long a browser stays known after an organizer's login; logging out forgets it at once.
     DEVICE: Policy(salt=None, lifetime=timedelta(days=90)),
+    # Long enough to write a letter; after it the representatives are looked up again.
+    OFFERED_TARGETS: Policy(salt=OFFERED_TARGETS, lifetime=timedelta(hours=2)),
 }
 
 
@@ -57,20 +62,25 @@ def _serializer(purpose: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(keys, salt=salt)
 
 
-def make_token(purpose: str, signature_id: int) -> str:
-    """A URL-safe token naming one signature for one purpose."""
-    return _serializer(purpose).dumps(signature_id)
+def make_token(purpose: str, value: object) -> str:
+    """A URL-safe token holding one value (a signature's id, mostly) for one purpose."""
+    return _serializer(purpose).dumps(value)
 
 
-def read_token(purpose: str, token: str) -> int:
-    """The signature id inside a token within its purpose's lifetime; raise ExpiredToken or InvalidToken."""
+def read_value(purpose: str, token: str) -> object:
+    """The value inside a token within its purpose's lifetime; raise ExpiredToken or InvalidToken."""
     max_age = int(token_lifetime(purpose).total_seconds())
     try:
-        value = _serializer(purpose).loads(token, max_age=max_age)
+        return _serializer(purpose).loads(token, max_age=max_age)
     except SignatureExpired:
         raise ExpiredToken() from None
     except BadSignature:
         raise InvalidToken() from None
+
+
+def read_token(purpose: str, token: str) -> int:
+    """The signature id inside a token within its purpose's lifetime; raise ExpiredToken or InvalidToken."""
+    value = read_value(purpose, token)
     if not isinstance(value, int) or isinstance(value, bool):
         raise InvalidToken()
     return value

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import CountShard, OutboxMessage, Signature
 from helpers import (
+    LETTER_CAMPAIGN,
     assert_finished_one_and_released_the_rest,
     assert_no_half_written_rows,
     deliver,
@@ -251,3 +252,40 @@ def test_rate_limits_hold_across_workers_sharing_redis(server_env, shared_redis)
         server.stop()
     assert len(pids) == WORKERS
     assert statuses == Counter({303: 5, 429: 7}), statuses
+
+
+def test_a_letter_confirmed_in_parallel_goes_once_to_each_representative(server_env, smtp):
+    server = Gunicorn(free_port(), WORKERS, {**server_env, "CAMPAIGN_FILE": str(LETTER_CAMPAIGN)})
+    try:
+        writer = Visitor(server.url)
+        letter = {
+            "postal_code": "K1A 0B1",
+            "targets": ["mayor", "ward-1"],
+            "subject": "Objet",
+            "message": "Ma lettre.",
+            "name": "Parallel Writer",
+            "email": "writer@example.ca",
+            "country": "CA",
+        }
+        response = writer.post("/sign", letter, token_from="/write?postal_code=K1A+0B1")
+        assert response.status_code == 303
+        [message] = smtp.wait_for(1, timeout=30)
+        confirm_path = link_in(message, "/confirm/", base=server.url)
+        barrier = threading.Barrier(10)
+
+        def press(_):
+            person = Visitor(server.url)
+            token = person.token(confirm_path)
+            barrier.wait(timeout=30)
+            return person.session.post(
+                server.url + confirm_path, data={"csrf_token": token}, allow_redirects=False, timeout=30
+            ).status_code
+
+        with ThreadPoolExecutor(max_workers=10) as pool:
+            assert set(pool.map(press, range(10))) <= {303}
+        letters = smtp.wait_for(3, timeout=30)[1:]
+        time.sleep(1)  # a second copy would have come by now
+        assert sorted(m["To"] for m in smtp.messages[1:]) == ["mayor@example.org", "ward1@example.org"]
+        assert all(m["Reply-To"] == "writer@example.ca" for m in letters)
+    finally:
+        server.stop()

@@ -113,3 +113,14 @@ def test_a_malformed_number_is_reported_by_name(monkeypatch, tmp_path):
     monkeypatch.setenv("CONFIRM_MAX_AGE", "a week")
     with pytest.raises(ConfigError, match="CONFIRM_MAX_AGE must be a whole number"):
         load_config(str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    "recipient", ["Rehearsal <rehearsal@example.org>", "a@example.org, b@example.org", "rehearsal"]
+)
+def test_a_letter_test_recipient_must_be_one_address(monkeypatch, recipient):
+    """Else every rehearsal letter would be refused by the mail server, or go who knows where."""
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    monkeypatch.setenv("LETTER_TEST_RECIPIENT", recipient)
+    with pytest.raises(ConfigError, match="LETTER_TEST_RECIPIENT must be one email address"):
+        create_app()

@@ -398,3 +398,64 @@ def test_a_petition_has_no_letter_pages_or_figures(make_app):
     petition = make_app().test_client()
     assert petition.get("/write?postal_code=K1A+0B1").status_code == 404
     assert "letters" not in petition.get("/api/count").get_json()
+
+
+def test_a_writer_with_an_international_address_is_replied_to_there(client, letter_app, smtp):
+    writer = "zoë@example.ca"
+    assert write_letter(client, email=writer).status_code == 303
+    confirm_letter(client, letter_app, smtp)
+    deliver(letter_app)
+    letters = letters_to_representatives(smtp, writer=writer)
+    assert sorted(message["To"] for message in letters) == ["mayor@example.org", "ward1@example.org"]
+    (sender,) = letters[0]["From"].addresses
+    assert sender.display_name == "Ana Tremblay (via Riverside Visages sans fichiers)"
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85", "\x0b", "\x0c"])
+def test_a_subject_with_any_line_separator_is_refused(client, letter_app, separator):
+    assert write_letter(client, subject=f"Bonjour{separator}Bcc: attacker@example.com").status_code == 422
+    assert signature_rows(letter_app) == []
+
+
+def test_an_encoded_word_in_the_subject_reads_as_typed(client, letter_app, smtp):
+    typed = "Budget =?utf-8?q?Bonjour=0D=0ABcc=3A_attacker=40example=2Ecom?= 2027"
+    assert write_letter(client, subject=typed).status_code == 303
+    confirm_letter(client, letter_app, smtp)
+    deliver(letter_app)
+    letters = letters_to_representatives(smtp)
+    assert letters and all(message["Subject"] == typed for message in letters), [
+        m["Subject"] for m in letters
+    ]
+    assert smtp.sink.recipients.count("attacker@example.com") == 0
+
+
+def test_the_partners_widget_shows_the_letters_sent(client, letter_app, smtp):
+    write_letter(client)
+    confirm_letter(client, letter_app, smtp)
+    deliver(letter_app)
+    response = client.get("/embed")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "2 lettres envoyées" in page and "Organisations" not in page
+    assert "Écrivez à vos élus" in page and "Signez" not in page
+
+
+def test_a_long_paragraph_reaches_the_representative_whole_in_lines_mail_servers_take(
+    client, letter_app, smtp
+):
+    paragraph = " ".join(["Un long paragraphe sans retour à la ligne, comme on en écrit."] * 70)
+    assert len(paragraph) > 4000
+    assert write_letter(client, message=paragraph).status_code == 303
+    confirm_letter(client, letter_app, smtp)
+    deliver(letter_app)
+    letters = letters_to_representatives(smtp)
+    with letter_app.app_context():
+        errors = db.session.scalars(
+            select(OutboxMessage.last_error).where(OutboxMessage.letter_id.is_not(None))
+        )
+        assert len(letters) == 2, list(errors)
+    for letter in letters:
+        raw_lines = letter.get_payload().splitlines()
+        assert max(len(line.encode()) for line in raw_lines) <= 998, "RFC 5322: at most 998 per line"
+        assert paragraph in letter.get_content()
+        assert letter.get_all("Content-Transfer-Encoding") == ["quoted-printable"]

@@ -79,3 +79,64 @@ def test_when_represent_fails_or_stalls_the_page_answers_in_time_from_the_csv(
 def test_a_represent_target_cannot_be_forged_for_another_postal_code(client, app, smtp):
     represent_id = ticked_ids(step_two(client, "K1B 2C3").get_data(as_text=True))[2]
     assert write_letter(client, "K1A 0B1", targets=["mayor", represent_id]).status_code == 422
+
+
+def hidden_inputs(page: str) -> dict[str, str]:
+    """The hidden fields of step 2's form, as a browser sends them back."""
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page)) | dict(
+        re.findall(r'name="([^"]+)" type="hidden" value="([^"]*)"', page)
+    )
+
+
+def two_workers(make_app, represent):
+    """Two apps on one database, each with its own Represent cache, as two gunicorn workers."""
+    represent.add("K1B2C3", concordance=[COUNCILLOR, MP])
+    config = {"CAMPAIGN_FILE": str(LETTER_CAMPAIGN), "REPRESENT_URL": represent.url}
+    return make_app(**config, REPRESENT_TIMEOUT=TIMEOUT), make_app(**config, REPRESENT_TIMEOUT=TIMEOUT)
+
+
+def post_on_other_worker(first, second, page: str, **changes):
+    """The step 2 form shown by `first`'s worker, sent by the same browser to `second`'s."""
+    second.set_cookie("session", first.get_cookie("session").value)
+    data = {
+        **hidden_inputs(page),
+        "targets": ticked_ids(page),
+        "subject": "Objet",
+        "message": "Ma lettre.",
+        "name": "Ana Tremblay",
+        "email": "ana@example.ca",
+        "country": "CA",
+        **changes,
+    }
+    return second.post("/sign", data=data)
+
+
+def test_represent_down_when_the_form_reaches_another_worker_still_sends_what_was_offered(
+    make_app, represent, smtp
+):
+    worker_a, worker_b = two_workers(make_app, represent)
+    browser_a, browser_b = worker_a.test_client(), worker_b.test_client()
+    page = step_two(browser_a, "K1B 2C3").get_data(as_text=True)
+    assert len(ticked_ids(page)) == 3
+    represent.behaviour = represent_fake.ERROR  # down before the form comes back, to a cold cache
+    response = post_on_other_worker(browser_a, browser_b, page)
+    assert response.status_code == 303, "the signer did nothing wrong"
+    confirm_letter(browser_b, worker_b, smtp)
+    deliver(worker_b)
+    recipients = sorted(message["To"] for message in letters_to_representatives(smtp))
+    assert recipients == ["mayor@example.org", "noor.haddad@example.org", "ward1@example.org"]
+
+
+def test_what_was_offered_for_one_postal_code_counts_for_no_other(make_app, represent, smtp):
+    represent.add("K1A0B1", concordance=[])
+    worker_a, worker_b = two_workers(make_app, represent)
+    browser_a, browser_b = worker_a.test_client(), worker_b.test_client()
+    page = step_two(browser_a, "K1B 2C3").get_data(as_text=True)
+    represent.behaviour = represent_fake.ERROR
+    response = post_on_other_worker(browser_a, browser_b, page, postal_code="K1A 0B1")
+    assert response.status_code == 422
+    tampered = hidden_inputs(page)["offered"][:-2] + "xx"
+    response = post_on_other_worker(browser_a, browser_b, page, offered=tampered)
+    assert response.status_code == 422, "a forged offer is not trusted: Represent is asked again, and is down"
+    deliver(worker_b)
+    assert letters_to_representatives(smtp) == []

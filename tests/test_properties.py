@@ -10,10 +10,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from app.campaign import current_campaign
 from app.extensions import db
-from app.models import Signature
+from app.models import Letter, Signature
 from app.tokens import CONFIRM, MANAGE, WITHDRAW, make_token
-from helpers import add_organizer, assert_no_half_written_rows, csrf_token, log_in, sign
+from helpers import (
+    LETTER_CAMPAIGN,
+    add_organizer,
+    assert_no_half_written_rows,
+    csrf_token,
+    log_in,
+    sign,
+    write_letter,
+)
 
 EXAMPLES = 150
 FUZZ = settings(
@@ -181,6 +190,10 @@ EDGE_VALUES = [
     "hidden",
     "/admin/",
     "//evil.example",
+    "k1a0b1",
+    " K1A  0B1 ",
+    "90210",
+    "K1A 0B1 0B1",
 ]
 query_values = st.one_of(anything, st.sampled_from(EDGE_VALUES), st.dates().map(str), st.integers().map(str))
 
@@ -215,9 +228,26 @@ def test_no_query_parameter_on_any_get_route_gives_a_5xx(app, smtp):
     add_organizer(app)
     assert log_in(client).status_code == 303, "organizer pages are fuzzed logged in"
     assert sign(client, name="Fuzzy Signer", email="fuzzy@example.ca").status_code == 303
+    assert_no_query_parameter_gives_a_5xx(app, client)
+
+
+def test_no_query_parameter_on_any_get_route_of_a_letter_campaign_gives_a_5xx(make_app, represent, smtp):
+    """The letter's own GET routes (/write and its postal code) too, with Represent answering."""
+    represent.add("K1A0B1")
+    app = make_app(CAMPAIGN_FILE=str(LETTER_CAMPAIGN), REPRESENT_URL=represent.url, REPRESENT_TIMEOUT=0.5)
+    client = app.test_client()
+    add_organizer(app)
+    assert log_in(client).status_code == 303, "organizer pages are fuzzed logged in"
+    assert write_letter(client, email="fuzzy@example.ca").status_code == 303
+    assert "/write" in get_routes(app, 1)
+    assert_no_query_parameter_gives_a_5xx(app, client)
+
+
+def assert_no_query_parameter_gives_a_5xx(app, client) -> None:
     with app.app_context():
         signature_id = db.session.scalar(select(Signature.id))
     routes, names = get_routes(app, signature_id), query_parameters()
+    assert "postal_code" in names
 
     def get(url):
         response = client.get(url)
@@ -246,3 +276,45 @@ def test_no_query_parameter_on_any_get_route_gives_a_5xx(app, smtp):
         assert_no_half_written_rows(app)
 
     get_anything()
+
+
+def test_letter_form_never_fails_and_writes_only_to_whom_the_postal_code_finds(make_app):
+    app = make_app(CAMPAIGN_FILE=str(LETTER_CAMPAIGN))
+    client = app.test_client()
+    token = csrf_token(client, "/write?postal_code=K1A+0B1")
+    targets = st.lists(
+        mostly(st.sampled_from(["mayor", "ward-1", "ward-2", "ward-4", "mayor@example.org", "rep:0", ""])),
+        max_size=8,
+    )
+
+    @FUZZ
+    @given(
+        form=st.fixed_dictionaries(
+            {
+                "name": names,
+                "email": valid_emails,
+                "postal_code": mostly(st.sampled_from(["K1A 0B1", "k1a0b1", "K2P 1L4", "K1J 1A1", "90210"])),
+                "targets": targets,
+                "subject": mostly(st.just("Objet"), anything),
+                "message": mostly(st.just("Ma lettre."), anything),
+                "offered": st.sampled_from(["", "x", "eyJjb2RlIjoiSzFBMEIxIn0.AAAA.AAAA"]),
+            }
+        )
+    )
+    def write_anything(form):
+        response = client.post("/sign", data={**form, "country": "CA", "csrf_token": token})
+        assert response.status_code in (303, 413, 422), response.status_code
+        assert_no_half_written_rows(app)
+
+    write_anything()
+    with app.app_context():
+        campaign_targets = current_campaign().settings.targets
+        writers = db.session.scalars(select(Signature)).all()
+        assert writers, "some examples were valid letters, so the success path was fuzzed too"
+        for writer in writers:
+            found = {target.id for target in campaign_targets.matching(writer.postal_code) if target.email}
+            letters = db.session.scalars(
+                select(Letter.target_id).where(Letter.signature_id == writer.id)
+            ).all()
+            assert letters and set(letters) <= found and sorted(letters) == sorted(writer.targets.split())
+            assert 0 < len(writer.subject) <= 200 and 0 < len(writer.message) <= 5000

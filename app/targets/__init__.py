@@ -15,6 +15,7 @@ __all__ = [
     "TargetList",
     "find_targets",
     "load_targets",
+    "merge_targets",
     "normalise_postal_code",
     "represent_client",
 ]
@@ -32,9 +33,14 @@ def find_targets(
         answer = represent.lookup(postal_code)
     except RepresentUnavailable:
         return found
+    return merge_targets(found, answer)
+
+
+def merge_targets(found: list[Target], more: Iterable[Target]) -> list[Target]:
+    """`found`, then those of `more` not already there (same id or same address)."""
     ids = {target.id for target in found}
     emails = {target.email for target in found if target.email}
-    for target in answer:
+    for target in more:
         if target.id in ids or (target.email and target.email in emails):
             continue
         found.append(target)

@@ -4,18 +4,18 @@ import re
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectMultipleField, StringField, TextAreaField
+from wtforms import HiddenField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from ...forms import SignForm, strip_format_characters
 from ...signatures import NewSignature
 from ...targets import Target
-from .lookup import targets_for
+from .lookup import offer, targets_for
 
 SUBJECT_MAX, MESSAGE_MAX = 200, 5000
-# The subject becomes a mail header: no control character at all. The message may keep its
-# line breaks and tabs, nothing else.
-SUBJECT_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# The subject becomes a mail header: no control character and no line or paragraph separator
+# (U+2028, U+2029) at all. The message may keep its line breaks and tabs, nothing else.
+SUBJECT_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 MESSAGE_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
@@ -67,9 +67,13 @@ class LetterForm(SignForm):
     valid); only those of them with an email address can be ticked.
     """
 
+    NOT_ANSWERS = SignForm.NOT_ANSWERS | {"offered"}
+
     comment = None
     public = None
     targets = SelectMultipleField(_l("Send my letter to"), validate_choice=False)
+    # Represent's representatives this server offered for the postal code, signed (lookup.offer).
+    offered = HiddenField()
     subject = _letter_field(
         StringField,
         _l("Subject"),
@@ -100,12 +104,17 @@ class LetterForm(SignForm):
     def validate_targets(self, field):
         if self.postal_code.errors:
             return
-        self.found = targets_for(self.postal_code.data)
+        self.find(self.postal_code.data, self.offered.data or "")
         writable = {target.id for target in self.found if target.email}
         if any(value not in writable for value in field.data or ()):
             raise ValidationError(_l("Choose among the representatives listed for your postal code."))
         if not field.data:
             raise ValidationError(_l("Choose at least one representative to write to."))
+
+    def find(self, postal_code: str, offered: str = "") -> None:
+        """Look the representatives up, and sign what is offered into the form."""
+        self.found = targets_for(postal_code, offered)
+        self.offered.data = offer(postal_code, self.found)
 
     def chosen(self) -> tuple[Target, ...]:
         """The representatives ticked, in the order they are listed."""

@@ -8,7 +8,6 @@ from ...counter import current_tally
 from ...extensions import configured_limit, limiter
 from ...public import render_campaign
 from .form import LetterForm
-from .lookup import targets_for
 
 bp = Blueprint("letter", __name__)
 
@@ -29,7 +28,7 @@ def write():
     )
     if not form.postal_code.validate(form, [LetterForm.validate_postal_code]):
         return render_campaign(form, 422)
-    form.found = targets_for(form.postal_code.data)
+    form.find(form.postal_code.data)
     # Everyone who can be written to starts ticked; the writer unticks whom they like.
     form.targets.data = [target.id for target in form.found if target.email]
     return render_campaign(form)
