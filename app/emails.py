@@ -119,6 +119,7 @@ def render_email(kind: str, signature: Signature, message_id: str | None = None)
             "content": content,
             "language": language,
             "link_days": token_lifetime(CONFIRM).days or 1,
+            "wording": kind_for(campaign).wording,
             **links,
             **kind_for(campaign).email_context(signature),
         }

@@ -66,6 +66,7 @@ def campaign_context() -> dict:
         "language": language,
         "languages": languages,
         "lang_query": lang_query,
+        "wording": kind_for(campaign).wording,
     }
 
 

@@ -684,3 +684,12 @@ def test_the_count_read_while_organizers_approve_is_always_the_sum_of_its_parts(
     ]
     forget_tally(letter_app)
     assert count(letter_app.test_client())["count"] == len(ids), "every approval landed"
+
+
+def test_the_confirmation_email_greets_the_person_and_speaks_of_the_letter(letter_app, client, smtp):
+    assert sign(client, **ORGANIZATION).status_code == 303
+    deliver(letter_app)
+    body = text_part(last_message_to(smtp, ORGANIZATION["email"]))
+    assert body.startswith(f"Hello {ORGANIZATION['contact_name']},"), "the person who signed, not the organization"
+    assert "your name appears on the letter once it is confirmed" in body
+    assert "petition" not in body.lower().replace("petition.test", ""), "the test site's host aside"

@@ -4,6 +4,8 @@ import importlib
 from functools import cache
 from pathlib import Path
 
+from .wording import Wording
+
 # The campaign file's top-level `kind` picks one; each is the module app/kinds/<name>.py (or the
 # package app/kinds/<name>/), which exposes KIND. Loaded by name, so this package imports
 # nothing the kinds use.
@@ -24,6 +26,8 @@ class Kind:
     # The campaign page and the public list of signers.
     page_template: str
     signers_template: str
+    # The words shared pages and emails use where kinds differ (kinds/wording.py).
+    wording: Wording = Wording()
     # The page after confirming; thanks_context(signature_id) fills in what it needs.
     thanks_template: str = "public/thanks.html"
     # Columns the CSV export adds after the contract's ones: a column of `signatures`, or one

@@ -7,7 +7,7 @@ written in one ordered statement per change, so concurrent signers rarely wait o
 same row and never deadlock; SQLite has one writer at a time and one shard.
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008
 Create Date: 2026-11-30
 """
 import sqlalchemy as sa

@@ -15,6 +15,7 @@ from ...models import Letter as LetterRow
 from ...models import OutboxMessage, Signature
 from ...targets import TargetList, load_targets
 from ..petition import Petition
+from ..wording import LetterWording
 from .form import MESSAGE_MAX, MESSAGE_UNSAFE, SUBJECT_MAX, SUBJECT_UNSAFE, LetterForm
 from .mail import render_letter
 from .views import bp
@@ -67,6 +68,7 @@ class LetterCampaign(Petition):
     form = LetterForm
     page_template = "letter/index.html"
     thanks_template = "letter/thanks.html"
+    wording = LetterWording()
     dashboard_template = "letter/_dashboard.html"
     export_columns = ("subject", "message", "targets", "letters_sent")
     top_level_keys = frozenset({"targets_file", "represent_levels"})

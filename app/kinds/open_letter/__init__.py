@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ...campaign import current_campaign
 from .. import Kind
+from ..wording import OpenLetterWording
 from . import content, listing, moderation
 from .form import OpenLetterForm
 from .views import bp, signers_page
@@ -18,6 +19,8 @@ class OpenLetter(Kind):
     form = OpenLetterForm
     page_template = "open_letter/index.html"
     signers_template = "open_letter/signers.html"
+    thanks_template = "open_letter/thanks.html"
+    wording = OpenLetterWording()
     export_columns = ("signatory_type", "title", "organization", "website", "contact_name", "approved_at")
     top_level_keys = content.TOP_LEVEL_KEYS
     language_keys = content.LANGUAGE_KEYS

@@ -1,0 +1,75 @@
+"""The words shared pages and emails use that differ between kinds of campaign.
+
+A petition collects signatures; an open letter, signatories whose names go on the letter; a
+letter to representatives, writers whose letters go out. Templates ask `wording` (a kind's
+Wording, in every page's and email's context) instead of testing the kind. Whole sentences,
+never words to assemble, so each language can say them its own way.
+"""
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+
+
+class Wording:
+    """A petition's words; a kind overrides those it says differently."""
+
+    # The tally: the noun after the number, and what a screen reader announces when it changes.
+    def count_noun(self, count: int) -> str:
+        return ngettext("signature", "signatures", count)
+
+    count_announce_one = _l("{count} signature. Goal: {goal}.")
+    count_announce_other = _l("{count} signatures. Goal: {goal}.")
+    call_to_action = _l("Sign the petition")
+    closed = _l("This petition is closed")
+    share_link = _l("Link to the petition")
+    share_by_email = _l("Help it grow by sharing the petition:")
+    confirm_intro = _l(
+        "Thank you for signing “%(title)s”. Your signature counts once you confirm it. "
+        "Open this link and press the button:"
+    )
+    hidden_done = _l("Done: your name is no longer in the public list.")
+    # The signer's own page: the choice to be listed, and the button that undoes it.
+    public_title = _l("Public list")
+    public_off = _l("Your name is not shown in the public list.")
+    public_action = _l("Hide my name")
+
+    def public_on(self, signature) -> str:
+        return _("Your name and province appear in the public list of signers.")
+
+
+class OpenLetterWording(Wording):
+    def count_noun(self, count: int) -> str:
+        return ngettext("signatory", "signatories", count)
+
+    count_announce_one = _l("{count} signatory. Goal: {goal}.")
+    count_announce_other = _l("{count} signatories. Goal: {goal}.")
+    call_to_action = _l("Sign the letter")
+    closed = _l("This letter is closed for signing")
+    share_link = _l("Link to the letter")
+    share_by_email = _l("Help it grow by sharing the letter.")
+    confirm_intro = _l(
+        "Thank you for signing “%(title)s”. Open this link and press the button to confirm your "
+        "address; your name appears on the letter once it is confirmed (and, when organizers "
+        "check each signatory, approved):"
+    )
+    hidden_done = _l("Done: your name is no longer on the letter.")
+    public_title = _l("On the letter")
+    public_off = _l("Your name is not on the letter.")
+    public_action = _l("Take my name off the letter")
+
+    def public_on(self, signature) -> str:
+        if signature.approved_at:
+            return _("Your name is on the letter.")
+        return _("Your name will appear on the letter once an organizer has approved it.")
+
+
+class LetterWording(Wording):
+    call_to_action = _l("Write to your representatives")
+    closed = _l("This campaign is closed")
+    share_link = _l("Link to the letter")
+    share_by_email = _l("Help it grow by sharing the letter.")
+    confirm_intro = _l(
+        "Thank you for writing about “%(title)s”. Your letter goes only once you confirm your "
+        "address. Open this link and press the button:"
+    )
