@@ -690,6 +690,8 @@ def test_the_confirmation_email_greets_the_person_and_speaks_of_the_letter(lette
     assert sign(client, **ORGANIZATION).status_code == 303
     deliver(letter_app)
     body = text_part(last_message_to(smtp, ORGANIZATION["email"]))
-    assert body.startswith(f"Hello {ORGANIZATION['contact_name']},"), "the person who signed, not the organization"
+    assert body.startswith(f"Hello {ORGANIZATION['contact_name']},"), (
+        "the person who signed, not the organization"
+    )
     assert "your name appears on the letter once it is confirmed" in body
     assert "petition" not in body.lower().replace("petition.test", ""), "the test site's host aside"

@@ -105,6 +105,9 @@ class Kind:
         """An outbox message of this kind's own (not to the signer), as an emails.Email."""
         raise ValueError(f"no email of kind {message.kind!r} in this campaign")
 
+    def demo_rows(self, rows: list[dict], chooser, now) -> None:
+        """Shape `demo seed`'s fictional signatures (column -> value dicts) before they are stored."""
+
     def seed_demo(self) -> None:
         """Give the fictional signatures `demo seed` just added what this kind keeps beside them."""
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from ...campaign import current_campaign
 from .. import Kind
 from ..wording import OpenLetterWording
-from . import content, listing, moderation
+from . import content, demo, listing, moderation
 from .form import OpenLetterForm
 from .views import bp, signers_page
 
@@ -28,6 +28,9 @@ class OpenLetter(Kind):
     dashboard_template = "open_letter/_dashboard.html"
     counts_confirmed = False  # the count is of listed signatories: moderation.list_signatories counts
     count_is_sum_of_parts = True
+
+    def demo_rows(self, rows: list[dict], chooser, now) -> None:
+        demo.as_signatories(rows, chooser, now)
 
     def parse_settings(self, data: dict, campaign_dir: Path) -> content.Settings:
         return content.parse_settings(data, campaign_dir)
