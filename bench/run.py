@@ -497,12 +497,14 @@ what is above, measured on SQLite:
   and confirm from 518 to 550–710 (the machine's other load moves these), and p99 from
   about one second to about 150 ms;
 - issue 14, the sign and confirm statements built once: about a third less CPU per sign and
-  per confirm in-process. Under wrk (runs of 2026-11-30, on two cores shared with other
-  test runs), SQLite's confirm rose from 550 to 580–730 requests/s while its sign stayed
-  at 320–365 (394 before); on PostgreSQL both fell, sign from 415 to 280–365 and confirm
-  from 627 to 430–500: the database now keeps the dashboard's tallies on the same two
-  cores (see above what they cost), which takes back on PostgreSQL what the app saved.
-  On a server whose database has cores of its own, the app's saving is what remains.
+  per confirm in-process. Under wrk, on a quiet machine (2026-11-30 01:41, nothing else
+  running), sign ran at 542 requests/s on SQLite and 526 on PostgreSQL, confirm at 793 and
+  657, against the 456 signatures a second the issue measured before it from outside with
+  the same settings. Earlier runs the same day, with other test runs sharing the two cores,
+  gave 320–365 (sign) and 580–730 (confirm) on SQLite, 280–365 and 430–500 on PostgreSQL:
+  under load, PostgreSQL's share of the cores (it now also keeps the dashboard's tallies,
+  see above what they cost) takes back part of what the app saved. On a server whose
+  database has cores of its own, the app's saving is what remains.
 
 ## CSV export of {rows:,} signatures
 
