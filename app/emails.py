@@ -99,7 +99,7 @@ def _links(kind: str, signature: Signature) -> dict[str, str]:
 
 def _subject(kind: str, title: str) -> str:
     if kind == CONFIRMATION:
-        return _("Please confirm your signature: %(title)s", title=title)
+        return kind_for(current_campaign()).wording.confirm_subject % {"title": title}
     if kind == LISTED:
         return _("Your name is on the open letter: %(title)s", title=title)
     return _("You have already signed: %(title)s", title=title)

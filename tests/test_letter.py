@@ -127,9 +127,16 @@ def test_no_letter_before_confirmation_then_one_per_chosen_target(client, letter
 def test_the_confirmation_email_says_who_the_letter_goes_to(client, letter_app, smtp):
     write_letter(client, targets=["ward-1"])
     deliver(letter_app)
-    text = text_part(smtp.messages[-1])
+    confirmation = smtp.messages[-1]
+    text = text_part(confirmation)
     assert "Daniel Okonkwo" in text and "ward1@example.org" in text
     assert "Alexandra Brightwater" not in text
+    # It speaks of a letter, not a signature (in French, as the writer wrote): the subject, the
+    # first sentence, the confirmation page's button.
+    assert confirmation["Subject"].startswith("Veuillez confirmer votre lettre : ")
+    assert "Votre lettre ne partira qu’une fois votre adresse confirmée." in text
+    page = client.get(link_in(confirmation, "/confirm/")).get_data(as_text=True)
+    assert "Confirmer et envoyer ma lettre" in page and "signature" not in page.lower()
 
 
 def test_an_unticked_representative_gets_nothing(client, letter_app, smtp):

@@ -29,6 +29,11 @@ class Wording:
         "Open this link and press the button:"
     )
     hidden_done = _l("Done: your name is no longer in the public list.")
+    # Confirming: the email's subject and button, the confirmation page's heading and lead.
+    confirm_subject = _l("Please confirm your signature: %(title)s")
+    confirm_button = _l("Confirm my signature")
+    confirm_heading = _l("Confirm your signature")
+    confirm_lead = _l("One last step: press the button to be counted on “%(title)s”.")
     # The signer's own page: the choice to be listed, and the button that undoes it.
     public_title = _l("Public list")
     public_off = _l("Your name is not shown in the public list.")
@@ -72,4 +77,10 @@ class LetterWording(Wording):
     confirm_intro = _l(
         "Thank you for writing about “%(title)s”. Your letter goes only once you confirm your "
         "address. Open this link and press the button:"
+    )
+    confirm_subject = _l("Please confirm your letter: %(title)s")
+    confirm_button = _l("Confirm and send my letter")
+    confirm_heading = _l("Confirm your letter")
+    confirm_lead = _l(
+        "One last step: press the button, and your letter goes to the representatives you chose."
     )
