@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import String, case, cast, delete, func, literal, or_, select, update
+from sqlalchemy import String, case, cast, delete, exists, func, literal, or_, select, update
 
 from .audit import ANONYMISE, record_event
 from .campaign import current_campaign
@@ -10,7 +10,7 @@ from .counter import add_to_count, forget_count
 from .database import checkpoint_erasure, write_transaction
 from .extensions import db
 from .kinds import kind_for
-from .models import OutboxMessage, Signature, utcnow
+from .models import Letter, OutboxMessage, Signature, utcnow
 
 
 def anonymise_due(actor: str, now: datetime | None = None) -> int:
@@ -39,6 +39,15 @@ def anonymise_due(actor: str, now: datetime | None = None) -> int:
             )
             .execution_options(synchronize_session=False)
         )
+        # A letter never sent is no one's letter any more: only the sent ones stay, for the counts.
+        db.session.execute(
+            delete(Letter)
+            .where(
+                Letter.signature_id.in_(select(Signature.id).where(remaining)),
+                ~exists().where(OutboxMessage.letter_id == Letter.id),
+            )
+            .execution_options(synchronize_session=False)
+        )
         anonymised = db.session.execute(
             update(Signature)
             .where(remaining)
@@ -58,6 +67,7 @@ def anonymise_due(actor: str, now: datetime | None = None) -> int:
                 contact_name="",
                 subject="",
                 message="",
+                targets="",
                 comment_approved_at=None,
                 comment_rejected_at=None,
                 public=False,
