@@ -695,3 +695,14 @@ def test_the_confirmation_email_greets_the_person_and_speaks_of_the_letter(lette
     )
     assert "your name appears on the letter once it is confirmed" in body
     assert "petition" not in body.lower().replace("petition.test", ""), "the test site's host aside"
+
+
+def test_a_signatory_waiting_for_approval_is_never_told_they_are_counted(letter_app, client, smtp):
+    sign_and_confirm_as(client, letter_app, smtp, INDIVIDUAL)
+    assert sign(client, **INDIVIDUAL).status_code == 303  # again: the "already signed" email
+    deliver(letter_app)
+    again = text_part(last_message_to(smtp, INDIVIDUAL["email"]))
+    assert "already confirmed" in again and "counted" not in again
+    page = client.get(link_in(last_message_to(smtp, INDIVIDUAL["email"]), "/manage/") + "?lang=en")
+    text = page.get_data(as_text=True)
+    assert "once an organizer has approved it" in text and "It is counted" not in text

@@ -20,6 +20,7 @@ class Wording:
 
     count_announce_one = _l("{count} signature. Goal: {goal}.")
     count_announce_other = _l("{count} signatures. Goal: {goal}.")
+    count_heading = _l("Signatures so far")
     call_to_action = _l("Sign the petition")
     closed = _l("This petition is closed")
     share_link = _l("Link to the petition")
@@ -34,7 +35,16 @@ class Wording:
     confirm_button = _l("Confirm my signature")
     confirm_heading = _l("Confirm your signature")
     confirm_lead = _l("One last step: press the button to be counted on “%(title)s”.")
-    # The signer's own page: the choice to be listed, and the button that undoes it.
+    check_inbox = _l(
+        "We have sent you an email. Open it and press the button to confirm your signature: "
+        "it is counted only once confirmed."
+    )
+    already_signed = _l(
+        "Someone, probably you, tried to sign “%(title)s” again with this email address. Your "
+        "signature is already confirmed and counted: there is nothing more to do."
+    )
+    # The signer's own page: what they signed, the choice to be listed and the button that undoes it.
+    manage_lead = _l("Signed by %(name)s. It is counted on “%(title)s”.")
     public_title = _l("Public list")
     public_off = _l("Your name is not shown in the public list.")
     public_action = _l("Hide my name")
@@ -49,6 +59,15 @@ class OpenLetterWording(Wording):
 
     count_announce_one = _l("{count} signatory. Goal: {goal}.")
     count_announce_other = _l("{count} signatories. Goal: {goal}.")
+    count_heading = _l("Signatories so far")
+    # Confirming does not list a signatory who still waits for an organizer: nothing says "counted".
+    confirm_lead = _l("One last step: press the button to confirm your signature on “%(title)s”.")
+    check_inbox = _l("We have sent you an email. Open it and press the button to confirm your signature.")
+    already_signed = _l(
+        "Someone, probably you, tried to sign “%(title)s” again with this email address. Your "
+        "signature is already confirmed: there is nothing more to do."
+    )
+    manage_lead = _l("Signed by %(name)s: “%(title)s”.")
     call_to_action = _l("Sign the letter")
     closed = _l("This letter is closed for signing")
     share_link = _l("Link to the letter")
@@ -70,6 +89,21 @@ class OpenLetterWording(Wording):
 
 
 class LetterWording(Wording):
+    def count_noun(self, count: int) -> str:
+        return ngettext("letter writer", "letter writers", count)
+
+    count_announce_one = _l("{count} letter writer. Goal: {goal}.")
+    count_announce_other = _l("{count} letter writers. Goal: {goal}.")
+    count_heading = _l("Letter writers so far")
+    check_inbox = _l(
+        "We have sent you an email. Open it and press the button to confirm your address: your "
+        "letter goes only once you do."
+    )
+    already_signed = _l(
+        "Someone, probably you, tried to write about “%(title)s” again with this email address. "
+        "Your address is already confirmed: there is nothing more to do, and no letter goes twice."
+    )
+    manage_lead = _l("Written by %(name)s, about “%(title)s”.")
     call_to_action = _l("Write to your representatives")
     closed = _l("This campaign is closed")
     share_link = _l("Link to the letter")
