@@ -19,7 +19,16 @@ from app.addresses import normalize_email
 from app.extensions import db
 from app.forms import CONTROL_CHARACTERS, NAME_MAX
 from app.mail import deliver_due
-from app.models import AuditEvent, ConsentWording, CountShard, Organizer, OutboxMessage, Signature
+from app.models import (
+    AuditEvent,
+    ConsentWording,
+    CountShard,
+    Letter,
+    Organizer,
+    OutboxMessage,
+    Signature,
+    SignatureTally,
+)
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
 PUBLIC_URL = "https://petition.test"
@@ -54,7 +63,7 @@ def settings(database_url: str, instance_path, **extra) -> dict:
 
 def empty_tables() -> None:
     """Leave the database as the migrations made it."""
-    for model in (OutboxMessage, Signature, ConsentWording, Organizer, AuditEvent):
+    for model in (OutboxMessage, Letter, Signature, SignatureTally, ConsentWording, Organizer, AuditEvent):
         db.session.execute(delete(model))
     db.session.execute(update(CountShard).values(count=0))
     db.session.commit()

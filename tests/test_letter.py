@@ -312,6 +312,7 @@ def test_demo_seed_gives_a_letter_campaign_letters_per_representative(letter_app
     mayor = next(row for row in figures if row.target_id == "mayor")
     assert mayor.sent + mayor.unconfirmed == 60 and mayor.sent > 0
     assert sent == sum(row.sent for row in figures)
+    assert not any(row.public for row in signature_rows(letter_app)), "the letter form has no public box"
 
 
 def test_anonymising_after_retention_keeps_the_letters_sent(client, letter_app, smtp):

@@ -1,7 +1,7 @@
 """add letters to representatives
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-30
 """
 import sqlalchemy as sa

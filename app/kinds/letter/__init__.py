@@ -111,6 +111,11 @@ class LetterCampaign(Petition):
         """Keep who each letter goes to as they were found now: the confirmation email names them."""
         _record_letters(signature_id, data.letters)
 
+    def demo_rows(self, rows: list[dict], chooser, now) -> None:
+        """The letter form has no `public` box: no fictional writer is in the public list."""
+        for row in rows:
+            row["public"] = False
+
     def seed_demo(self) -> None:
         """Each fictional writer wrote the campaign's letter to everyone found for their postal
         code; a confirmed writer's letters count as sent (nothing is mailed)."""
