@@ -15,12 +15,16 @@ from app.extensions import db
 from app.models import Letter, Signature
 from app.tokens import CONFIRM, MANAGE, WITHDRAW, make_token
 from helpers import (
+    INDIVIDUAL,
     LETTER_CAMPAIGN,
+    OPEN_LETTER,
     add_organizer,
     assert_no_half_written_rows,
     csrf_token,
     log_in,
+    review,
     sign,
+    sign_and_confirm_as,
     write_letter,
 )
 
@@ -200,7 +204,8 @@ query_values = st.one_of(anything, st.sampled_from(EDGE_VALUES), st.dates().map(
 
 def query_parameters() -> list[str]:
     """Every query parameter the code or the templates read, found in the source itself."""
-    reads = re.compile(r"""args\.get\(\s*["']([A-Za-z_]+)["']""")
+    # request.args.get("name"), or the open letter's _cursor(args, "name").
+    reads = re.compile(r"""(?:args\.get\(|_cursor\(args,)\s*["']([A-Za-z_]+)["']""")
     sources = [*ROOT.joinpath("app").rglob("*.py"), *ROOT.joinpath("templates").rglob("*.html")]
     names = {name for path in sources for name in reads.findall(path.read_text())}
     names |= {"email"}  # the find-a-signer form reads request.args whole
@@ -228,6 +233,19 @@ def test_no_query_parameter_on_any_get_route_gives_a_5xx(app, smtp):
     add_organizer(app)
     assert log_in(client).status_code == 303, "organizer pages are fuzzed logged in"
     assert sign(client, name="Fuzzy Signer", email="fuzzy@example.ca").status_code == 303
+    assert_no_query_parameter_gives_a_5xx(app, client)
+
+
+def test_no_query_parameter_on_any_get_route_of_an_open_letter_gives_a_5xx(make_app, smtp):
+    """The open letter's own GET routes (/letter, /letter.pdf, its grouped /signers) too."""
+    app = make_app(CAMPAIGN_FILE=str(OPEN_LETTER))
+    client = app.test_client()
+    add_organizer(app)
+    assert log_in(client).status_code == 303, "organizer pages are fuzzed logged in"
+    signature_id = sign_and_confirm_as(client, app, smtp, INDIVIDUAL)
+    assert review(client, signature_id, "approve").status_code == 303
+    assert {"org_after", "ind_after"} <= set(query_parameters())
+    assert {"/letter", "/letter.pdf"} <= set(get_routes(app, signature_id))
     assert_no_query_parameter_gives_a_5xx(app, client)
 
 
