@@ -4,8 +4,8 @@ postal code, untick a representative, add a personal note, confirm, and the lett
 import pytest
 from selenium.webdriver.common.by import By
 
-from browser import PHONE, LiveServer, require_browser, start_browser, wait_until
-from helpers import LETTER_CAMPAIGN, free_port, link_in, press_button, write_letter
+from browser import PHONE, require_browser, serve, start_browser, wait_until
+from helpers import LETTER_CAMPAIGN, link_in, press_button, write_letter
 
 require_browser()
 
@@ -13,14 +13,14 @@ NOTE = "J'ai grandi dans le Vieux-Port et je veux que mes enfants y marchent san
 
 
 @pytest.fixture
-def live(make_app):
-    port = free_port()
-    app = make_app(
-        CAMPAIGN_FILE=str(LETTER_CAMPAIGN), PUBLIC_URL=f"http://127.0.0.1:{port}", MAIL_IN_WEB=True
-    )
-    server = LiveServer(app, port)
-    yield server
-    server.stop()
+def served(make_app):
+    """The demo council letter served on a free port: (server, app)."""
+    yield from serve(make_app, CAMPAIGN_FILE=str(LETTER_CAMPAIGN))
+
+
+@pytest.fixture
+def live(served):
+    return served[0]
 
 
 @pytest.fixture
@@ -65,12 +65,8 @@ def test_writing_to_a_councillor_without_javascript(live, browser, smtp):
     assert len(messages) == 2
 
 
-def test_the_letters_sent_go_up_on_an_open_page(make_app, smtp):
-    port = free_port()
-    app = make_app(
-        CAMPAIGN_FILE=str(LETTER_CAMPAIGN), PUBLIC_URL=f"http://127.0.0.1:{port}", MAIL_IN_WEB=True
-    )
-    server = LiveServer(app, port)
+def test_the_letters_sent_go_up_on_an_open_page(served, smtp):
+    server, app = served
     driver = start_browser(language="fr-CA")
     try:
         driver.get(server.url + "/")
@@ -83,4 +79,3 @@ def test_the_letters_sent_go_up_on_an_open_page(make_app, smtp):
         wait_until(lambda: sent.text.startswith("2 "), timeout=40)
     finally:
         driver.quit()
-        server.stop()
