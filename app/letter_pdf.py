@@ -25,6 +25,8 @@ from flask import Response, current_app, render_template
 from flask_babel import force_locale, format_date, gettext
 from werkzeug.exceptions import ServiceUnavailable
 
+from .campaign import WEB_URL
+
 log = logging.getLogger(__name__)
 # WeasyPrint's warnings quote the document's text, such as a signatory's name a font lacks:
 # keep them out of the logs. Its errors name a URL it could not load, which is public.
@@ -38,7 +40,6 @@ PAGE_SIZE = "letter"
 # Only data: URLs may be read while building: no request leaves the server, no file is read.
 ALLOWED_PROTOCOLS = ("data",)
 CACHE_SIZE = 4  # two languages, the current listing and the one before it
-WEB_URL = ("https://", "http://")
 PLACEHOLDER = re.compile(r"%\((page|pages)\)s")
 
 
