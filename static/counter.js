@@ -17,21 +17,16 @@
   var shownGoal = Number(progress.getAttribute("max"));
   var etag = null, timer = null;
   // A kind's other figures, each in an element naming its field: a phrase with singular and
-  // plural forms (a letter campaign's letters sent), or a bare number (an open letter's
-  // organizations and individuals, in the widget).
-  var parts = document.querySelectorAll("[data-count-part]");
-  var numbers = document.querySelectorAll("[data-part]");
+  // plural forms (data-count-part: a letter campaign's letters sent), or a bare number
+  // (data-part: an open letter's organizations and individuals, in the widget).
+  var parts = document.querySelectorAll("[data-count-part], [data-part]");
 
   function showParts(data) {
     Array.prototype.forEach.call(parts, function (element) {
-      var value = data[element.getAttribute("data-count-part")];
+      var value = data[element.getAttribute("data-count-part") || element.getAttribute("data-part")];
       if (typeof value !== "number") { return; }
-      var form = plural.select(value) === "one" ? "data-one" : "data-other";
-      element.textContent = element.getAttribute(form).replace("{count}", format.format(value));
-    });
-    Array.prototype.forEach.call(numbers, function (element) {
-      var value = data[element.getAttribute("data-part")];
-      if (typeof value === "number") { element.textContent = format.format(value); }
+      var phrase = element.getAttribute(plural.select(value) === "one" ? "data-one" : "data-other");
+      element.textContent = phrase ? phrase.replace("{count}", format.format(value)) : format.format(value);
     });
   }
 
