@@ -6,10 +6,14 @@ FLASK := $(BIN)/flask --app wsgi
 DEV := FLASK_DEBUG=1
 
 # The ruff version is pinned in requirements-dev.txt; .pre-commit-config.yaml runs the same checks.
-.PHONY: run test lint format install translations messages migrate organizer bench screenshots worker clean
+.PHONY: prerequisites-run prerequisites-test run test lint format install translations messages migrate organizer bench screenshots worker clean
+
+# The system packages (Pango, poppler, Redis...) come first: the README's one apt-get line.
+prerequisites-%:
+	@$(PYTHON) tools/prerequisites.py $*
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); $(PYTHON) tools/prerequisites.py venv; exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
@@ -26,7 +30,7 @@ messages: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output --project petition -o translations/messages.pot . 2>/dev/null
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete -w 100
 
-migrate: install
+migrate: prerequisites-run install
 	$(DEV) $(FLASK) db upgrade
 	$(DEV) $(FLASK) demo seed
 
@@ -35,8 +39,10 @@ run: migrate
 	@echo "Campaign: http://127.0.0.1:5000/   Mail viewer: http://127.0.0.1:5000/_dev/mail/"
 	$(DEV) $(FLASK) run --host 127.0.0.1 --port 5000
 
-## The whole suite; set TEST_DATABASE_URL to also use PostgreSQL.
-test: install
+## The whole suite, spread over the cores; set TEST_DATABASE_URL to use PostgreSQL instead.
+## It lists the ten slowest tests at the end.
+PYTEST_ARGS ?= -n auto --durations=10
+test: prerequisites-test install
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## Lint and format check (what CI runs before the tests).

@@ -13,6 +13,7 @@ from flask import current_app
 from markupsafe import Markup
 
 from . import kinds
+from .clock import utcnow
 from .markdown import References, cited_sources, plain_text, render_markdown
 
 LANGUAGES = ("en", "fr")
@@ -115,12 +116,12 @@ class Campaign:
     def is_open(self, now: dt.datetime | None = None) -> bool:
         """Whether new signatures are taken now: until the deadline, or always without one."""
         closes_at = self.closes_at()
-        return closes_at is None or (now or dt.datetime.now(dt.UTC)) < closes_at
+        return closes_at is None or (now or utcnow()) < closes_at
 
     def takes_confirmations(self, now: dt.datetime | None = None) -> bool:
         """Whether a pending signature may still be confirmed: until CONFIRMATION_GRACE after closing."""
         closes_at = self.closes_at()
-        return closes_at is None or (now or dt.datetime.now(dt.UTC)) < closes_at + CONFIRMATION_GRACE
+        return closes_at is None or (now or utcnow()) < closes_at + CONFIRMATION_GRACE
 
     @property
     def languages(self) -> tuple[str, ...]:

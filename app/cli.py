@@ -6,6 +6,7 @@ import signal
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from flask_migrate import cli as flask_migrate_cli
 
 from . import accounts, retention, signatures, transfer
 from .campaign import CampaignError, load_campaign
@@ -177,7 +178,35 @@ def copy_database(target_url: str, batch_size: int):
     click.echo("Done. Point DATABASE_URL at the target and start the app again.")
 
 
+COMMAND_GROUPS = (campaign_cli, mail_cli, organizer_cli, signatures_cli, demo_cli, database_cli)
+
+
 def register_commands(app: Flask) -> None:
     """Add the project's command groups to `flask`."""
-    for group in (campaign_cli, mail_cli, organizer_cli, signatures_cli, demo_cli, database_cli):
+    for group in COMMAND_GROUPS:
         app.cli.add_command(group)
+
+
+def refuse_commands(app: Flask, problem: str) -> None:
+    """Give `flask` every command (Flask-Migrate's too) as one that prints `problem` and exits 1,
+    except `campaign check`, which needs no settings."""
+    for group in (*COMMAND_GROUPS, flask_migrate_cli.db):
+        app.cli.add_command(_refusing(group, problem))
+
+
+def _refusing(command: click.Command, problem: str) -> click.Command:
+    if command is check_campaign:
+        return command
+    if isinstance(command, click.Group):
+        commands = [_refusing(sub, problem) for sub in command.commands.values()]
+        return click.Group(command.name, commands, help=command.help)
+
+    def refuse():
+        raise click.ClickException(problem)
+
+    return click.Command(
+        command.name,
+        callback=refuse,
+        help=command.help,
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    )

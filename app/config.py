@@ -62,6 +62,11 @@ def _development_secret_key(instance_path: Path) -> str:
     return path.read_text().strip()
 
 
+def campaign_file() -> str:
+    """The campaign file CAMPAIGN_FILE names, or the demo petition."""
+    return os.environ.get("CAMPAIGN_FILE", "").strip() or str(DEMO_CAMPAIGN)
+
+
 def load_config(instance_path: str) -> dict:
     """Read the contract's environment variables into Flask settings."""
     instance = Path(instance_path)
@@ -78,7 +83,7 @@ def load_config(instance_path: str) -> dict:
         "SECRET_KEY_FALLBACKS": _list("SECRET_KEY_FALLBACKS"),
         "SQLALCHEMY_DATABASE_URI": database_url(os.environ.get("DATABASE_URL", ""), instance),
         "PUBLIC_URL": (public_url or ("http://127.0.0.1:5000" if development else "")).rstrip("/"),
-        "CAMPAIGN_FILE": os.environ.get("CAMPAIGN_FILE", "").strip() or str(DEMO_CAMPAIGN),
+        "CAMPAIGN_FILE": campaign_file(),
         "CONFIRM_MAX_AGE": _int("CONFIRM_MAX_AGE", 7 * 24 * 3600),
         # Manage-my-signature links keep working for months (not part of the contract).
         "MANAGE_MAX_AGE": _int("MANAGE_MAX_AGE", 400 * 24 * 3600),

@@ -3,8 +3,8 @@
 Both come from one template, templates/open_letter/print.html, and one stylesheet,
 static/letter.css. The PDF is built by WeasyPrint, imported only when a PDF is asked for so
 that the app starts where Pango is missing (the PDF route then answers 503). WeasyPrint reads
-nothing from the network or the disk while building: its URL fetcher takes data: URLs only,
-and the fonts are the system's (fontconfig; DejaVu carries Latin, Greek, Cyrillic and Arabic).
+nothing from the network or the disk while building: its URL fetcher takes data: URLs and the
+project's own fonts (app/letter_fonts.py), which the stylesheet names, and nothing else.
 
 A PDF is kept per (language, listing version) in a small cache in each process: downloads
 between two changes of the list cost one build per language in each gunicorn worker, not one
@@ -18,6 +18,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
+from functools import cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -25,6 +26,7 @@ from flask import Response, current_app, render_template
 from flask_babel import force_locale, format_date, gettext
 from werkzeug.exceptions import ServiceUnavailable
 
+from . import letter_fonts
 from .campaign import WEB_URL
 
 log = logging.getLogger(__name__)
@@ -111,27 +113,43 @@ def render_letter_pdf(
     weasyprint = _weasyprint()
     html = render_letter_html(content, organizations, individuals, language, letter_date, pdf=True)
     fetcher = offline_fetcher()
+    fonts = weasyprint.text.fonts.FontConfiguration()
     with force_locale(language):
         pages = _page_css()
     stylesheets = [
-        weasyprint.CSS(string=_stylesheet(), url_fetcher=fetcher),
-        weasyprint.CSS(string=pages, url_fetcher=fetcher),
+        weasyprint.CSS(string=letter_fonts.font_face_css(), url_fetcher=fetcher, font_config=fonts),
+        weasyprint.CSS(string=_stylesheet(), url_fetcher=fetcher, font_config=fonts),
+        weasyprint.CSS(string=pages, url_fetcher=fetcher, font_config=fonts),
     ]
     document = weasyprint.HTML(string=html, url_fetcher=fetcher)
-    return document.write_pdf(stylesheets=stylesheets, pdf_tags=True)
+    return document.write_pdf(stylesheets=stylesheets, font_config=fonts, pdf_tags=True)
 
 
 def offline_fetcher():
-    """WeasyPrint's URL fetcher, refusing every URL but data: ones (an image, a font, a stylesheet)."""
-    return _weasyprint().urls.URLFetcher(
-        allowed_protocols=ALLOWED_PROTOCOLS, allow_redirects=False, timeout=1
-    )
+    """WeasyPrint's URL fetcher: the project's fonts, from memory, and data: URLs (an image, a
+    stylesheet); every other URL is refused."""
+    return _offline_fetcher_class()(allowed_protocols=ALLOWED_PROTOCOLS, allow_redirects=False, timeout=1)
+
+
+@cache
+def _offline_fetcher_class():
+    urls = _weasyprint().urls
+
+    class OfflineFetcher(urls.URLFetcher):
+        def fetch(self, url, headers=None):
+            font = letter_fonts.font_files().get(url)
+            if font is not None:
+                return urls.URLFetcherResponse(url, body=font, headers={"Content-Type": "font/ttf"})
+            return super().fetch(url, headers)
+
+    return OfflineFetcher
 
 
 def _weasyprint():
     try:
         # Imported here, not at the top: it loads Pango, which a server may lack.
         import weasyprint
+        import weasyprint.text.fonts
         import weasyprint.urls
     except (ImportError, OSError) as error:
         log.warning("cannot build PDFs: %s", error)

@@ -2,25 +2,44 @@
 SMTP server receiving the mail, a logged-in organizer, a Redis for the limiter and a fake Represent
 API. Plain helpers are in helpers.py, the servers in servers.py and represent_fake.py."""
 
+import shutil
+
 import pytest
 import redis
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from app import create_app
 from app.extensions import db
-from helpers import OPEN_LETTER, TEST_DATABASE_URL, add_organizer, empty_tables, log_in, settings
+from helpers import (
+    OPEN_LETTER,
+    TEST_DATABASE_URL,
+    add_organizer,
+    empty_tables,
+    log_in,
+    run_outside_transaction,
+    settings,
+    wait_until,
+)
 from represent_fake import RepresentFake
-from servers import SMTPServer
+from servers import RedisServer, SMTPServer
 
 # --- the database -----------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory):
-    """A database with the schema built by the real migrations, once per run."""
+def database_url(tmp_path_factory, worker_id):
+    """A database with the schema built by the real migrations, once per run and per xdist worker
+    (pytest-xdist's `worker_id`: "gw0", "gw1"..., or "master" without it). On PostgreSQL each
+    worker makes a database of its own beside TEST_DATABASE_URL's, and drops it at the end."""
+    worker_database = None
     if TEST_DATABASE_URL:
-        url = TEST_DATABASE_URL.replace("postgresql://", "postgresql+psycopg://", 1)
+        url = make_url(TEST_DATABASE_URL).set(drivername="postgresql+psycopg")
+        if worker_id != "master":
+            worker_database = f"{url.database}_{worker_id}"
+            run_outside_transaction(url, f'DROP DATABASE IF EXISTS "{worker_database}" WITH (FORCE)')
+            run_outside_transaction(url, f'CREATE DATABASE "{worker_database}"')
+        url = url.set(database=worker_database or url.database).render_as_string(hide_password=False)
         engine = create_engine(url)
         with engine.begin() as connection:  # the tests own this database: start it empty
             connection.execute(text("DROP SCHEMA public CASCADE"))
@@ -32,7 +51,10 @@ def database_url(tmp_path_factory):
     with app.app_context():
         upgrade()
         db.engine.dispose()
-    return url
+    yield url
+    if worker_database:
+        drop = f'DROP DATABASE "{worker_database}" WITH (FORCE)'
+        run_outside_transaction(make_url(TEST_DATABASE_URL), drop)
 
 
 @pytest.fixture
@@ -157,14 +179,34 @@ def letter_organizer(letter_app):
 # --- Redis ------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def shared_redis():
-    """A Redis database of its own for the limiter, empty at the start and the end of a test."""
-    url = "redis://127.0.0.1:6379/15"
-    client = redis.Redis.from_url(url)
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    """The machine's Redis on 127.0.0.1:6379 (what .ci/run starts), or else one of the run's own."""
+    machines = redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1)
     try:
-        client.flushdb()
+        answering = machines.ping()
     except redis.ConnectionError:
-        pytest.fail("Redis is not answering on 127.0.0.1:6379 (.ci/run starts it)")
+        answering = False
+    finally:
+        machines.close()
+    if answering:
+        yield "redis://127.0.0.1:6379"
+        return
+    if not shutil.which("redis-server"):
+        pytest.fail("Redis is not answering on 127.0.0.1:6379 and redis-server is not installed (README)")
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def shared_redis(redis_server, worker_id):
+    """A Redis database of its own for the limiter, empty at the start and the end of a test (15,
+    then 14, 13... for each xdist worker)."""
+    number = 15 - (int(worker_id.removeprefix("gw")) if worker_id != "master" else 0)
+    url = f"{redis_server}/{number}"
+    client = redis.Redis.from_url(url)
+    wait_until(lambda: client.ping(), timeout=10, ignoring=(redis.ConnectionError,))
+    client.flushdb()
     yield url
     client.flushdb()

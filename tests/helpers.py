@@ -7,12 +7,12 @@ import socket
 import sqlite3
 import time
 import unicodedata
-from datetime import UTC, datetime
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
 import psycopg
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import create_engine, delete, func, select, text, update
 
 from app.accounts import create_organizer
 from app.addresses import normalize_email
@@ -28,6 +28,7 @@ from app.models import (
     OutboxMessage,
     Signature,
     SignatureTally,
+    utcnow,
 )
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
@@ -67,6 +68,14 @@ def empty_tables() -> None:
         db.session.execute(delete(model))
     db.session.execute(update(CountShard).values(count=0))
     db.session.commit()
+
+
+def run_outside_transaction(url, statement: str) -> None:
+    """Run one statement outside a transaction (CREATE and DROP DATABASE), from `url`'s database."""
+    server = create_engine(url.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.execute(text(statement))
+    server.dispose()
 
 
 def free_port() -> int:
@@ -116,6 +125,19 @@ def wait_until(condition, timeout: float = 10.0, interval: float = 0.02, ignorin
 # --- rows ----------------------------------------------------------------------------------
 
 
+def ago(**delta) -> datetime:
+    """That long before the test's clock, in whole seconds (as the export writes times): every
+    time in test data is relative to now, so a test passes on any day."""
+    return utcnow().replace(microsecond=0) - timedelta(**delta)
+
+
+def campaign_text(path: Path, deadline: date) -> str:
+    """A campaign file's text with `deadline = <deadline>` added to its top-level keys."""
+    text = path.read_text(encoding="utf-8")
+    goal = re.search(r"(?m)^goal = .*\n", text)
+    return text[: goal.end()] + f"deadline = {deadline.isoformat()}\n" + text[goal.end() :]
+
+
 def signature_values(number: int = 0, **overrides) -> dict:
     """The columns of a plausible confirmed signature; pass only what the test is about."""
     return {
@@ -129,8 +151,8 @@ def signature_values(number: int = 0, **overrides) -> dict:
         "updates": False,
         "language": "en",
         "source": "",
-        "signed_at": datetime(2026, 11, 1, 12, 0, tzinfo=UTC),
-        "confirmed_at": datetime(2026, 11, 1, 12, 5, tzinfo=UTC),
+        "signed_at": ago(hours=1),
+        "confirmed_at": ago(minutes=55),
         "emails_queued": 0,
         **overrides,
     }

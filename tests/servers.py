@@ -95,6 +95,25 @@ class SMTPServer:
         raise AssertionError(f"expected {count} messages, got {len(self.messages)}")
 
 
+class RedisServer:
+    """A throwaway redis-server on a free port, keeping nothing on disk, for machines whose own
+    Redis is not running (a fresh container); stopped at the end of the run."""
+
+    def __init__(self, folder: Path):
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port)]
+            + ["--save", "", "--appendonly", "no"],
+            cwd=folder,
+            stdout=subprocess.DEVNULL,
+        )
+        self.url = f"redis://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
 class Gunicorn:
     """gunicorn with gunicorn.conf.py and production settings, on a free port, until stopped."""
 

@@ -1,16 +1,23 @@
 """The campaign file: the demo is valid; every mistake names its field, at start-up too."""
 
+import os
+import subprocess
+import sys
+from datetime import timedelta
+
 import pytest
 
 from app import create_app
 from app.campaign import CampaignError, load_campaign
-from app.config import DEMO_CAMPAIGN
+from app.clock import today
+from app.config import DEMO_CAMPAIGN, ROOT
 from app.forms import SignForm
 from app.kinds import kind_for
 from app.kinds.petition import Petition
-from helpers import TEST_SECRET_KEY
+from helpers import TEST_SECRET_KEY, campaign_text
 
-VALID = DEMO_CAMPAIGN.read_text(encoding="utf-8")
+DEADLINE = (today() + timedelta(days=200)).isoformat()
+VALID = campaign_text(DEMO_CAMPAIGN, deadline=today() + timedelta(days=200))
 
 
 def _write(tmp_path, text):
@@ -56,9 +63,12 @@ def test_demo_campaign_is_valid_in_both_languages():
             VALID.replace("deadline = ", "dealine = ", 1),
             'dealine is not a key the campaign file has (did you mean "deadline"?)',
         ),
-        (VALID.replace("deadline = 2027-06-30", "deadline = 2027-06-30T17:00:00"), "deadline must be a date"),
         (
-            VALID.replace("deadline = 2027-06-30", "deadline = 9999-12-31"),
+            VALID.replace(f"deadline = {DEADLINE}", f"deadline = {DEADLINE}T17:00:00"),
+            "deadline must be a date",
+        ),
+        (
+            VALID.replace(f"deadline = {DEADLINE}", "deadline = 9999-12-31"),
             "deadline and retention_days must fall",
         ),
         (
@@ -123,3 +133,40 @@ def test_the_demo_shows_markdown_and_linked_sources_in_both_languages():
         assert all(source.url.startswith("https://") for source in content.sources)
         assert content.hosted_by and content.donate and content.related
     assert campaign.press_phone_uri == "tel:+16135550100;ext=123"
+
+
+def flask_command(*args: str, cwd) -> subprocess.CompletedProcess:
+    """`flask --app wsgi ...` as an operator types it on a server: production, no secret key."""
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("FLASK_DEBUG", "SECRET_KEY", "PUBLIC_URL", "CAMPAIGN_FILE")
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", str(ROOT / "wsgi"), *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_checking_a_file_needs_no_secret_key_and_prints_only_its_error(tmp_path):
+    bad = _write(tmp_path, VALID.replace("goal = ", "goal_missing = ", 1))
+
+    refused = flask_command("campaign", "check", str(bad), cwd=tmp_path)
+    checked = flask_command("campaign", "check", str(DEMO_CAMPAIGN), cwd=tmp_path)
+
+    assert refused.returncode == 1
+    assert refused.stderr == f"Error: {bad}: goal is missing\n" and refused.stdout == ""
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.startswith(f"{DEMO_CAMPAIGN}: valid.") and checked.stderr == ""
+
+
+def test_other_commands_without_a_secret_key_say_so_in_one_line(tmp_path):
+    result = flask_command("mail", "worker", cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: Production start-up needs SECRET_KEY and PUBLIC_URL.")
+    assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1

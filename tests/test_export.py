@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from app.export import COLUMNS, csv_line
 from app.extensions import db
 from app.models import AuditEvent, Signature, utcnow
-from helpers import ORGANIZER_EMAIL, LockHolder, add_organizer, log_in, make_signature, signature_values
+from helpers import ORGANIZER_EMAIL, LockHolder, add_organizer, ago, log_in, make_signature, signature_values
 
 HEADER = "id,name,email,postal_code,country,comment,public,updates,language,source,signed_at,confirmed_at"
 
@@ -21,7 +21,8 @@ def rows_of(response_or_text) -> list[dict]:
 
 
 def test_export_has_the_contracts_header_type_and_a_server_chosen_filename(app, admin_client):
-    make_signature(app)
+    signed_at, confirmed_at = ago(days=3), ago(days=3, minutes=-5)
+    make_signature(app, signed_at=signed_at, confirmed_at=confirmed_at)
     response = admin_client.get("/admin/export.csv")
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
@@ -33,8 +34,8 @@ def test_export_has_the_contracts_header_type_and_a_server_chosen_filename(app, 
     assert text.split("\r\n")[0] == HEADER
     assert ",".join(COLUMNS) == HEADER
     [row] = rows_of(text)
-    assert row["signed_at"] == "2026-11-01T12:00:00Z"
-    assert row["confirmed_at"] == "2026-11-01T12:05:00Z"
+    assert row["signed_at"] == signed_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert row["confirmed_at"] == confirmed_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert row["public"] == "false" and row["updates"] == "false"
 
 

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from app.campaign import CampaignError, load_campaign
+from app.clock import today, utcnow
 from app.extensions import db
 from app.mail import queue_letters
 from app.models import Letter, OutboxMessage
@@ -323,7 +324,7 @@ def test_anonymising_after_retention_keeps_the_letters_sent(client, letter_app, 
     assert write_letter(pending, email="never@example.ca", targets=["mayor"]).status_code == 303
     campaign = letter_app.extensions["campaign"]
     letter_app.extensions["campaign"] = dataclasses.replace(
-        campaign, deadline=dt.date.today() - dt.timedelta(days=40), retention_days=30
+        campaign, deadline=today() - dt.timedelta(days=40), retention_days=30
     )
     assert letter_app.test_cli_runner().invoke(args=["signatures", "anonymise"]).exit_code == 0
     rows = signature_rows(letter_app)
@@ -402,8 +403,8 @@ def test_a_letter_the_server_defers_is_retried_later_and_sent_once(client, lette
     smtp.sink.reply = None
     deliver(letter_app)
     assert letters_to_representatives(smtp) == [], "not before its back-off"
-    deliver(letter_app, now=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5))
-    deliver(letter_app, now=dt.datetime.now(dt.UTC) + dt.timedelta(hours=2))
+    deliver(letter_app, now=utcnow() + dt.timedelta(minutes=5))
+    deliver(letter_app, now=utcnow() + dt.timedelta(hours=2))
     [letter] = letters_to_representatives(smtp)
     assert letter["To"] == "ward1@example.org"
 

@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
 from app.campaign import CampaignError, load_campaign
+from app.clock import today
 from app.counter import add_to_count
 from app.emails import LISTED
 from app.extensions import db
@@ -554,7 +555,7 @@ def test_retention_takes_every_name_off_the_letter_even_from_a_cached_page(lette
     forget_tally(letter_app)
     assert "Kept Until Retention" in client.get("/?lang=en").get_data(as_text=True)
     letter_app.extensions["campaign"] = dataclasses.replace(
-        letter_app.extensions["campaign"], deadline=dt.date.today() - dt.timedelta(days=40), retention_days=30
+        letter_app.extensions["campaign"], deadline=today() - dt.timedelta(days=40), retention_days=30
     )
     for path in ("/", "/signers"):  # the closed page, cached with the name
         assert "Kept Until Retention" in client.get(path).get_data(as_text=True), "not anonymised yet"
@@ -575,7 +576,7 @@ def test_the_cached_page_shows_the_letters_date_of_today_not_of_the_day_it_was_c
 
 def _past_retention(app):
     app.extensions["campaign"] = dataclasses.replace(
-        app.extensions["campaign"], deadline=dt.date.today() - dt.timedelta(days=40), retention_days=30
+        app.extensions["campaign"], deadline=today() - dt.timedelta(days=40), retention_days=30
     )
 
 
@@ -598,7 +599,7 @@ def test_retention_erases_the_letters_own_personal_fields_and_keeps_the_count_th
 def test_a_closed_letter_takes_no_signature_and_keeps_its_lists(letter_app, client):
     make_signature(letter_app, 1, name="Signed In Time", public=True, approved_at=signature_values_time())
     letter_app.extensions["campaign"] = dataclasses.replace(
-        letter_app.extensions["campaign"], deadline=dt.date.today() - dt.timedelta(days=2)
+        letter_app.extensions["campaign"], deadline=today() - dt.timedelta(days=2)
     )
     page = client.get("/?lang=en").get_data(as_text=True)
     assert "This letter is closed for signing" in page and "Signed In Time" in page

@@ -10,6 +10,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from app.clock import today
 from app.extensions import db
 from app.models import CountShard
 from app.retention import anonymise_due
@@ -127,7 +128,7 @@ def _take_off(how: str, letter_app, client, organizer, smtp, signature_id: int) 
     else:  # retention
         letter_app.extensions["campaign"] = dataclasses.replace(
             letter_app.extensions["campaign"],
-            deadline=dt.date.today() - dt.timedelta(days=40),
+            deadline=today() - dt.timedelta(days=40),
             retention_days=30,
         )
         with letter_app.app_context():

@@ -7,6 +7,7 @@ from collections import Counter
 from sqlalchemy import func, select, update
 
 from app import stats
+from app.clock import today
 from app.demo import seed_demo_signatures
 from app.extensions import db
 from app.models import Signature, SignatureTally
@@ -112,7 +113,7 @@ def test_tallies_equal_a_fresh_count_after_every_kind_of_change(app, client, smt
     assert_tallies_match(app, "purging")
 
     app.extensions["campaign"] = dataclasses.replace(
-        app.extensions["campaign"], deadline=dt.date.today() - dt.timedelta(days=40), retention_days=30
+        app.extensions["campaign"], deadline=today() - dt.timedelta(days=40), retention_days=30
     )
     with app.app_context():
         assert anonymise_due(ACTOR) > 0
@@ -134,7 +135,7 @@ def test_the_dashboard_reads_the_same_figures_a_fresh_count_gives(app, client, s
         sources = Counter(row.source for row in signatures if row.source)
         assert {source: count for source, count, _confirmed in stats.top_sources()} == dict(sources)
         assert sum(count for _region, count in stats.regions()) == len(confirmed)
-        today = dt.datetime.now(dt.UTC).date()
-        recent = [row for row in signatures if (today - row.signed_at.date()).days < 30]
+        current = today()
+        recent = [row for row in signatures if (current - row.signed_at.date()).days < 30]
         assert sum(day.signed for day in stats.per_day(30)) == len(recent)
         db.session.remove()

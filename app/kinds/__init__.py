@@ -48,6 +48,9 @@ class Kind:
     # in another statement, could be one change apart from them on PostgreSQL.
     count_is_sum_of_parts: bool = False
 
+    def check_server(self) -> None:
+        """Log, once at start-up, what this server lacks for this kind; nothing by default."""
+
     def parse_settings(self, data: dict, campaign_dir: Path) -> object | None:
         """Kind-wide settings from the file's top level (Campaign.settings); raise CampaignError."""
         return None

@@ -4,6 +4,7 @@ listing (who is on it), moderation (who puts them there) and views (its own rout
 
 from pathlib import Path
 
+from ... import letter_fonts
 from ...campaign import current_campaign
 from .. import Kind
 from ..wording import OpenLetterWording
@@ -28,6 +29,9 @@ class OpenLetter(Kind):
     dashboard_template = "open_letter/_dashboard.html"
     counts_confirmed = False  # the count is of listed signatories: moderation.list_signatories counts
     count_is_sum_of_parts = True
+
+    def check_server(self) -> None:
+        letter_fonts.warn_without_cjk_font()
 
     def demo_rows(self, rows: list[dict], chooser, now) -> None:
         demo.as_signatories(rows, chooser, now)

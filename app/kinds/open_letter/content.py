@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...campaign import CampaignError
+from ...clock import today
 
 TOP_LEVEL_KEYS = frozenset({"moderation", "letter_date"})
 LANGUAGE_KEYS = frozenset({"addressee", "salutation", "closing", "cc"})
@@ -21,7 +22,7 @@ class Settings:
 
     def date(self) -> dt.date:
         """The date printed on the letter."""
-        return self.letter_date or dt.datetime.now(dt.UTC).date()
+        return self.letter_date or today()
 
 
 @dataclass(frozen=True)
