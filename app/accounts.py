@@ -3,6 +3,7 @@
 import logging
 import secrets
 from dataclasses import dataclass
+from functools import cache
 
 from flask import current_app
 from limits import RateLimitItemPerHour, RateLimitItemPerMinute
@@ -29,8 +30,6 @@ FAILURES_PER_DEVICE = RateLimitItemPerHour(20)
 # Counts failures in this process while the shared storage (Redis) cannot be reached.
 _FALLBACK = MovingWindowRateLimiter(MemoryStorage())
 log = logging.getLogger(__name__)
-# Keeps timing the same whether or not the account exists.
-_DUMMY_HASH = generate_password_hash("not a real password")
 
 
 class AccountError(ValueError):
@@ -55,11 +54,23 @@ def create_organizer(email: str, password: str) -> Organizer:
     with write_transaction():
         if db.session.scalar(select(Organizer.id).where(Organizer.email == email)) is not None:
             raise AccountError(f"an organizer with the address {email} exists already")
-        organizer = Organizer(
-            email=email, password_hash=generate_password_hash(password), session_token=secrets.token_hex(16)
-        )
+        organizer = Organizer(email=email, password_hash=_hash(password), session_token=secrets.token_hex(16))
         db.session.add(organizer)
     return organizer
+
+
+def _method() -> str:
+    return current_app.config["PASSWORD_HASH_METHOD"]
+
+
+def _hash(password: str) -> str:
+    return generate_password_hash(password, method=_method())
+
+
+@cache
+def _dummy_hash(method: str) -> str:
+    """Checked when no account has the address, so that a login takes as long either way."""
+    return generate_password_hash("not a real password", method=method)
 
 
 def load_organizer(session_id: str) -> Organizer | None:
@@ -102,7 +113,7 @@ def authenticate(email: str, password: str, client: str, device_for: int | None)
     if enabled:
         _refuse_if_throttled(checks)
 
-    valid = check_password_hash(organizer.password_hash if organizer else _DUMMY_HASH, password)
+    valid = check_password_hash(organizer.password_hash if organizer else _dummy_hash(_method()), password)
     if organizer is None or not valid:
         if enabled:
             _count_failure(checks)

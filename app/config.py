@@ -112,10 +112,15 @@ def load_config(instance_path: str) -> dict:
         "LETTER_TEST_RECIPIENT": os.environ.get("LETTER_TEST_RECIPIENT", "").strip() or None,
         # Not part of the public contract: operational knobs with safe defaults.
         "MAIL_IN_WEB": _flag("MAIL_IN_WEB", True),
+        # Werkzeug's method for organizers' passwords: scrypt, deliberately slow (the tests
+        # pick a fast one: they log in hundreds of times).
+        "PASSWORD_HASH_METHOD": "scrypt",
         "DOMAIN_BURST_THRESHOLD": _int("DOMAIN_BURST_THRESHOLD", 30),
         "DATABASE_LOCK_TIMEOUT_MS": _int("DATABASE_LOCK_TIMEOUT_MS", 5000),
         "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 10),
         "MAIL_MAX_ATTEMPTS": _int("MAIL_MAX_ATTEMPTS", 8),
+        # Seconds a deliverer holds a batch unrenewed: after that, if it died, another takes it.
+        "MAIL_LEASE": _int("MAIL_LEASE", 30),
         # Letters to representatives: Open North's Represent API, when set (the CSV alone if not).
         "REPRESENT_URL": os.environ.get("REPRESENT_URL", "").strip(),
         "REPRESENT_TIMEOUT": _seconds("REPRESENT_TIMEOUT", 1.5),

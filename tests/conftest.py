@@ -28,9 +28,16 @@ from servers import RedisServer, SMTPServer
 
 
 @pytest.fixture(scope="session")
+def worker_id(request):
+    """pytest-xdist's name for this process ("gw0", "gw1"...), or "master" when it runs alone
+    (as xdist's own fixture of that name says, which is missing under `-p no:xdist`)."""
+    return getattr(request.config, "workerinput", {}).get("workerid", "master")
+
+
+@pytest.fixture(scope="session")
 def database_url(tmp_path_factory, worker_id):
     """A database with the schema built by the real migrations, once per run and per xdist worker
-    (pytest-xdist's `worker_id`: "gw0", "gw1"..., or "master" without it). On PostgreSQL each
+    (`worker_id`). On PostgreSQL each
     worker makes a database of its own beside TEST_DATABASE_URL's, and drops it at the end."""
     worker_database = None
     if TEST_DATABASE_URL:

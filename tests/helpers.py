@@ -55,6 +55,9 @@ def settings(database_url: str, instance_path, **extra) -> dict:
         "MAIL_SERVER": None,
         "MAIL_IN_WEB": False,  # tests deliver explicitly, or start a deliverer themselves
         "MAIL_TIMEOUT": 5,
+        # scrypt takes 0.15 s a password, by design; the suite logs in hundreds of times. The
+        # gunicorn tests and test_admin's own check keep scrypt, the production default.
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         # The limiter runs in every test, with room for tests that sign dozens of times;
         # the rate-limit tests set their own, low limits.
         **{f"RATELIMIT_{name}": "10000 per minute" for name in ("SIGN", "RESEND", "CONFIRM", "LOGIN")},

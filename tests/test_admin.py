@@ -8,6 +8,7 @@ from sqlalchemy import select, text, update
 
 from app.addresses import normalize_email
 from app.admin import DEVICE_COOKIE
+from app.config import load_config
 from app.extensions import db
 from app.models import AuditEvent, OrganizerDevice, Signature, utcnow
 from helpers import (
@@ -50,9 +51,13 @@ def test_organizer_add_refuses_short_passwords_and_duplicates(app, runner, organ
     assert again.exit_code != 0 and "exists already" in again.output
 
 
-def test_passwords_are_stored_hashed(app, organizer):
-    assert organizer.password_hash.startswith(("scrypt:", "pbkdf2:"))
+def test_passwords_are_stored_hashed_with_scrypt_by_default(make_app, tmp_path):
+    defaults = load_config(str(tmp_path))
+    app = make_app(PASSWORD_HASH_METHOD=defaults["PASSWORD_HASH_METHOD"])
+    organizer = add_organizer(app)
+    assert organizer.password_hash.startswith("scrypt:")
     assert "correct horse" not in organizer.password_hash
+    assert log_in(app.test_client()).status_code == 303
 
 
 def test_admin_pages_need_a_login_and_send_to_it_with_next(client):

@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from app.emails import build_message
 from app.extensions import db
-from app.mail import LEASE, Deliverer, claim_due, deliver_due, retry_delay
+from app.mail import Deliverer, claim_due, deliver_due, retry_delay
 from app.models import OutboxMessage, utcnow
 from helpers import (
     assert_finished_one_and_released_the_rest,
@@ -150,7 +150,7 @@ def test_a_message_left_sending_by_a_dead_deliverer_is_taken_over_after_its_leas
     with app.app_context():
         assert claim_due(utcnow()) != []  # a deliverer claims it, then dies
     assert deliver(app) == 0, "still leased to the dead deliverer"
-    assert deliver(app, now=utcnow() + LEASE + timedelta(seconds=1)) == 1
+    assert deliver(app, now=utcnow() + timedelta(seconds=app.config["MAIL_LEASE"] + 1)) == 1
     assert len(smtp.messages) == 1
 
 

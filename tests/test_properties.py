@@ -213,6 +213,12 @@ def query_parameters() -> list[str]:
     return sorted(names)
 
 
+# The route fuzzers are split in parts, each a test of its own, so that pytest-xdist's workers
+# share them; together the parts send every request one test would.
+PARTS = 4
+ROUTE_PARTS = pytest.mark.parametrize("part", range(PARTS))
+
+
 def get_routes(app, signature_id: int) -> list[str]:
     """A URL for every GET route of the app; links carry a valid token for a real signature."""
     tokens = {"public.confirm": CONFIRM, "public.withdraw": WITHDRAW, "manage.show": MANAGE}
@@ -228,15 +234,17 @@ def get_routes(app, signature_id: int) -> list[str]:
     return urls
 
 
-def test_no_query_parameter_on_any_get_route_gives_a_5xx(app, smtp):
+@ROUTE_PARTS
+def test_no_query_parameter_on_any_get_route_gives_a_5xx(part, app, smtp):
     client = app.test_client()
     add_organizer(app)
     assert log_in(client).status_code == 303, "organizer pages are fuzzed logged in"
     assert sign(client, name="Fuzzy Signer", email="fuzzy@example.ca").status_code == 303
-    assert_no_query_parameter_gives_a_5xx(app, client)
+    assert_no_query_parameter_gives_a_5xx(app, client, part)
 
 
-def test_no_query_parameter_on_any_get_route_of_an_open_letter_gives_a_5xx(make_app, smtp):
+@ROUTE_PARTS
+def test_no_query_parameter_on_any_get_route_of_an_open_letter_gives_a_5xx(part, make_app, smtp):
     """The open letter's own GET routes (/letter, /letter.pdf, its grouped /signers) too."""
     app = make_app(CAMPAIGN_FILE=str(OPEN_LETTER))
     client = app.test_client()
@@ -246,10 +254,13 @@ def test_no_query_parameter_on_any_get_route_of_an_open_letter_gives_a_5xx(make_
     assert review(client, signature_id, "approve").status_code == 303
     assert {"org_after", "ind_after"} <= set(query_parameters())
     assert {"/letter", "/letter.pdf"} <= set(get_routes(app, signature_id))
-    assert_no_query_parameter_gives_a_5xx(app, client)
+    assert_no_query_parameter_gives_a_5xx(app, client, part)
 
 
-def test_no_query_parameter_on_any_get_route_of_a_letter_campaign_gives_a_5xx(make_app, represent, smtp):
+@ROUTE_PARTS
+def test_no_query_parameter_on_any_get_route_of_a_letter_campaign_gives_a_5xx(
+    part, make_app, represent, smtp
+):
     """The letter's own GET routes (/write and its postal code) too, with Represent answering."""
     represent.add("K1A0B1")
     app = make_app(CAMPAIGN_FILE=str(LETTER_CAMPAIGN), REPRESENT_URL=represent.url, REPRESENT_TIMEOUT=0.5)
@@ -258,13 +269,14 @@ def test_no_query_parameter_on_any_get_route_of_a_letter_campaign_gives_a_5xx(ma
     assert log_in(client).status_code == 303, "organizer pages are fuzzed logged in"
     assert write_letter(client, email="fuzzy@example.ca").status_code == 303
     assert "/write" in get_routes(app, 1)
-    assert_no_query_parameter_gives_a_5xx(app, client)
+    assert_no_query_parameter_gives_a_5xx(app, client, part)
 
 
-def assert_no_query_parameter_gives_a_5xx(app, client) -> None:
+def assert_no_query_parameter_gives_a_5xx(app, client, part: int) -> None:
+    """Fuzz this part's share of the GET routes: every PARTS-th one from `part` on."""
     with app.app_context():
         signature_id = db.session.scalar(select(Signature.id))
-    routes, names = get_routes(app, signature_id), query_parameters()
+    routes, names = get_routes(app, signature_id)[part::PARTS], query_parameters()
     assert "postal_code" in names
 
     def get(url):
@@ -279,7 +291,7 @@ def assert_no_query_parameter_gives_a_5xx(app, client) -> None:
                 get(f"{route}?{urlencode({name: value})}")
 
     @settings(
-        max_examples=EXAMPLES * 3,
+        max_examples=EXAMPLES * 3 // PARTS,
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )

@@ -10,7 +10,6 @@ or other 4xx replies put the whole batch back with exponential back-off.
 from .deliverer import Deliverer, deliver_due, start_in_web_deliverer, stop_deliverers, wake_deliverer
 from .outbox import (
     EMAIL_WINDOW,
-    LEASE,
     LETTER,
     MAX_EMAILS_PER_SIGNATURE,
     claim_due,
@@ -24,7 +23,6 @@ from .transports import can_deliver, open_kept_mailbox
 
 __all__ = [
     "EMAIL_WINDOW",
-    "LEASE",
     "LETTER",
     "MAX_EMAILS_PER_SIGNATURE",
     "Deliverer",

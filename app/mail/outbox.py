@@ -20,7 +20,6 @@ MAX_EMAILS_PER_SIGNATURE = 5
 EMAIL_WINDOW = timedelta(days=1)
 BATCH_SIZE = 10
 # Short, and renewed before each message: a dead deliverer's claims are taken over within a minute.
-LEASE = timedelta(seconds=30)
 RETRY_BASE = timedelta(seconds=30)
 RETRY_CAP = timedelta(hours=1)
 # A letter to a representative: the one outbox message of the kind that never goes to the signer.
@@ -118,11 +117,12 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 def lease_length() -> timedelta:
-    """How long a claim lasts unrenewed: LEASE, or longer if one SMTP exchange may take longer.
+    """How long a claim lasts unrenewed: MAIL_LEASE, or longer if one SMTP exchange may take longer.
 
     An exchange slower than the lease can lead to a second copy, never to a lost message.
     """
-    return max(LEASE, 3 * timedelta(seconds=current_app.config["MAIL_TIMEOUT"]))
+    config = current_app.config
+    return max(timedelta(seconds=config["MAIL_LEASE"]), 3 * timedelta(seconds=config["MAIL_TIMEOUT"]))
 
 
 def _takeable(now: datetime):
