@@ -9,8 +9,8 @@ DEV := FLASK_DEBUG=1
 .PHONY: prerequisites-run prerequisites-test run test lint format install translations messages migrate organizer bench screenshots worker clean
 
 # The system packages (Pango, poppler, Redis...) come first: the README's one apt-get line.
-prerequisites-%:
-	@$(PYTHON) tools/prerequisites.py $*
+prerequisites-run prerequisites-test:
+	@$(PYTHON) tools/prerequisites.py $(@:prerequisites-%=%)
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); $(PYTHON) tools/prerequisites.py venv; exit 1; }

@@ -51,7 +51,7 @@ def redis() -> str | None:
     return None
 
 
-CHECKS = {"venv": (venv,), "run": (pango,), "test": (pango, pdf_reader, redis)}
+CHECKS = {"venv": (venv,), "run": (venv, pango), "test": (venv, pango, pdf_reader, redis)}
 
 
 def main(purpose: str) -> int:
