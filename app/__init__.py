@@ -46,6 +46,11 @@ def _command_line_app(problem: Exception) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config["CAMPAIGN_FILE"] = campaign_file()
     refuse_commands(app, str(problem))
+
+    @app.before_request
+    def refuse_requests():
+        raise problem  # `flask run` on a bad setting: every request fails with the reason
+
     return app
 
 
