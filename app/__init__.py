@@ -4,14 +4,13 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
-import click
 from flask import Flask
 
 from .accounts import load_organizer
 from .campaign import CampaignError, load_campaign
 from .catalogues import ensure_catalogues
-from .cli import refuse_commands, register_commands
-from .config import ROOT, ConfigError, campaign_file, check_config, limiter_storage_options, load_config
+from .cli import command_line_app, loading_for_a_command, register_commands
+from .config import ROOT, ConfigError, check_config, limiter_storage_options, load_config
 from .countapi import CountFastPath
 from .counter import CountCache
 from .database import init_database
@@ -29,29 +28,17 @@ log = logging.getLogger(__name__)
 def create_app(overrides: Mapping | None = None) -> Flask:
     """Build the app from the environment; `overrides` replaces settings (tests, benchmarks).
 
-    A server refuses to start on a bad setting or campaign file. The `flask` command instead
-    gets an app whose commands say what is wrong, in one line: `campaign check` needs neither
-    a secret key nor a valid campaign, and a traceback would bury the message.
+    A server (gunicorn, `flask run`) refuses to start on a bad setting or campaign file. The
+    `flask` command, looking for one of the app's commands, instead gets an app whose commands
+    say what is wrong in one line: `campaign check` needs neither a secret key nor a valid
+    campaign, and a traceback would bury the message.
     """
     try:
         return _build_app(overrides)
     except (ConfigError, CampaignError) as problem:
-        if click.get_current_context(silent=True) is None:
+        if not loading_for_a_command():
             raise
-        return _command_line_app(problem)
-
-
-def _command_line_app(problem: Exception) -> Flask:
-    """For `flask` when the app can't be built: `campaign check` works, the rest refuse."""
-    app = Flask(__name__, instance_relative_config=True)
-    app.config["CAMPAIGN_FILE"] = campaign_file()
-    refuse_commands(app, str(problem))
-
-    @app.before_request
-    def refuse_requests():
-        raise problem  # `flask run` on a bad setting: every request fails with the reason
-
-    return app
+        return command_line_app(problem)
 
 
 def _build_app(overrides: Mapping | None) -> Flask:

@@ -2,6 +2,7 @@
 
 import logging
 import secrets
+import time
 from dataclasses import dataclass
 from functools import cache
 
@@ -138,7 +139,8 @@ def _refuse_if_throttled(checks) -> None:
         for item, *key in checks:
             if not strategy.test(item, *key):
                 reset_at, _remaining = strategy.get_window_stats(item, *key)
-                raise Throttled(retry_after=max(1, int(reset_at - utcnow().timestamp()) + 1))
+                # The limits library keeps its windows on the real clock, not the app's.
+                raise Throttled(retry_after=max(1, int(reset_at - time.time()) + 1))
 
     _with_storage(check)
 

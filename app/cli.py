@@ -10,6 +10,7 @@ from flask_migrate import cli as flask_migrate_cli
 
 from . import accounts, retention, signatures, transfer
 from .campaign import CampaignError, load_campaign
+from .config import campaign_file
 from .export import FilterError, audited_export, parse_filters
 from .mail import Deliverer, can_deliver
 
@@ -187,11 +188,21 @@ def register_commands(app: Flask) -> None:
         app.cli.add_command(group)
 
 
-def refuse_commands(app: Flask, problem: str) -> None:
-    """Give `flask` every command (Flask-Migrate's too) as one that prints `problem` and exits 1,
-    except `campaign check`, which needs no settings."""
+def loading_for_a_command() -> bool:
+    """Whether `flask` is building the app to find one of its commands (not to run a server:
+    `flask run` and `flask shell` load it from their own command, not from the group)."""
+    context = click.get_current_context(silent=True)
+    return context is not None and isinstance(context.command, click.Group)
+
+
+def command_line_app(problem: Exception) -> Flask:
+    """The app `flask` gets when the real one can't be built: `campaign check` works, and every
+    other command (Flask-Migrate's too) prints `problem` and exits 1."""
+    app = Flask(__name__.rpartition(".")[0])
+    app.config["CAMPAIGN_FILE"] = campaign_file()
     for group in (*COMMAND_GROUPS, flask_migrate_cli.db):
-        app.cli.add_command(_refusing(group, problem))
+        app.cli.add_command(_refusing(group, str(problem)))
+    return app
 
 
 def _refusing(command: click.Command, problem: str) -> click.Command:

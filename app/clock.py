@@ -17,7 +17,7 @@ def _shift() -> dt.timedelta:
     value = os.environ.get(SHIFT_VARIABLE, "").strip()
     try:
         return dt.timedelta(days=float(value or 0))
-    except ValueError:
+    except (ValueError, OverflowError):
         raise RuntimeError(f"{SHIFT_VARIABLE} must be a number of days, got {value!r}") from None
 
 

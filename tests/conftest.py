@@ -26,7 +26,7 @@ from servers import RedisServer, SMTPServer
 
 # --- the order ------------------------------------------------------------------------------
 
-# Modules whose tests run for seconds (fuzzers, gunicorn, Chromium, PDFs): collected first, so
+# Modules whose tests run for seconds (fuzzers, gunicorn, PDFs, fresh clones): collected first, so
 # that pytest-xdist hands them out at the start and its workers finish together, instead of
 # one worker starting a 20-second fuzzer when the others are done.
 SLOW_FIRST = ("test_properties", "test_concurrency", "test_scale_out", "test_letter_pdf", "test_deployment")
@@ -199,33 +199,29 @@ def letter_organizer(letter_app):
 
 
 @pytest.fixture(scope="session")
-def redis_server(tmp_path_factory):
-    """The machine's Redis on 127.0.0.1:6379 (what .ci/run starts), or else one of the run's own."""
-    machines = redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1)
-    try:
-        answering = machines.ping()
-    except redis.ConnectionError:
-        answering = False
-    finally:
-        machines.close()
-    if answering:
-        yield "redis://127.0.0.1:6379"
+def redis_url(tmp_path_factory, worker_id):
+    """A Redis database for this worker alone: a redis-server of its own when the machine has the
+    binary (the README's apt line), else one of the machine's Redis databases (15, 14, ...)."""
+    if shutil.which("redis-server"):
+        server = RedisServer(tmp_path_factory.mktemp("redis"))
+        yield server.url + "/0"
+        server.stop()
         return
-    if not shutil.which("redis-server"):
-        pytest.fail("Redis is not answering on 127.0.0.1:6379 and redis-server is not installed (README)")
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    yield server.url
-    server.stop()
+    index = int(worker_id.removeprefix("gw")) if worker_id != "master" else 0
+    if index >= 8:
+        pytest.fail("without redis-server, at most 8 workers share the machine's Redis: use -n 8")
+    yield f"redis://127.0.0.1:6379/{15 - index}"
 
 
 @pytest.fixture
-def shared_redis(redis_server, worker_id):
-    """A Redis database of its own for the limiter, empty at the start and the end of a test (15,
-    then 14, 13... for each xdist worker)."""
-    number = 15 - (int(worker_id.removeprefix("gw")) if worker_id != "master" else 0)
-    url = f"{redis_server}/{number}"
-    client = redis.Redis.from_url(url)
-    wait_until(lambda: client.ping(), timeout=10, ignoring=(redis.ConnectionError,))
+def shared_redis(redis_url):
+    """The worker's Redis database for the limiter, empty at the start and the end of a test."""
+    client = redis.Redis.from_url(redis_url, socket_connect_timeout=1)
+    try:
+        wait_until(client.ping, timeout=10, ignoring=(redis.ConnectionError,))
+    except AssertionError:
+        pytest.fail(f"Redis is not answering at {redis_url} (.ci/run starts it; or install redis-server)")
     client.flushdb()
-    yield url
+    yield redis_url
     client.flushdb()
+    client.close()

@@ -2,7 +2,7 @@
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -49,14 +49,16 @@ def test_status_filter_defaults_to_confirmed(app, admin_client):
 
 
 def test_since_until_and_updates_filters(app, admin_client):
-    day = lambda d: datetime(2026, 11, d, 23, 30, tzinfo=UTC)  # noqa: E731
+    first = utcnow().date() - timedelta(days=10)
+    day = lambda n: datetime.combine(first + timedelta(days=n - 1), time(23, 30), UTC)  # noqa: E731
     make_signature(app, number=1, signed_at=day(1))
     make_signature(app, number=2, signed_at=day(2), updates=True)
     make_signature(app, number=3, signed_at=day(3), updates=True)
     names = lambda query: [r["name"] for r in rows_of(admin_client.get(f"/admin/export.csv{query}"))]  # noqa: E731
-    assert names("?since=2026-11-02") == ["Signer 2", "Signer 3"]
-    assert names("?until=2026-11-02") == ["Signer 1", "Signer 2"], "until includes its whole day"
-    assert names("?since=2026-11-02&until=2026-11-02") == ["Signer 2"]
+    second = day(2).date().isoformat()
+    assert names(f"?since={second}") == ["Signer 2", "Signer 3"]
+    assert names(f"?until={second}") == ["Signer 1", "Signer 2"], "until includes its whole day"
+    assert names(f"?since={second}&until={second}") == ["Signer 2"]
     assert names("?updates=1") == ["Signer 2", "Signer 3"]
 
 

@@ -30,6 +30,7 @@ from helpers import (
     OPEN_LETTER,
     ORGANIZATION,
     ORGANIZER_EMAIL,
+    ago,
     assert_every_field_labelled,
     count,
     csrf_token,
@@ -413,14 +414,14 @@ def test_without_moderation_a_signatory_is_listed_at_confirmation(make_app, tmp_
 def test_signers_pages_each_list_with_a_cursor(letter_app, client):
     for number in range(60):
         make_signature(
-            letter_app, number, public=True, approved_at=signature_values_time(), signatory_type="individual"
+            letter_app, number, public=True, approved_at=ago(minutes=50), signatory_type="individual"
         )
     make_signature(
         letter_app,
         100,
         name="Only Org",
         public=True,
-        approved_at=signature_values_time(),
+        approved_at=ago(minutes=50),
         signatory_type="organization",
     )
     make_signature(letter_app, 101, name="Pending Person", public=True)
@@ -437,12 +438,6 @@ def test_signers_pages_each_list_with_a_cursor(letter_app, client):
     assert client.get("/signers?org_after=999999999").status_code == 404
     front = client.get("/?lang=en").get_data(as_text=True)
     assert front.count('<span class="name">') == 50 and "See all the individuals" in front
-
-
-def signature_values_time():
-    from datetime import UTC, datetime
-
-    return datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 def test_the_export_adds_the_open_letter_columns(letter_app, client, letter_organizer, smtp):
@@ -466,9 +461,7 @@ def test_the_export_adds_the_open_letter_columns(letter_app, client, letter_orga
 
 
 def test_the_embed_widget_shows_both_counts(letter_app, client):
-    make_signature(
-        letter_app, 1, public=True, approved_at=signature_values_time(), signatory_type="organization"
-    )
+    make_signature(letter_app, 1, public=True, approved_at=ago(minutes=50), signatory_type="organization")
     widget = client.get("/embed").get_data(as_text=True)
     assert 'data-part="organizations"' in widget and 'data-part="individuals"' in widget
 
@@ -546,9 +539,7 @@ def test_demo_seed_fills_the_open_letter_with_listed_and_waiting_signatories(mak
 
 
 def test_retention_takes_every_name_off_the_letter_even_from_a_cached_page(letter_app, client):
-    make_signature(
-        letter_app, 1, name="Kept Until Retention", public=True, approved_at=signature_values_time()
-    )
+    make_signature(letter_app, 1, name="Kept Until Retention", public=True, approved_at=ago(minutes=50))
     with letter_app.app_context():
         add_to_count(1)
         db.session.commit()
@@ -597,7 +588,7 @@ def test_retention_erases_the_letters_own_personal_fields_and_keeps_the_count_th
 
 
 def test_a_closed_letter_takes_no_signature_and_keeps_its_lists(letter_app, client):
-    make_signature(letter_app, 1, name="Signed In Time", public=True, approved_at=signature_values_time())
+    make_signature(letter_app, 1, name="Signed In Time", public=True, approved_at=ago(minutes=50))
     letter_app.extensions["campaign"] = dataclasses.replace(
         letter_app.extensions["campaign"], deadline=today() - dt.timedelta(days=2)
     )

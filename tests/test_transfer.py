@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, func, select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import make_url
 
 from app.counter import add_to_count
@@ -21,6 +21,7 @@ from helpers import (
     link_in,
     make_signature,
     press_button,
+    run_outside_transaction,
     sign,
     signature_rows,
 )
@@ -35,17 +36,13 @@ SERVER_URL = make_url(TEST_DATABASE_URL or "postgresql://postgres@127.0.0.1:5432
 def new_postgres_database():
     """Make a PostgreSQL database of this test's own: (URL as operators write it, SQLAlchemy URL)."""
     name = f"petition_copy_{uuid.uuid4().hex[:12]}"
-    server = create_engine(SERVER_URL, isolation_level="AUTOCOMMIT")
-    with server.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    run_outside_transaction(SERVER_URL, f'CREATE DATABASE "{name}"')
     url = SERVER_URL.set(database=name)
     yield (
         url.set(drivername="postgresql").render_as_string(hide_password=False),
         url.render_as_string(hide_password=False),
     )
-    with server.connect() as connection:
-        connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    server.dispose()
+    run_outside_transaction(SERVER_URL, f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 def migrated_app(make_app, url: str):

@@ -24,24 +24,28 @@ def apt_line() -> str:
 
 
 def venv() -> str | None:
+    """Python's venv and pip, which `make` uses to build .venv. What is missing, or None."""
     if importlib.util.find_spec("ensurepip") is not None:
         return None
     return "Python's venv with pip (python3-venv), which makes the project's .venv"
 
 
 def pango() -> str | None:
+    """Pango and its FreeType backend, which WeasyPrint loads. What is missing, or None."""
     if ctypes.util.find_library("pango-1.0") and ctypes.util.find_library("pangoft2-1.0"):
         return None
     return "Pango (libpango-1.0-0, libpangoft2-1.0-0), which draws the open letter's PDF"
 
 
 def pdf_reader() -> str | None:
+    """poppler's tools, which the PDF tests read and draw the letter with. What is missing, or None."""
     if shutil.which("pdftotext") and shutil.which("pdftoppm"):
         return None
     return "poppler's pdftotext and pdftoppm (poppler-utils), which the PDF tests read the letter with"
 
 
 def redis() -> str | None:
+    """redis-server, or a Redis already answering on 127.0.0.1:6379. What is missing, or None."""
     if shutil.which("redis-server"):
         return None  # the suite starts its own when none answers on 127.0.0.1:6379
     try:
@@ -55,6 +59,7 @@ CHECKS = {"venv": (venv,), "run": (venv, pango), "test": (venv, pango, pdf_reade
 
 
 def main(purpose: str) -> int:
+    """Print what `make <purpose>` lacks and the line that installs it; 1 if anything is missing."""
     missing = [problem for check in CHECKS[purpose] if (problem := check())]
     if not missing:
         return 0

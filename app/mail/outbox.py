@@ -19,7 +19,6 @@ from ..models import Letter, OutboxMessage, Signature, utcnow
 MAX_EMAILS_PER_SIGNATURE = 5
 EMAIL_WINDOW = timedelta(days=1)
 BATCH_SIZE = 10
-# Short, and renewed before each message: a dead deliverer's claims are taken over within a minute.
 RETRY_BASE = timedelta(seconds=30)
 RETRY_CAP = timedelta(hours=1)
 # A letter to a representative: the one outbox message of the kind that never goes to the signer.
