@@ -29,6 +29,8 @@ class Sink:
         self.messages: list[EmailMessage] = []
         # Each accepted message's envelope recipients (RCPT TO), in the order of `messages`.
         self.recipients: list[list[str]] = []
+        # The name each message's sender greeted the server with (EHLO or HELO).
+        self.greetings: list[str] = []
         self.reply: str | None = None
         self.refuse: dict[str, str] = {}
         self.delay = 0.0
@@ -38,6 +40,7 @@ class Sink:
         with self._lock:
             self.messages.clear()
             self.recipients.clear()
+            self.greetings.clear()
         self.reply, self.refuse, self.delay = None, {}, 0.0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -54,6 +57,7 @@ class Sink:
         with self._lock:
             self.messages.append(message_from_bytes(envelope.content, policy=default_policy))
             self.recipients.append(list(envelope.rcpt_tos))
+            self.greetings.append(session.host_name)
         return "250 Message accepted"
 
     def received(self) -> list[EmailMessage]:

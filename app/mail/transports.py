@@ -4,6 +4,7 @@ viewer; and how the server's answers sort into failures of one message or of the
 import mailbox
 import smtplib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app
 from flask_mail import BadHeaderError, Connection
@@ -29,12 +30,21 @@ class SMTPConnection(Connection):
     Flask-Mail 0.10 opens its connection without a timeout, and reads the greeting while
     opening it, so a hung server would hold the deliverer for ever. It also stays quiet:
     Flask-Mail would switch on smtplib's debug output (every address) with FLASK_DEBUG.
+    It greets the server (EHLO) with PUBLIC_URL's host: left to itself, smtplib looks the
+    machine's own name up in DNS for every connection, which a slow resolver stalls for
+    seconds, beyond any timeout.
     """
 
     def configure_host(self) -> smtplib.SMTP:
         mail = self.mail
         cls = smtplib.SMTP_SSL if mail.use_ssl else smtplib.SMTP
-        host = cls(mail.server, mail.port, timeout=current_app.config["MAIL_TIMEOUT"])
+        config = current_app.config
+        host = cls(
+            mail.server,
+            mail.port,
+            local_hostname=urlsplit(config["PUBLIC_URL"]).hostname or "localhost",
+            timeout=config["MAIL_TIMEOUT"],
+        )
         if mail.use_tls:
             host.starttls()
         if mail.username:
