@@ -49,8 +49,8 @@ def worker_id(request):
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory, worker_id):
     """A database with the schema built by the real migrations, once per run and per xdist worker
-    (`worker_id`). On PostgreSQL each
-    worker makes a database of its own beside TEST_DATABASE_URL's, and drops it at the end."""
+    (`worker_id`). On PostgreSQL each worker makes a database of its own beside
+    TEST_DATABASE_URL's, and drops it at the end."""
     worker_database = None
     if TEST_DATABASE_URL:
         url = make_url(TEST_DATABASE_URL).set(drivername="postgresql+psycopg")
