@@ -26,10 +26,17 @@ from servers import RedisServer, SMTPServer
 
 # --- the order ------------------------------------------------------------------------------
 
-# Modules whose tests run for seconds (fuzzers, gunicorn, PDFs, fresh clones): collected first, so
-# that pytest-xdist hands them out at the start and its workers finish together, instead of
-# one worker starting a 20-second fuzzer when the others are done.
-SLOW_FIRST = ("test_properties", "test_concurrency", "test_scale_out", "test_letter_pdf", "test_deployment")
+# Modules whose tests run for seconds (fuzzers, gunicorn, PDFs, fresh clones, a live page):
+# collected first, so that pytest-xdist hands them out at the start and its workers finish
+# together, instead of one worker starting a 20-second fuzzer when the others are done.
+SLOW_FIRST = (
+    "test_properties",
+    "test_concurrency",
+    "test_scale_out",
+    "test_letter_pdf",
+    "test_deployment",
+    "test_letter_browser",
+)
 
 
 def pytest_collection_modifyitems(items):

@@ -215,7 +215,7 @@ def query_parameters() -> list[str]:
 
 # The route fuzzers are split in parts, each a test of its own, so that pytest-xdist's workers
 # share them; together the parts send every request one test would.
-PARTS = 4
+PARTS = 6
 ROUTE_PARTS = pytest.mark.parametrize("part", range(PARTS))
 
 
