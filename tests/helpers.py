@@ -136,9 +136,9 @@ def ago(**delta) -> datetime:
 
 def campaign_text(path: Path, deadline: date) -> str:
     """A campaign file's text with `deadline = <deadline>` added to its top-level keys."""
-    text = path.read_text(encoding="utf-8")
-    goal = re.search(r"(?m)^goal = .*\n", text)
-    return text[: goal.end()] + f"deadline = {deadline.isoformat()}\n" + text[goal.end() :]
+    content = path.read_text(encoding="utf-8")
+    goal = re.search(r"(?m)^goal = .*\n", content)
+    return content[: goal.end()] + f"deadline = {deadline.isoformat()}\n" + content[goal.end() :]
 
 
 def signature_values(number: int = 0, **overrides) -> dict:
