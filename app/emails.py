@@ -13,11 +13,12 @@ from flask_babel import gettext as _
 from flask_mail import Message
 
 from .campaign import current_campaign
-from .extensions import keyed_hash
+from .extensions import db, keyed_hash
 from .kinds import kind_for
 from .links import external_url
-from .models import OutboxMessage, Signature
-from .tokens import CONFIRM, MANAGE, WITHDRAW, make_token, token_lifetime
+from .models import OutboxMessage, Signature, Submission
+from .submissions import Submitted, of_signature, of_submission
+from .tokens import CONFIRM, MANAGE, WITHDRAW, link_value, make_token, token_lifetime
 
 CONFIRMATION = "confirmation"
 ALREADY_SIGNED = "already_signed"
@@ -84,11 +85,13 @@ class Email(Message):
         return message
 
 
-def _links(kind: str, signature: Signature) -> dict[str, str]:
+def _links(kind: str, signature: Signature, submitted: Submitted) -> dict[str, str]:
     links = {"campaign_url": external_url("public.index")}
     if kind == CONFIRMATION:
-        links["confirm_url"] = external_url("public.confirm", token=make_token(CONFIRM, signature.id))
-        links["withdraw_url"] = external_url("public.withdraw", token=make_token(WITHDRAW, signature.id))
+        # Each submission's own link: it confirms, or withdraws, what this email shows and no other.
+        value = link_value(signature.id, submitted.submission_id)
+        links["confirm_url"] = external_url("public.confirm", token=make_token(CONFIRM, value))
+        links["withdraw_url"] = external_url("public.withdraw", token=make_token(WITHDRAW, value))
     if signature.confirmed:
         # Every email after confirmation lets the signer stop updates, hide or erase.
         token = make_token(MANAGE, signature.id)
@@ -105,12 +108,17 @@ def _subject(kind: str, title: str) -> str:
     return _("You have already signed: %(title)s", title=title)
 
 
-def render_email(kind: str, signature: Signature, message_id: str | None = None) -> Email:
-    """The complete message of the given kind for one signer (with a fresh Message-ID unless given)."""
+def render_email(
+    kind: str, signature: Signature, message_id: str | None = None, submission: Submission | None = None
+) -> Email:
+    """The complete message of the given kind for one signer (with a fresh Message-ID unless
+    given); a confirmation is for the signature's own answers, or for a later `submission`'s."""
     campaign = current_campaign()
+    submitted = of_signature(signature) if submission is None else of_submission(submission)
     # The language the signer used, unless the campaign has since dropped it.
-    language = signature.language if signature.language in campaign.languages else campaign.languages[0]
-    links = _links(kind, signature)
+    asked_in = signature.language if submission is None else submission.language
+    language = asked_in if asked_in in campaign.languages else campaign.languages[0]
+    links = _links(kind, signature, submitted)
     with force_locale(language):
         content = campaign.in_language(language)
         context = {
@@ -121,7 +129,8 @@ def render_email(kind: str, signature: Signature, message_id: str | None = None)
             "link_days": token_lifetime(CONFIRM).days or 1,
             "wording": kind_for(campaign).wording,
             **links,
-            **kind_for(campaign).email_context(signature),
+            "answers": submitted.answers,
+            "letters": submitted.letters,
         }
         subject = _subject(kind, content.title)
         text = render_template(f"email/{kind}.txt", **context)
@@ -140,7 +149,8 @@ def render_outbox(message: OutboxMessage, signature: Signature) -> Email:
     representative), always with the row's one Message-ID."""
     message_id = outbox_message_id(message.id, message.created_at)
     if message.letter_id is None:
-        return render_email(message.kind, signature, message_id=message_id)
+        submission = db.session.get(Submission, message.submission_id) if message.submission_id else None
+        return render_email(message.kind, signature, message_id=message_id, submission=submission)
     return kind_for(current_campaign()).render_outbox_email(message, signature, message_id)
 
 

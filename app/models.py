@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import (
+    JSON,
     Boolean,
     DateTime,
     ForeignKey,
@@ -128,6 +129,31 @@ class ConsentWording(db.Model):
     first_shown_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class Submission(db.Model):
+    """A later submission of an address whose signature is still pending: its own answers and link.
+
+    The signature row holds the answers first given with the address. Anyone may type that
+    address again before it is confirmed (its owner in another browser, or someone else),
+    and each such submission is kept whole here, with its own confirmation email. Pressing
+    a link confirms that link's answers alone: a submission's are written over the row's,
+    and every other pending submission of the address is dropped.
+    """
+
+    __tablename__ = "submissions"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    signature_id: Mapped[int] = mapped_column(ForeignKey("signatures.id", ondelete="CASCADE"), index=True)
+    # The sign form's answers by column (what the row would hold), and a letter's chosen
+    # representatives as they were found (the letters table's columns).
+    answers: Mapped[dict] = mapped_column(JSON)
+    letters: Mapped[list] = mapped_column(JSON, default=list)
+    language: Mapped[str] = mapped_column(String(5))
+    source: Mapped[str] = mapped_column(String(64), default="")
+    consent_version: Mapped[str | None] = mapped_column(ForeignKey("consent_wordings.version"))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Letter(db.Model):
     """A signer's letter to one representative, who they were when the signer chose them.
 
@@ -162,6 +188,11 @@ class OutboxMessage(db.Model):
     kind: Mapped[str] = mapped_column(String(32))
     # A letter to a representative rather than a message to the signer: at most one email each.
     letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id", ondelete="CASCADE"), unique=True)
+    # A confirmation email for a later submission of a pending address (models.Submission):
+    # its link names that submission, and the email goes with it when it is dropped.
+    submission_id: Mapped[int | None] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), index=True
+    )
     status: Mapped[str] = mapped_column(String(10), default=QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -32,7 +32,7 @@ from .keyset import BadCursor
 from .kinds import kind_for
 from .links import external_url
 from .security import allow_framing, never_stored
-from .tokens import CONFIRM, WITHDRAW, ExpiredToken, InvalidToken, read_token
+from .tokens import CONFIRM, WITHDRAW, ExpiredToken, InvalidToken, read_link
 
 bp = Blueprint("public", __name__)
 
@@ -177,12 +177,13 @@ def _button_link(purpose: str, token: str, page: str, act, answer):
     try:
         if request.method == "POST":  # CSRFProtect has checked the form's token already
             return answer(act(token))
-        signature = signatures.signature_for_link(purpose, token)
+        signature, submitted = signatures.submitted_for_link(purpose, token)
     except InvalidToken as error:
         return _link_problem(error)
     if signature.confirmed:  # both acts would do nothing now, and say so with False
         return answer(False)
-    return render_template(page)
+    # What the link's submission said: the page shows what pressing the button confirms.
+    return render_template(page, answers=submitted.answers, letters=submitted.letters)
 
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
@@ -201,7 +202,7 @@ def confirm(token: str):
 
 def _to_thanks(token: str):
     """On to the thank-you page, which may say more about the signature this browser confirmed."""
-    session[CONFIRMED_SIGNATURE] = read_token(CONFIRM, token)
+    session[CONFIRMED_SIGNATURE] = read_link(CONFIRM, token)[0]
     return redirect(url_for("public.thanks"), 303)
 
 

@@ -18,8 +18,18 @@ from .extensions import db
 from .keyset import keyset_page
 from .kinds import kind_for
 from .mail import queue_email, queue_first_email, wake_deliverer
-from .models import ConsentWording, Signature, utcnow
-from .tokens import CONFIRM, WITHDRAW, ExpiredToken, InvalidToken, read_token
+from .models import ConsentWording, Signature, Submission, utcnow
+from .submissions import (
+    Submitted,
+    adopt,
+    drop_submissions,
+    find_submission,
+    newest_submission,
+    of_signature,
+    of_submission,
+    submit_again,
+)
+from .tokens import CONFIRM, WITHDRAW, ExpiredToken, InvalidToken, read_link
 
 
 class UnknownSignature(InvalidToken):
@@ -97,8 +107,10 @@ _CONFIRM = (
     .values(confirmed_at=bindparam("now", type_=SIGNATURES.c.confirmed_at.type))
 )
 _WITHDRAW = delete(SIGNATURES).where(*_STILL_PENDING)
-_STILL_THERE = select(SIGNATURES.c.id).where(
-    SIGNATURES.c.id == bindparam("signature_id"), SIGNATURES.c.anonymised_at.is_(None)
+_LOCK_SIGNATURE = (
+    select(SIGNATURES.c.confirmed_at, SIGNATURES.c.anonymised_at)
+    .where(SIGNATURES.c.id == bindparam("signature_id"))
+    .with_for_update()
 )
 
 
@@ -117,8 +129,30 @@ def _record_consent(text: str, language: str) -> str:
 
 
 def _remind(signature_id: int, confirmed: bool) -> None:
-    """Mail a known address again: the link if still pending, an 'already signed' note if counted."""
-    queue_email(signature_id, ALREADY_SIGNED if confirmed else CONFIRMATION)
+    """Mail a known address again: an 'already signed' note if counted, else the newest pending
+    submission's link (the signature's own when no one has submitted the address since)."""
+    if confirmed:
+        queue_email(signature_id, ALREADY_SIGNED)
+    else:
+        queue_email(signature_id, CONFIRMATION, submission_id=newest_submission(signature_id))
+
+
+def _submit_again(signature_id: int, data: NewSignature) -> None:
+    """A pending address submitted again: this submission is kept whole, with its own link.
+
+    Whoever typed the address first decides nothing for whoever confirms: each link confirms
+    the answers it was sent for (submissions.py).
+    """
+    consent = _record_consent(data.consent_text, data.language) if data.updates else None
+    submission_id = submit_again(
+        signature_id,
+        data.answers,
+        kind_for(current_campaign()).submission_letters(data),
+        language=data.language,
+        source=data.source,
+        consent_version=consent,
+    )
+    queue_email(signature_id, CONFIRMATION, submission_id=submission_id)
 
 
 def _sign_once(data: NewSignature) -> None:
@@ -144,7 +178,10 @@ def _sign_once(data: NewSignature) -> None:
         kind_for(current_campaign()).on_sign(new_id, data)
         return
     existing = connection.execute(_FIND_SIGNATURE, {"email": data.email}).one()
-    _remind(existing.id, existing.confirmed_at is not None)
+    if existing.confirmed_at is not None:
+        _remind(existing.id, confirmed=True)
+    else:
+        _submit_again(existing.id, data)
 
 
 def sign(data: NewSignature) -> None:
@@ -174,29 +211,44 @@ def resend(email: str) -> None:
     wake_deliverer()
 
 
-def signature_for_link(purpose: str, token: str) -> Signature:
-    """The signature a link is for; raise ExpiredToken, InvalidToken or UnknownSignature."""
-    signature_id = read_token(purpose, token)
-    if purpose == CONFIRM:
-        _check_confirmable()
+def _signature_of_link(signature_id: int) -> Signature:
     signature = db.session.get(Signature, signature_id)
     if signature is None or signature.anonymised_at is not None:
         raise UnknownSignature()
     return signature
 
 
-def _change_pending(purpose: str, token: str, statement: Executable, then=None, **values) -> bool:
-    """Run `statement` (which takes `signature_id` and `values`) on the link's signature if it
-    is still pending, and `then(id)` in the same transaction; True if it changed, False if
-    the signature was confirmed already."""
-    signature_id = read_token(purpose, token)
-    with write_transaction():
-        changed = _execute(statement, {"signature_id": signature_id, **values}).rowcount == 1
-        if changed and then is not None:
-            then(signature_id)
-        elif not changed and _execute(_STILL_THERE, {"signature_id": signature_id}).first() is None:
-            raise UnknownSignature()
-    return changed
+def signature_for_link(purpose: str, token: str) -> Signature:
+    """The signature a link is for; raise ExpiredToken, InvalidToken or UnknownSignature."""
+    signature_id, _ = read_link(purpose, token)
+    if purpose == CONFIRM:
+        _check_confirmable()
+    return _signature_of_link(signature_id)
+
+
+def submitted_for_link(purpose: str, token: str) -> tuple[Signature, Submitted]:
+    """The signature a confirmation or withdrawal link is for, and what that link's submission
+    said; raise ExpiredToken, InvalidToken or UnknownSignature (also for a submission that
+    is gone: withdrawn, or dropped when another one was confirmed)."""
+    signature_id, submission_id = read_link(purpose, token)
+    if purpose == CONFIRM:
+        _check_confirmable()
+    signature = _signature_of_link(signature_id)
+    if submission_id is None or signature.confirmed:
+        return signature, of_signature(signature)
+    submission = find_submission(signature_id, submission_id)
+    if submission is None:
+        raise UnknownSignature()
+    return signature, of_submission(submission)
+
+
+def _lock_signature(signature_id: int):
+    """Within a write transaction: the signature's state, its row locked; raise UnknownSignature
+    for one that is gone or anonymised."""
+    row = _execute(_LOCK_SIGNATURE, {"signature_id": signature_id}).first()
+    if row is None or row.anonymised_at is not None:
+        raise UnknownSignature()
+    return row
 
 
 def _count_confirmation(signature_id: int) -> None:
@@ -207,21 +259,56 @@ def _count_confirmation(signature_id: int) -> None:
 
 
 def confirm(token: str) -> bool:
-    """Count the link's signature; True if this call counted it, False if it already was.
+    """Count the link's signature with that link's answers; True if this call counted it, False
+    if the address was counted already (by this link or another of its submissions).
 
-    Raise ConfirmationsClosed once the campaign has been closed for CONFIRMATION_GRACE.
+    A later submission's answers replace the signature's first ones, and every other
+    submission still waiting for the address is dropped with its link. Raise
+    ConfirmationsClosed once the campaign has been closed for CONFIRMATION_GRACE.
     """
     _check_confirmable()
-    counted = _change_pending(CONFIRM, token, _CONFIRM, _count_confirmation, now=utcnow())
-    if counted:
-        forget_count()
-        wake_deliverer()  # a kind may have queued mail at confirmation (letters to representatives)
-    return counted
+    signature_id, submission_id = read_link(CONFIRM, token)
+    with write_transaction():
+        # Locked first: two links of one address pressed at once count one after the other,
+        # and the second finds the address confirmed.
+        if _lock_signature(signature_id).confirmed_at is not None:
+            return False
+        if submission_id is not None:
+            submission = find_submission(signature_id, submission_id)
+            if submission is None:
+                raise UnknownSignature()
+            adopt(signature_id, submission)
+        drop_submissions(signature_id)
+        _execute(_CONFIRM, {"signature_id": signature_id, "now": utcnow()})
+        _count_confirmation(signature_id)
+    forget_count()
+    wake_deliverer()  # a kind may have queued mail at confirmation (letters to representatives)
+    return True
 
 
 def withdraw(token: str) -> bool:
-    """Delete a pending signature through its "this wasn't me" link; False if already confirmed."""
-    return _change_pending(WITHDRAW, token, _WITHDRAW)
+    """ "This wasn't me": delete what the link was sent for while it is pending; False if the
+    address is confirmed already.
+
+    A later submission's link deletes that submission alone. The signature's own link
+    deletes the signature and every submission of the address still waiting.
+    """
+    signature_id, submission_id = read_link(WITHDRAW, token)
+    with write_transaction():
+        if _lock_signature(signature_id).confirmed_at is not None:
+            return False
+        if submission_id is None:
+            _execute(_WITHDRAW, {"signature_id": signature_id})
+        elif (
+            db.session.execute(
+                delete(Submission)
+                .where(Submission.id == submission_id, Submission.signature_id == signature_id)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            != 1
+        ):
+            raise UnknownSignature()
+    return True
 
 
 @dataclass(frozen=True)

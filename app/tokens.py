@@ -78,9 +78,28 @@ def read_value(purpose: str, token: str) -> object:
         raise InvalidToken() from None
 
 
+def _is_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def read_token(purpose: str, token: str) -> int:
     """The signature id inside a token within its purpose's lifetime; raise ExpiredToken or InvalidToken."""
+    signature_id, _ = read_link(purpose, token)
+    return signature_id
+
+
+def link_value(signature_id: int, submission_id: int | None = None) -> int | list[int]:
+    """What a confirmation or withdrawal link holds: the signature's id, and a later
+    submission's (models.Submission) when the link is for that one."""
+    return signature_id if submission_id is None else [signature_id, submission_id]
+
+
+def read_link(purpose: str, token: str) -> tuple[int, int | None]:
+    """The signature id and submission id (None for the signature's own answers) inside a
+    token; raise ExpiredToken or InvalidToken."""
     value = read_value(purpose, token)
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise InvalidToken()
-    return value
+    if _is_id(value):
+        return value, None
+    if isinstance(value, list) and len(value) == 2 and all(map(_is_id, value)):
+        return value[0], value[1]
+    raise InvalidToken()

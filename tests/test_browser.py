@@ -50,8 +50,10 @@ def test_signing_in_french_confirms_by_email_and_an_open_page_counts_without_rel
 
     [message] = smtp.wait_for(1, timeout=20)
     assert message["Content-Language"] == "fr"
-    assert "Bonjour Léa Gagnon" in text_part(message)
+    assert text_part(message).startswith("Bonjour,"), "the name typed is shown on the page, not mailed"
+    assert "Vous acceptez que" in text_part(message), "the box ticked, in words"
     browser.get(server.url + link_in(message, "/confirm/", base=server.url))
+    assert "Léa Gagnon" in browser.find_element(By.CSS_SELECTOR, ".submitted").text
     browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
     wait_until(lambda: browser.current_url.endswith("/thanks"))
     assert "/confirm/" not in browser.current_url

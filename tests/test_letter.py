@@ -378,20 +378,22 @@ def test_what_a_writer_types_is_escaped_on_pages_and_in_the_html_email(client, l
     write_letter(client, subject=typed, message=typed)
     deliver(letter_app)
     html = html_part(smtp.messages[-1])
-    assert "<b onmouseover" not in html and "&lt;b onmouseover=" in html
+    assert "onmouseover" not in html, "what a writer typed stays out of the email"
+    confirming = client.get(link_in(smtp.messages[-1], "/confirm/")).get_data(as_text=True)
+    assert "<b onmouseover" not in confirming and "&lt;b onmouseover=" in confirming
     thanks = client.get(confirm_letter(client, letter_app, smtp).headers["Location"]).get_data(as_text=True)
     assert "<b onmouseover" not in thanks and "&lt;b onmouseover=" in thanks
     refused = write_letter(client, email="bob@example.ca", subject=typed, message=typed + "\x01")
     assert refused.status_code == 422 and "<b onmouseover" not in refused.get_data(as_text=True)
 
 
-def test_signing_again_before_confirming_keeps_the_first_letter(client, letter_app, smtp):
+def test_writing_again_before_confirming_sends_the_letter_whose_link_is_pressed(client, letter_app, smtp):
     write_letter(client, targets=["ward-1"])
     write_letter(client, targets=["mayor"], subject="Autre chose")
-    confirm_letter(client, letter_app, smtp)
+    confirm_letter(client, letter_app, smtp)  # the newest email's link: the second letter's
     deliver(letter_app)
     [letter] = letters_to_representatives(smtp)
-    assert (letter["To"], letter["Subject"]) == ("ward1@example.org", SUBJECT)
+    assert (letter["To"], letter["Subject"]) == ("mayor@example.org", "Autre chose")
 
 
 def test_a_letter_the_server_defers_is_retried_later_and_sent_once(client, letter_app, smtp):

@@ -96,10 +96,6 @@ class Kind:
         each gives the cell's text (the export quotes and guards it)."""
         return {}
 
-    def email_context(self, signature) -> dict:
-        """What the emails to a signer say beside the shared parts (e.g. who a letter goes to)."""
-        return {}
-
     def thanks_context(self, signature_id: int | None) -> dict:
         """What thanks_template shows for the signature just confirmed in this browser (if known)."""
         return {}
@@ -116,6 +112,11 @@ class Kind:
 
     def on_sign(self, signature_id: int, data) -> None:
         """Called inside the sign transaction after the INSERT of a new signature; nothing by default."""
+
+    def submission_letters(self, data) -> list[dict]:
+        """What a sign form's letters are, to keep with a later submission of a pending address
+        (submissions.LETTER_COLUMNS each); none for a kind that writes no letters."""
+        return []
 
     def on_confirm(self, signature_id: int) -> None:
         """Called inside the confirm transaction once the signature is confirmed; nothing by default."""

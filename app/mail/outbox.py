@@ -25,8 +25,11 @@ RETRY_CAP = timedelta(hours=1)
 LETTER = "letter"
 
 
-def queue_email(signature_id: int, kind: str, now: datetime | None = None) -> bool:
-    """Add a message for the signature to the outbox, within the caller's transaction.
+def queue_email(
+    signature_id: int, kind: str, now: datetime | None = None, submission_id: int | None = None
+) -> bool:
+    """Add a message for the signature to the outbox, within the caller's transaction (a
+    confirmation email for one of its later submissions, with `submission_id`).
 
     Returns False, queueing nothing, once the signature has had its share of mail in the
     last EMAIL_WINDOW, so nobody can use the form to flood an inbox; a day later the
@@ -58,7 +61,11 @@ def queue_email(signature_id: int, kind: str, now: datetime | None = None) -> bo
         .values(emails_queued=Signature.emails_queued + 1)
         .execution_options(synchronize_session=False)
     )
-    db.session.execute(insert(OutboxMessage).values(signature_id=signature_id, kind=kind, created_at=now))
+    db.session.execute(
+        insert(OutboxMessage).values(
+            signature_id=signature_id, kind=kind, created_at=now, submission_id=submission_id
+        )
+    )
     return True
 
 

@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 
 from ...campaign import CampaignError, current_campaign
 from ...extensions import db
 from ...mail import LETTER, queue_letters
 from ...models import Letter as LetterRow
 from ...models import OutboxMessage, Signature
+from ...submissions import letter_rows, letters_of, record_letters
 from ...targets import TargetList, load_targets
 from ..petition import Petition
 from ..wording import LetterWording
@@ -109,7 +110,10 @@ class LetterCampaign(Petition):
 
     def on_sign(self, signature_id: int, data) -> None:
         """Keep who each letter goes to as they were found now: the confirmation email names them."""
-        _record_letters(signature_id, data.letters)
+        record_letters(signature_id, letter_rows(data.letters))
+
+    def submission_letters(self, data) -> list[dict]:
+        return letter_rows(data.letters)
 
     def demo_rows(self, rows: list[dict], chooser, now) -> None:
         """The letter form has no `public` box: no fictional writer is in the public list."""
@@ -135,7 +139,7 @@ class LetterCampaign(Petition):
                 .where(Signature.id == writer.id)
                 .values(subject=text.subject, message=text.message, targets=" ".join(t.id for t in found))
             )
-            _record_letters(writer.id, found)
+            record_letters(writer.id, letter_rows(found))
             if writer.confirmed_at is not None:
                 queue_letters(writer.id, sent_at=writer.confirmed_at + timedelta(minutes=1))
 
@@ -187,46 +191,17 @@ class LetterCampaign(Petition):
         )
         return {"letters_sent": sent}
 
-    def email_context(self, signature: Signature) -> dict:
-        return {"letters": _letters_of(signature.id)}
-
     def thanks_context(self, signature_id: int | None) -> dict:
         signature = db.session.get(Signature, signature_id) if signature_id else None
         if signature is None or not signature.confirmed or signature.anonymised_at is not None:
             return {"written": None, "letters": []}
-        return {"written": signature, "letters": _letters_of(signature.id)}
+        return {"written": signature, "letters": letters_of(signature.id)}
 
     def render_outbox_email(self, message: OutboxMessage, signature: Signature, message_id: str):
         letter = db.session.get(LetterRow, message.letter_id) if message.kind == LETTER else None
         if letter is None:
             return super().render_outbox_email(message, signature, message_id)
         return render_letter(letter, signature, message_id)
-
-
-def _record_letters(signature_id: int, targets) -> None:
-    """One row per representative, as they are now (cut to the columns' lengths: Represent's
-    names and areas are not ours to bound)."""
-    rows = [
-        {
-            "signature_id": signature_id,
-            "target_id": target.id,
-            "name": target.name[:200],
-            "role": target.role[:200],
-            "email": target.email,
-            "area": target.area[:200],
-        }
-        for target in targets
-    ]
-    if rows:
-        db.session.execute(insert(LetterRow), rows)
-
-
-def _letters_of(signature_id: int) -> list[LetterRow]:
-    return list(
-        db.session.scalars(
-            select(LetterRow).where(LetterRow.signature_id == signature_id).order_by(LetterRow.id)
-        )
-    )
 
 
 KIND = LetterCampaign()
