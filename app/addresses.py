@@ -55,6 +55,25 @@ def normalize_email(raw: str) -> str:
     return f"{checked.local_part.translate(ASCII_LOWER)}@{checked.ascii_domain.lower()}"
 
 
+# Providers that deliver a.b.c@ and abc@ to the same mailbox; the second domain is the first's.
+DOTS_IGNORED = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
+
+
+def one_person(email: str) -> str:
+    """The form under which addresses count as one person for limits (never for storage): the
+    `+tag` dropped from the local part, and dots too where the provider ignores them.
+
+    `ana+1@example.ca` and `ana+2@example.ca` reach one mailbox at almost every provider;
+    treated apart, one person could write to a representative as often as they have tags.
+    """
+    local, _, domain = email.rpartition("@")
+    local = local.split("+", 1)[0] or local
+    if domain in DOTS_IGNORED:
+        domain = DOTS_IGNORED[domain]
+        local = local.replace(".", "")
+    return f"{local}@{domain}"
+
+
 def normalize_postal_code(raw: str, country: str) -> str:
     """Canadian codes as 'A1A 1A1' (ValueError if not one); others trimmed and upper-cased."""
     value = " ".join(raw.split()).upper()

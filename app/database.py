@@ -6,15 +6,33 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from functools import cache
 
 from flask import Flask, current_app
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from .extensions import db
 
 log = logging.getLogger(__name__)
+_DIALECTS = {"postgresql": postgresql, "sqlite": sqlite}
+
+
+@cache
+def insert_ignoring_duplicates_on(dialect: str, table):
+    """INSERT ... ON CONFLICT DO NOTHING on `table` for the named database, built once."""
+    return _DIALECTS[dialect].insert(table).on_conflict_do_nothing()
+
+
+def insert_ignoring_duplicates(model):
+    """INSERT ... ON CONFLICT DO NOTHING for this database: a duplicate is skipped, not an error.
+
+    Built once per table and database: the columns come with the parameters at execution.
+    """
+    table = getattr(model, "__table__", model)
+    return insert_ignoring_duplicates_on(db.session.get_bind().dialect.name, table)
 
 
 def init_database(app: Flask) -> None:

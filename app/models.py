@@ -172,6 +172,20 @@ class Letter(db.Model):
     area: Mapped[str] = mapped_column(String(200), default="")
 
 
+class LetterWriter(db.Model):
+    """One person has written to one representative of the campaign: each does so once, ever.
+
+    `writer` is a keyed hash of the address as addresses.one_person counts it (tags and ignored
+    dots dropped). It is all that is kept of the writer, and it stays after their erasure, so
+    signing, erasing and signing again sends no second letter.
+    """
+
+    __tablename__ = "letter_writers"
+
+    writer: Mapped[str] = mapped_column(String(64), primary_key=True)
+    target_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
 class OutboxMessage(db.Model):
     """An email waiting for, or done with, delivery; rendered only when sent."""
 

@@ -7,12 +7,16 @@ from datetime import timedelta
 from functools import cache
 
 from sqlalchemy import Executable, bindparam, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from .audit import ERASE, HIDE, PURGE, record_event
 from .campaign import current_campaign
 from .counter import add_to_count, forget_count
-from .database import checkpoint_erasure, write_transaction
+from .database import (
+    checkpoint_erasure,
+    insert_ignoring_duplicates,
+    insert_ignoring_duplicates_on,
+    write_transaction,
+)
 from .emails import ALREADY_SIGNED, CONFIRMATION
 from .extensions import db
 from .keyset import keyset_page
@@ -69,26 +73,11 @@ def consent_version(text: str) -> str:
 
 
 SIGNATURES = Signature.__table__
-_DIALECTS = {"postgresql": postgresql, "sqlite": sqlite}
-
-
-@cache
-def _insert_ignoring_duplicates(dialect: str, table):
-    return _DIALECTS[dialect].insert(table).on_conflict_do_nothing()
-
-
-def insert_ignoring_duplicates(model):
-    """INSERT ... ON CONFLICT DO NOTHING for this database: a duplicate is skipped, not an error.
-
-    Built once per table and database: the columns come with the parameters at execution.
-    """
-    table = getattr(model, "__table__", model)
-    return _insert_ignoring_duplicates(db.session.get_bind().dialect.name, table)
 
 
 @cache
 def _insert_signature(dialect: str):
-    return _insert_ignoring_duplicates(dialect, SIGNATURES).returning(SIGNATURES.c.id)
+    return insert_ignoring_duplicates_on(dialect, SIGNATURES).returning(SIGNATURES.c.id)
 
 
 # Core statements on the tables, built once: each request only binds its values. (An

@@ -24,6 +24,7 @@ from app.models import (
     ConsentWording,
     CountShard,
     Letter,
+    LetterWriter,
     Organizer,
     OutboxMessage,
     Signature,
@@ -67,7 +68,9 @@ def settings(database_url: str, instance_path, **extra) -> dict:
 
 def empty_tables() -> None:
     """Leave the database as the migrations made it."""
-    for model in (OutboxMessage, Letter, Signature, SignatureTally, ConsentWording, Organizer, AuditEvent):
+    for model in (OutboxMessage, Letter, LetterWriter, Signature, SignatureTally, ConsentWording):
+        db.session.execute(delete(model))
+    for model in (Organizer, AuditEvent):
         db.session.execute(delete(model))
     db.session.execute(update(CountShard).values(count=0))
     db.session.commit()

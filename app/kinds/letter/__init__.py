@@ -6,13 +6,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
+from ...addresses import one_person
 from ...campaign import CampaignError, current_campaign
-from ...extensions import db
+from ...database import insert_ignoring_duplicates
+from ...extensions import db, keyed_hash
 from ...mail import LETTER, queue_letters
 from ...models import Letter as LetterRow
-from ...models import OutboxMessage, Signature
+from ...models import LetterWriter, OutboxMessage, Signature
 from ...submissions import letter_rows, letters_of, record_letters
 from ...targets import TargetList, load_targets
 from ..petition import Petition
@@ -144,7 +146,9 @@ class LetterCampaign(Petition):
                 queue_letters(writer.id, sent_at=writer.confirmed_at + timedelta(minutes=1))
 
     def on_confirm(self, signature_id: int) -> None:
-        """The writer is confirmed: each of their letters goes to the outbox, once."""
+        """The writer is confirmed: each of their letters goes to the outbox, once, but for a
+        representative this person has written to before (see first_letters_only)."""
+        first_letters_only(signature_id)
         queue_letters(signature_id)
 
     def count_parts(self) -> dict[str, int]:
@@ -202,6 +206,19 @@ class LetterCampaign(Petition):
         if letter is None:
             return super().render_outbox_email(message, signature, message_id)
         return render_letter(letter, signature, message_id)
+
+
+def first_letters_only(signature_id: int) -> None:
+    """Drop the signature's letters to representatives its writer has written to already, within
+    the caller's transaction, and remember the others: one letter per person, per
+    representative, per campaign, however often they erase their signature and sign again, and
+    whatever `+tag` they add to their address."""
+    email = db.session.scalar(select(Signature.email).where(Signature.id == signature_id))
+    writer = keyed_hash(f"letter-writer:{one_person(email)}", digest_size=32)
+    remember = insert_ignoring_duplicates(LetterWriter).returning(LetterWriter.target_id)
+    for letter in letters_of(signature_id):
+        if db.session.scalar(remember, {"writer": writer, "target_id": letter.target_id}) is None:
+            db.session.execute(delete(LetterRow).where(LetterRow.id == letter.id))
 
 
 KIND = LetterCampaign()
