@@ -119,6 +119,9 @@ def load_config(instance_path: str) -> dict:
         "DATABASE_LOCK_TIMEOUT_MS": _int("DATABASE_LOCK_TIMEOUT_MS", 5000),
         "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 10),
         "MAIL_MAX_ATTEMPTS": _int("MAIL_MAX_ATTEMPTS", 8),
+        # Letters to representatives: at most this many a day to each one, per campaign; the
+        # rest wait for the next day (mail/ceiling.py).
+        "LETTERS_PER_REPRESENTATIVE_DAILY": _int("LETTERS_PER_REPRESENTATIVE_DAILY", 500),
         # Seconds a deliverer holds a batch unrenewed: after that, if it died, another takes it.
         "MAIL_LEASE": _int("MAIL_LEASE", 30),
         # Letters to representatives: Open North's Represent API, when set (the CSV alone if not).
@@ -141,6 +144,11 @@ def check_config(config: dict) -> None:
     """Refuse to run in production without the settings every link and signature depend on,
     or with a guessable key or a base for links that is not a web address."""
     _check_letter_test_recipient(config)
+    if config["LETTERS_PER_REPRESENTATIVE_DAILY"] < 1:
+        raise ConfigError(
+            "LETTERS_PER_REPRESENTATIVE_DAILY must be 1 or more: how many letters each "
+            "representative may get in a day, the rest waiting for the next."
+        )
     if config["DEVELOPMENT"]:
         return
     missing = [name for name in ("SECRET_KEY", "PUBLIC_URL") if not config.get(name)]

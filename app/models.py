@@ -1,12 +1,13 @@
 """Tables: signatures, the consent wordings they agreed to, letters to representatives, the mail
 outbox, the count shards, the dashboard's tallies, organizers, their devices and the audit log."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -184,6 +185,21 @@ class LetterWriter(db.Model):
 
     writer: Mapped[str] = mapped_column(String(64), primary_key=True)
     target_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class LetterDay(db.Model):
+    """The letters handed to the mail server for one representative on one day (in the
+    campaign's time zone): mail.ceiling holds each day to a ceiling, and their sum is the
+    campaign's letters sent. Nothing of any writer is here, so the figures outlive erasure
+    and anonymisation."""
+
+    __tablename__ = "letter_days"
+
+    target_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(200), default="")
+    sent: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class OutboxMessage(db.Model):

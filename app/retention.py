@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import String, case, cast, delete, exists, func, literal, or_, select, update
+from sqlalchemy import String, case, cast, delete, func, literal, select, update
 
 from .audit import ANONYMISE, record_event
 from .campaign import current_campaign
@@ -30,22 +30,17 @@ def anonymise_due(actor: str, now: datetime | None = None) -> int:
     counted = kind_for(current_campaign()).counted()
     with write_transaction():
         counted_before = _count(remaining & counted)
+        # Their mail goes, and their letters too: the letters sent stay counted by day and
+        # representative (models.LetterDay), and a letter's ward is finer than the province kept.
+        writers = select(Signature.id).where(remaining)
         db.session.execute(
             delete(OutboxMessage)
-            .where(
-                OutboxMessage.signature_id.in_(select(Signature.id).where(remaining)),
-                # A letter sent stays counted; its row holds nothing of the writer.
-                or_(OutboxMessage.letter_id.is_(None), OutboxMessage.status != OutboxMessage.SENT),
-            )
+            .where(OutboxMessage.signature_id.in_(writers))
             .execution_options(synchronize_session=False)
         )
-        # A letter never sent is no one's letter any more: only the sent ones stay, for the counts.
         db.session.execute(
             delete(Letter)
-            .where(
-                Letter.signature_id.in_(select(Signature.id).where(remaining)),
-                ~exists().where(OutboxMessage.letter_id == Letter.id),
-            )
+            .where(Letter.signature_id.in_(writers))
             .execution_options(synchronize_session=False)
         )
         anonymised = db.session.execute(

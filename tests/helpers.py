@@ -24,6 +24,7 @@ from app.models import (
     ConsentWording,
     CountShard,
     Letter,
+    LetterDay,
     LetterWriter,
     Organizer,
     OutboxMessage,
@@ -68,7 +69,7 @@ def settings(database_url: str, instance_path, **extra) -> dict:
 
 def empty_tables() -> None:
     """Leave the database as the migrations made it."""
-    for model in (OutboxMessage, Letter, LetterWriter, Signature, SignatureTally, ConsentWording):
+    for model in (OutboxMessage, Letter, LetterWriter, LetterDay, Signature, SignatureTally, ConsentWording):
         db.session.execute(delete(model))
     for model in (Organizer, AuditEvent):
         db.session.execute(delete(model))

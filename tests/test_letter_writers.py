@@ -1,17 +1,33 @@
-"""One letter per person, per representative, per campaign (issue 19: letters as a harassment channel).
+"""Letters as a harassment channel (issue 19): one letter per person, per representative, per
+campaign; a daily ceiling per representative; and the letters sent stay counted after their
+writer is erased.
 
 Signing, confirming, erasing and signing again sent the mayor five letters in a minute;
 sixty `harasser+N@` addresses at one provider sent 44 letters in 20 s.
 """
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import select
 
 from app.addresses import one_person
+from app.clock import utcnow
 from app.extensions import db
-from app.models import LetterWriter, Signature
+from app.kinds import kind_for
+from app.mail.ceiling import letter_day, next_day_starts
+from app.models import LetterDay, LetterWriter, Signature
 from app.signatures import erase_signature
-from helpers import LETTER_CAMPAIGN, deliver, link_in, press_button, text_part, write_letter
+from helpers import (
+    LETTER_CAMPAIGN,
+    add_organizer,
+    deliver,
+    link_in,
+    log_in,
+    press_button,
+    text_part,
+    write_letter,
+)
 
 
 @pytest.fixture
@@ -70,3 +86,51 @@ def test_one_person_drops_tags_everywhere_and_dots_only_where_the_provider_ignor
     assert one_person("a.n.a@example.ca") == "a.n.a@example.ca"
     assert one_person("A.na+x@googlemail.com".lower()) == "ana@gmail.com"
     assert one_person("+only@example.ca") == "+only@example.ca"
+
+
+def figures(app) -> dict:
+    with app.test_request_context():
+        kind = kind_for(app.extensions["campaign"])
+        return {
+            "letters": kind.count_parts()["letters"],
+            **{row.target_id: row for row in kind.dashboard_figures()},
+        }
+
+
+def test_letters_past_a_representatives_daily_ceiling_wait_for_the_next_day(make_app, smtp):
+    app = make_app(CAMPAIGN_FILE=str(LETTER_CAMPAIGN), LETTERS_PER_REPRESENTATIVE_DAILY=2)
+    for writer in ("ana@example.ca", "ben@example.ca", "chloe@example.ca"):
+        write_and_confirm(app, smtp, writer, targets=("mayor",))
+    assert len(letters_to(smtp, "mayor@example.org")) == 2
+    mayor = figures(app)["mayor"]
+    assert (mayor.sent, mayor.waiting, mayor.next_day) == (2, 1, 1)
+    add_organizer(app)
+    organizer = app.test_client()
+    log_in(organizer)
+    dashboard = organizer.get("/admin/").get_data(as_text=True)
+    assert "1 for the next day: today" in dashboard or "1 pour le lendemain" in dashboard
+
+    with app.app_context():
+        tomorrow = next_day_starts(letter_day(utcnow()))  # midnight in the campaign's time zone
+    deliver(app, now=tomorrow - dt.timedelta(minutes=1))
+    assert len(letters_to(smtp, "mayor@example.org")) == 2
+    deliver(app, now=tomorrow + dt.timedelta(minutes=1))
+    assert len(letters_to(smtp, "mayor@example.org")) == 3
+    assert (figures(app)["mayor"].sent, figures(app)["mayor"].next_day) == (3, 0)
+    with app.app_context():
+        assert sorted(day.sent for day in db.session.scalars(select(LetterDay))) == [1, 2]
+
+
+def test_the_letters_sent_stay_counted_after_their_writer_is_erased(letter_app, smtp):
+    write_and_confirm(letter_app, smtp, "ana@example.ca", targets=("mayor", "ward-1"))
+    write_and_confirm(letter_app, smtp, "ben@example.ca", targets=("mayor",))
+    before = figures(letter_app)
+    erase_everyone(letter_app)
+    after = figures(letter_app)
+    assert before["letters"] == after["letters"] == 3
+    assert (after["mayor"].sent, after["ward-1"].sent) == (2, 1)
+    assert (after["mayor"].name, after["mayor"].waiting, after["mayor"].unconfirmed) == (
+        before["mayor"].name,
+        0,
+        0,
+    )

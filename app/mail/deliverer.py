@@ -95,8 +95,10 @@ def deliver_due(now: datetime | None = None, should_stop=lambda: False) -> int:
                 log.exception("outbox message %s could not be rendered; it will be retried", message.id)
                 _retry_or_fail(held, message, "could not be rendered", clock())
                 continue
-            if not held.hand_over(message.id, clock()):
-                continue  # our lease ran out and another deliverer has it now
+            # A letter handed over before (its outcome unknown, so sent again) was counted then.
+            letter_id = message.letter_id if message.handed_at is None else None
+            if not held.hand_over(message.id, clock(), letter_id):
+                continue  # our lease ran out and another deliverer has it now, or the letter waits
             try:
                 transport.send(email)
             except PermanentFailure as error:

@@ -15,6 +15,7 @@ from sqlalchemy import and_, case, func, insert, literal, or_, select, update
 from ..database import write_transaction
 from ..extensions import db
 from ..models import Letter, OutboxMessage, Signature, utcnow
+from .ceiling import WAITS_FOR_NEXT_DAY, give_back_place, letter_day, next_day_starts, take_place
 
 MAX_EMAILS_PER_SIGNATURE = 5
 EMAIL_WINDOW = timedelta(days=1)
@@ -144,18 +145,23 @@ def claim_due(now: datetime, limit: int = BATCH_SIZE) -> list[int]:
     return claim_with_lease(now, now + lease_length(), limit)
 
 
+def _set_outbox(where, **values) -> list[int]:
+    """Change the outbox rows that match, within the caller's transaction; their ids."""
+    return list(
+        db.session.execute(
+            update(OutboxMessage)
+            .where(where)
+            .values(**values)
+            .returning(OutboxMessage.id)
+            .execution_options(synchronize_session=False)
+        ).scalars()
+    )
+
+
 def _update_outbox(where, **values) -> list[int]:
     """Change the outbox rows that match, in a write transaction of its own; their ids."""
     with write_transaction():
-        return list(
-            db.session.execute(
-                update(OutboxMessage)
-                .where(where)
-                .values(**values)
-                .returning(OutboxMessage.id)
-                .execution_options(synchronize_session=False)
-            ).scalars()
-        )
+        return _set_outbox(where, **values)
 
 
 def claim_with_lease(now: datetime, lease: datetime, limit: int) -> list[int]:
@@ -191,6 +197,9 @@ class Claim:
     def __init__(self, ids: list[int], lease: datetime):
         self.ids = ids
         self.lease = lease
+        # Letters counted against their representative's day as they were handed over:
+        # message id -> (letter id, day), to give the place back if the send fails.
+        self.places: dict[int, tuple] = {}
 
     def _held(self, ids: list[int]):
         return and_(
@@ -199,32 +208,66 @@ class Claim:
             OutboxMessage.lease_until == self.lease,
         )
 
-    def hand_over(self, message_id: int, now: datetime) -> bool:
+    def hand_over(self, message_id: int, now: datetime, letter_id: int | None = None) -> bool:
         """Renew the lease of everything still held and mark one message as handed to the
-        server; False if another deliverer has taken that message over."""
+        server; False if another deliverer has taken that message over.
+
+        A letter (`letter_id`) also takes one of its representative's places for the day, in
+        the same transaction. When there is none left it is not handed over (False): it goes
+        back to the queue until the next day begins, its attempt not counted.
+        """
         lease = now + lease_length()
-        held = _update_outbox(
-            self._held(self.ids),
-            lease_until=lease,
-            # Typed as the column, so the time is stored in UTC like every other.
-            handed_at=case(
-                (OutboxMessage.id == message_id, literal(now, OutboxMessage.handed_at.type)),
-                else_=OutboxMessage.handed_at,
-            ),
-        )
-        self.lease = lease
-        return message_id in held
+        with write_transaction():
+            held = _set_outbox(
+                self._held(self.ids),
+                lease_until=lease,
+                # Typed as the column, so the time is stored in UTC like every other.
+                handed_at=case(
+                    (OutboxMessage.id == message_id, literal(now, OutboxMessage.handed_at.type)),
+                    else_=OutboxMessage.handed_at,
+                ),
+            )
+            self.lease = lease
+            if message_id not in held or letter_id is None:
+                return message_id in held
+            day = letter_day(now)
+            if take_place(letter_id, day):
+                self.places[message_id] = (letter_id, day)
+                return True
+            _set_outbox(
+                self._held([message_id]),
+                status=OutboxMessage.QUEUED,
+                lease_until=None,
+                handed_at=None,
+                attempts=OutboxMessage.attempts - 1,
+                next_attempt_at=literal(next_day_starts(day), OutboxMessage.next_attempt_at.type),
+                last_error=WAITS_FOR_NEXT_DAY,
+            )
+            return False
+
+    def _give_back_places(self, ids: list[int]) -> None:
+        """Letters among `ids` that this holder counted and did not send give their places back
+        (a message another deliverer has taken over keeps it: it is sent again, uncounted)."""
+        for message_id in ids:
+            if message_id in self.places:
+                give_back_place(*self.places.pop(message_id))
 
     def finish(self, message_id: int, **values) -> None:
-        """Record a message's outcome and let go of it."""
-        _update_outbox(self._held([message_id]), lease_until=None, **values)
+        """Record a message's outcome and let go of it (a letter not sent gives its place back)."""
+        with write_transaction():
+            finished = _set_outbox(self._held([message_id]), lease_until=None, **values)
+            if values.get("status") != OutboxMessage.SENT:
+                self._give_back_places(finished)
+            self.places.pop(message_id, None)
 
     def release(self, ids: list[int]) -> None:
         """Give messages back untried: due at once, and the attempt not counted."""
-        _update_outbox(
-            self._held(ids),
-            status=OutboxMessage.QUEUED,
-            lease_until=None,
-            handed_at=None,
-            attempts=OutboxMessage.attempts - 1,
-        )
+        with write_transaction():
+            released = _set_outbox(
+                self._held(ids),
+                status=OutboxMessage.QUEUED,
+                lease_until=None,
+                handed_at=None,
+                attempts=OutboxMessage.attempts - 1,
+            )
+            self._give_back_places(released)

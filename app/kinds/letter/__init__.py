@@ -13,6 +13,13 @@ from ...campaign import CampaignError, current_campaign
 from ...database import insert_ignoring_duplicates
 from ...extensions import db, keyed_hash
 from ...mail import LETTER, queue_letters
+from ...mail.ceiling import (
+    WAITS_FOR_NEXT_DAY,
+    count_as_sent,
+    letter_day,
+    letters_sent,
+    sent_by_representative,
+)
 from ...models import Letter as LetterRow
 from ...models import LetterWriter, OutboxMessage, Signature
 from ...submissions import letter_rows, letters_of, record_letters
@@ -52,8 +59,13 @@ class TargetFigures:
     role: str
     sent: int
     waiting: int
+    next_day: int  # of those waiting, held back by the day's ceiling
     failed: int
     unconfirmed: int
+
+    @property
+    def total(self) -> int:
+        return self.sent + self.waiting + self.failed + self.unconfirmed
 
 
 def _text(table: dict, key: str, where: str) -> str:
@@ -143,7 +155,9 @@ class LetterCampaign(Petition):
             )
             record_letters(writer.id, letter_rows(found))
             if writer.confirmed_at is not None:
-                queue_letters(writer.id, sent_at=writer.confirmed_at + timedelta(minutes=1))
+                sent_at = writer.confirmed_at + timedelta(minutes=1)
+                queue_letters(writer.id, sent_at=sent_at)
+                count_as_sent(writer.id, letter_day(sent_at))
 
     def on_confirm(self, signature_id: int) -> None:
         """The writer is confirmed: each of their letters goes to the outbox, once, but for a
@@ -152,35 +166,40 @@ class LetterCampaign(Petition):
         queue_letters(signature_id)
 
     def count_parts(self) -> dict[str, int]:
-        """Letters sent so far."""
-        sent = db.session.scalar(
-            select(func.count())
-            .select_from(OutboxMessage)
-            .where(OutboxMessage.kind == LETTER, OutboxMessage.status == OutboxMessage.SENT)
-        )
-        return {"letters": int(sent or 0)}
+        """Letters sent so far, whoever wrote them (an erased writer's letters stay counted)."""
+        return {"letters": letters_sent()}
 
     def dashboard_figures(self) -> list[TargetFigures]:
-        """Letters per representative, by what has become of them, most written to first."""
+        """Letters per representative, by what has become of them, most written to first.
+
+        Sent comes from the day counts, which outlive their writers; the rest from the letters
+        still held. Waiting includes those held back by the day's ceiling (`next_day`).
+        """
 
         def status_is(*statuses):
             return func.count(OutboxMessage.id).filter(OutboxMessage.status.in_(statuses))
 
-        rows = db.session.execute(
+        held = db.session.execute(
             select(
                 LetterRow.target_id,
                 func.max(LetterRow.name),
                 func.max(LetterRow.role),
-                status_is(OutboxMessage.SENT),
                 status_is(OutboxMessage.QUEUED, OutboxMessage.SENDING),
+                func.count(OutboxMessage.id).filter(OutboxMessage.last_error == WAITS_FOR_NEXT_DAY),
                 status_is(OutboxMessage.FAILED),
                 func.count(LetterRow.id).filter(OutboxMessage.id.is_(None)),
             )
             .outerjoin(OutboxMessage, OutboxMessage.letter_id == LetterRow.id)
             .group_by(LetterRow.target_id)
-            .order_by(func.count(LetterRow.id).desc(), LetterRow.target_id)
         ).all()
-        return [TargetFigures(*row) for row in rows]
+        sent = sent_by_representative()
+        figures = {
+            target_id: TargetFigures(target_id, name, role, sent.get(target_id, (0, 0, 0))[2], *counts)
+            for target_id, name, role, *counts in held
+        }
+        for target_id, (name, role, count) in sent.items():
+            figures.setdefault(target_id, TargetFigures(target_id, name, role, count, 0, 0, 0, 0))
+        return sorted(figures.values(), key=lambda row: (-row.total, row.target_id))
 
     def export_cells(self) -> dict:
         sent = (
