@@ -122,6 +122,12 @@ def load_config(instance_path: str) -> dict:
         # Letters to representatives: at most this many a day to each one, per campaign; the
         # rest wait for the next day (mail/ceiling.py).
         "LETTERS_PER_REPRESENTATIVE_DAILY": _int("LETTERS_PER_REPRESENTATIVE_DAILY", 500),
+        # An open letter's PDF (kinds/open_letter/pdfs.py): built once the list has been still
+        # this many seconds, or this long after the last build at most; each build bounded.
+        "LETTER_PDF_QUIET": _int("LETTER_PDF_QUIET", 10),
+        "LETTER_PDF_MAX_STALE": _int("LETTER_PDF_MAX_STALE", 120),
+        "LETTER_PDF_BUILD_TIMEOUT": _int("LETTER_PDF_BUILD_TIMEOUT", 600),
+        "LETTER_PDF_MEMORY_MB": _int("LETTER_PDF_MEMORY_MB", 2048),
         # Seconds a deliverer holds a batch unrenewed: after that, if it died, another takes it.
         "MAIL_LEASE": _int("MAIL_LEASE", 30),
         # Letters to representatives: Open North's Represent API, when set (the CSV alone if not).

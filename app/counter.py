@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, func, select, update
 
 from .campaign import current_campaign
 from .extensions import db
-from .models import CountShard, utcnow
+from .models import CountShard, LetterPdf, utcnow
 
 CACHE_SECONDS = 1.0
 
@@ -60,11 +60,19 @@ _ADD_TO_SHARD = (
 )
 
 
+# An open letter's count is its list: when it drops, a name has left, and the PDFs built with
+# it must never be served again (nor any build under way be stored: its lease goes too).
+_DROP_LETTER_PDFS = update(LetterPdf).values(pdf=None, building_until=None)
+
+
 def add_to_count(delta: int) -> None:
     """Change the count within the caller's transaction."""
-    db.session.connection().execute(
+    connection = db.session.connection()
+    connection.execute(
         _ADD_TO_SHARD, {"chosen_shard": random.randrange(CountShard.SHARDS), "delta": delta, "now": utcnow()}
     )
+    if delta < 0:
+        connection.execute(_DROP_LETTER_PDFS)
 
 
 class CountCache:

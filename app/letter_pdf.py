@@ -6,24 +6,24 @@ that the app starts where Pango is missing (the PDF route then answers 503). Wea
 nothing from the network or the disk while building: its URL fetcher takes data: URLs and the
 project's own fonts (app/letter_fonts.py), which the stylesheet names, and nothing else.
 
-A PDF is kept per (language, listing version) in a small cache in each process: downloads
-between two changes of the list cost one build per language in each gunicorn worker, not one
-per download. The caller's listing version must change whenever a signatory is listed or
-leaves the list.
+Requests never build a PDF: app/pdf_builds.py builds each language's in the background, in
+a child process (`python -m app.letter_pdf` reads the page and its stylesheets on stdin and
+writes the PDF on stdout), and keeps it where every worker reads it.
 """
 
 import datetime as dt
+import json
 import logging
+import os
 import re
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable
+import sys
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import NamedTuple
 
 from flask import Response, current_app, render_template
-from flask_babel import force_locale, format_date, gettext
+from flask_babel import force_locale, format_date, format_datetime, gettext
 from werkzeug.exceptions import ServiceUnavailable
 
 from . import letter_fonts
@@ -41,7 +41,6 @@ UNAVAILABLE_TEMPLATE = "open_letter/pdf_unavailable.html"
 PAGE_SIZE = "letter"
 # Only data: URLs may be read while building: no request leaves the server, no file is read.
 ALLOWED_PROTOCOLS = ("data",)
-CACHE_SIZE = 4  # two languages, the current listing and the one before it
 PLACEHOLDER = re.compile(r"%\((page|pages)\)s")
 
 
@@ -73,13 +72,15 @@ def render_letter_html(
     *,
     pdf: bool = False,
     pdf_url: str = "",
+    listed_at: dt.datetime | None = None,
 ) -> str:
     """The printable page: the letter, then the signatories.
 
     `content` is the campaign's Content in `language`; its `letter` has the parts around the
     body: `addressee` (lines), `salutation`, `closing` and `cc` (lines). Signatories come as
     (name, website) and (name, title, organization) rows, in the order to print. With `pdf`,
-    the page links no stylesheet (the PDF build passes it) and no PDF.
+    the page links no stylesheet (the PDF build passes it) and no PDF. `listed_at` (the PDF's
+    build time) is printed above the signatories: a PDF may be a moment behind the list.
     """
     with force_locale(language):
         return render_template(
@@ -93,6 +94,7 @@ def render_letter_html(
             individuals=[Individual(*row) for row in individuals],
             pdf=pdf,
             pdf_url=pdf_url,
+            listed_at=format_datetime(listed_at, "long") if listed_at else "",
         )
 
 
@@ -108,21 +110,32 @@ def render_letter_pdf(
     individuals: Iterable[tuple],
     language: str,
     letter_date: dt.date,
+    listed_at: dt.datetime | None = None,
 ) -> bytes:
-    """The letter and its signatories as a PDF, with page numbers; raises PdfUnavailable."""
-    weasyprint = _weasyprint()
-    html = render_letter_html(content, organizations, individuals, language, letter_date, pdf=True)
-    fetcher = offline_fetcher()
-    fonts = weasyprint.text.fonts.FontConfiguration()
+    """The letter and its signatories as a PDF, with page numbers, built in this process;
+    raises PdfUnavailable."""
+    return write_pdf(*pdf_sources(content, organizations, individuals, language, letter_date, listed_at))
+
+
+def pdf_sources(content, organizations, individuals, language, letter_date, listed_at=None) -> tuple:
+    """What WeasyPrint takes, as strings: the page, then its stylesheets (the fonts, letter.css,
+    and the page size with its footer in `language`). Needs the app; write_pdf does not."""
+    html = render_letter_html(
+        content, organizations, individuals, language, letter_date, pdf=True, listed_at=listed_at
+    )
     with force_locale(language):
         pages = _page_css()
-    stylesheets = [
-        weasyprint.CSS(string=letter_fonts.font_face_css(), url_fetcher=fetcher, font_config=fonts),
-        weasyprint.CSS(string=_stylesheet(), url_fetcher=fetcher, font_config=fonts),
-        weasyprint.CSS(string=pages, url_fetcher=fetcher, font_config=fonts),
-    ]
+    return html, (letter_fonts.font_face_css(), _stylesheet(), pages)
+
+
+def write_pdf(html: str, stylesheets: Iterable[str]) -> bytes:
+    """The PDF of `html` with these stylesheets, reading nothing but the project's fonts."""
+    weasyprint = _weasyprint()
+    fetcher = offline_fetcher()
+    fonts = weasyprint.text.fonts.FontConfiguration()
+    sheets = [weasyprint.CSS(string=sheet, url_fetcher=fetcher, font_config=fonts) for sheet in stylesheets]
     document = weasyprint.HTML(string=html, url_fetcher=fetcher)
-    return document.write_pdf(stylesheets=stylesheets, font_config=fonts, pdf_tags=True)
+    return document.write_pdf(stylesheets=sheets, font_config=fonts, pdf_tags=True)
 
 
 def offline_fetcher():
@@ -176,61 +189,22 @@ def _css_string(text: str) -> str:
     return f'"{escaped}"'
 
 
-class PdfCache:
-    """The last few PDFs built, by key; a process builds one at a time, so threads that miss
-    together wait for one build instead of each making their own."""
-
-    def __init__(self, size: int = CACHE_SIZE):
-        self.size = size
-        self.builds = 0
-        self._pdfs: OrderedDict[Hashable, bytes] = OrderedDict()
-        self._lock = threading.Lock()  # guards _pdfs and builds
-        self._building = threading.Lock()
-
-    def get(self, key: Hashable, build: Callable[[], bytes]) -> bytes:
-        """The PDF for `key`; `build` runs only when this process has none for it."""
-        pdf = self._lookup(key)
-        if pdf is not None:
-            return pdf
-        with self._building:
-            pdf = self._lookup(key)
-            if pdf is not None:
-                return pdf
-            pdf = build()
-            with self._lock:
-                self.builds += 1
-                self._pdfs[key] = pdf
-                while len(self._pdfs) > self.size:
-                    self._pdfs.popitem(last=False)
-            return pdf
-
-    def _lookup(self, key: Hashable) -> bytes | None:
-        with self._lock:
-            pdf = self._pdfs.get(key)
-            if pdf is not None:
-                self._pdfs.move_to_end(key)
-            return pdf
+def unavailable_page(print_url: str = "", preparing: bool = False) -> Response:
+    """The 503 answer when there is no PDF to give: being prepared (try again in a moment), or
+    this server cannot build one; either way the printable page is there."""
+    page = render_template(UNAVAILABLE_TEMPLATE, status=503, print_url=print_url, preparing=preparing)
+    response = Response(page, status=503, mimetype="text/html")
+    response.headers["Retry-After"] = "30"
+    return response
 
 
-def pdf_cache() -> PdfCache:
-    """This app's cache of built PDFs, made on first use."""
-    return current_app.extensions.setdefault("letter_pdf_cache", PdfCache())
+def _child() -> None:
+    """`python -m app.letter_pdf`: the page and its stylesheets as JSON on stdin, the PDF on
+    stdout. Run at low priority by app/pdf_builds.py, so web workers keep the processor."""
+    os.nice(10)
+    sources = json.load(sys.stdin)
+    sys.stdout.buffer.write(write_pdf(sources["html"], sources["stylesheets"]))
 
 
-def letter_pdf(key: Hashable, build: Callable[[], bytes]) -> bytes:
-    """The PDF for `key` = (language, listing version), built by `build` on a miss."""
-    return pdf_cache().get(key, build)
-
-
-def send_letter_pdf(
-    key: Hashable, build: Callable[[], bytes], filename: str, print_url: str = ""
-) -> Response:
-    """The /letter.pdf response: the cached PDF, or a 503 page pointing to the printable version."""
-    try:
-        pdf = letter_pdf(key, build)
-    except PdfUnavailable:
-        page = render_template(UNAVAILABLE_TEMPLATE, status=503, print_url=print_url)
-        return Response(page, status=503, mimetype="text/html")
-    return Response(
-        pdf, mimetype="application/pdf", headers={"Content-Disposition": f'inline; filename="{filename}"'}
-    )
+if __name__ == "__main__":
+    _child()

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -200,6 +201,22 @@ class LetterDay(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(200), default="")
     sent: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LetterPdf(db.Model):
+    """An open letter's last PDF in one language, built in the background (app/pdf_builds.py),
+    where every worker and instance reads it; `version` names the list it was built from."""
+
+    __tablename__ = "letter_pdfs"
+
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+    version: Mapped[str] = mapped_column(String(200), default="")
+    # None until built, and again as soon as a name leaves the list: it is never served after.
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
+    built_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # One builder at a time, on any instance: whoever holds the lease until then.
+    building_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(200))
 
 
 class OutboxMessage(db.Model):

@@ -25,6 +25,7 @@ from app.models import (
     CountShard,
     Letter,
     LetterDay,
+    LetterPdf,
     LetterWriter,
     Organizer,
     OutboxMessage,
@@ -69,7 +70,9 @@ def settings(database_url: str, instance_path, **extra) -> dict:
 
 def empty_tables() -> None:
     """Leave the database as the migrations made it."""
-    for model in (OutboxMessage, Letter, LetterWriter, LetterDay, Signature, SignatureTally, ConsentWording):
+    for model in (OutboxMessage, Letter, LetterWriter, LetterDay, LetterPdf, Signature, SignatureTally):
+        db.session.execute(delete(model))
+    for model in (ConsentWording,):
         db.session.execute(delete(model))
     for model in (Organizer, AuditEvent):
         db.session.execute(delete(model))
@@ -207,6 +210,14 @@ def assert_no_half_written_rows(app):
 
 
 # --- mail ----------------------------------------------------------------------------------
+
+
+def build_pdfs(app) -> int:
+    """Run the open letter's background PDF builder as if the list had been still long enough."""
+    from app.kinds.open_letter.pdfs import build_due_pdfs
+
+    with app.app_context():
+        return build_due_pdfs(utcnow() + timedelta(hours=1))
 
 
 def deliver(app, now=None) -> int:

@@ -7,7 +7,6 @@ import re
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,15 +19,7 @@ from markupsafe import Markup
 
 from app import letter_fonts
 from app.campaign import load_campaign
-from app.letter_pdf import (
-    PdfUnavailable,
-    letter_pdf,
-    offline_fetcher,
-    pdf_cache,
-    render_letter_html,
-    render_letter_pdf,
-    send_letter_pdf,
-)
+from app.letter_pdf import PdfUnavailable, offline_fetcher, render_letter_html, render_letter_pdf
 from helpers import OPEN_LETTER
 
 LETTER_DATE = dt.date(2026, 11, 30)
@@ -327,92 +318,16 @@ def test_the_font_warning_is_given_once_per_process_and_only_for_an_open_letter(
     assert len([record for record in caplog.records if record.name == "app.letter_fonts"]) == 1
 
 
-# --- the cache ------------------------------------------------------------------------------
+# --- without WeasyPrint ------------------------------------------------------------------------
 
 
-def counting(build):
-    """`build`, counting its calls in .calls."""
-
-    def counted():
-        counted.calls += 1
-        return build()
-
-    counted.calls = 0
-    return counted
-
-
-def test_the_pdf_is_built_once_per_language_and_listing_version(context):
-    organizations, individuals = many_signatories(1000)
-    build = {
-        language: counting(lambda language=language: render(language, organizations, individuals))
-        for language in ("en", "fr")
-    }
-
-    first = letter_pdf(("en", 7), build["en"])
-    again = letter_pdf(("en", 7), build["en"])
-    french = letter_pdf(("fr", 7), build["fr"])
-    after_a_change = letter_pdf(("en", 8), build["en"])
-
-    assert again is first
-    assert french is not first and pdf_pages(french)[0].startswith("Coalition Visages sans fichiers")
-    assert after_a_change is not first
-    assert build["en"].calls == 2 and build["fr"].calls == 1
-    assert pdf_cache().builds == 3
-
-
-def test_requests_that_miss_together_wait_for_one_build(context):
-    build = counting(lambda: time.sleep(0.3) or b"%PDF-1.7 one build")
-    start = threading.Barrier(4)
-    results = []
-
-    def download():
-        with context.app_context():
-            start.wait()
-            results.append(letter_pdf(("en", 1), build))
-
-    threads = [threading.Thread(target=download) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert results == [b"%PDF-1.7 one build"] * 4
-    assert build.calls == 1
-
-
-def test_the_cache_keeps_a_few_versions_and_drops_the_oldest(context):
-    cache = pdf_cache()
-    for version in range(cache.size + 1):
-        letter_pdf(("en", version), lambda version=version: f"pdf {version}".encode())
-    rebuild = counting(lambda: b"pdf 0 again")
-
-    assert letter_pdf(("en", cache.size), rebuild) == f"pdf {cache.size}".encode()
-    assert letter_pdf(("en", 0), rebuild) == b"pdf 0 again"
-    assert rebuild.calls == 1
-
-
-def test_send_letter_pdf_serves_the_pdf_inline(context):
-    response = send_letter_pdf(("en", 1), lambda: render("en"), "open-letter-en.pdf")
-
-    assert response.status_code == 200
-    assert response.mimetype == "application/pdf"
-    assert response.headers["Content-Disposition"] == 'inline; filename="open-letter-en.pdf"'
-    assert response.get_data().startswith(b"%PDF-")
-
-
-def test_without_weasyprint_the_pdf_is_a_clear_503_and_the_app_still_runs(context, monkeypatch):
+def test_without_weasyprint_a_build_is_a_clear_error_and_the_app_still_runs(context, monkeypatch):
     # As on a server without WeasyPrint (or without the Pango it loads): the import fails.
     monkeypatch.delitem(sys.modules, "weasyprint", raising=False)
     monkeypatch.setitem(sys.modules, "weasyprint", None)
 
     with pytest.raises(PdfUnavailable):
         render("en")
-    response = send_letter_pdf(("en", 2), lambda: render("en"), "open-letter-en.pdf", print_url="/letter")
-
-    assert response.status_code == 503
-    page = response.get_data(as_text=True)
-    assert "The PDF cannot be made right now" in page
-    assert 'href="/letter"' in page
     assert context.test_client().get("/").status_code == 200
 
 

@@ -121,6 +121,11 @@ class Kind:
     def on_confirm(self, signature_id: int) -> None:
         """Called inside the confirm transaction once the signature is confirmed; nothing by default."""
 
+    def background_work(self) -> int:
+        """Work the kind does beside the mail, in a thread of each deliverer's process, called
+        every few seconds with the app; how much it did. Nothing by default."""
+        return 0
+
 
 @cache
 def kind_named(name: str) -> Kind:

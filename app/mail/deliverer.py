@@ -137,6 +137,7 @@ class Deliverer:
         self._thread: threading.Thread | None = None
         self.pid = os.getpid()
         self._retention_checked_at = float("-inf")
+        self._background: threading.Thread | None = None
 
     def start(self) -> "Deliverer":
         self._thread = threading.Thread(target=self.run, name="mail-deliverer", daemon=True)
@@ -163,6 +164,7 @@ class Deliverer:
     def run(self) -> None:
         while not self._stop.is_set():
             self.check_retention()
+            self.start_background_work()
             sent = self.run_once()
             if sent < BATCH_SIZE:
                 self._wake.wait(self.poll_seconds)
@@ -171,6 +173,21 @@ class Deliverer:
     def run_once(self) -> int:
         """Deliver one batch; how many were sent."""
         return self._guarded("mail deliverer", lambda: deliver_due(should_stop=self._stop.is_set))
+
+    def start_background_work(self) -> None:
+        """Start the campaign kind's background work (an open letter's PDF builds) in a thread
+        of its own, unless it is still at it: a long build never holds back the mail."""
+        from ..kinds import Kind, kind_for  # the kinds send mail: imported once both are loaded
+
+        if self._background is not None and self._background.is_alive():
+            return
+        work = kind_for(self.app.extensions["campaign"]).background_work
+        if work.__func__ is Kind.background_work:
+            return  # this kind has none
+        self._background = threading.Thread(
+            target=self._guarded, args=("background work", work), name="kind-background", daemon=True
+        )
+        self._background.start()
 
     def check_retention(self) -> int:
         """At most once an hour, anonymise the signatures whose retention has run out; how many."""

@@ -60,6 +60,12 @@ class OpenLetter(Kind):
         # The page shows the letter's date too, which moves at midnight when the file sets none.
         return (*listing.listing_version(), current_campaign().settings.date())
 
+    def background_work(self) -> int:
+        """Build the letter's PDFs that are behind the list (pdfs.py)."""
+        from .pdfs import build_due_pdfs
+
+        return build_due_pdfs()
+
     def listed_signatories(self):
         """(organizations: [(name, website or "")], individuals: [(name, title, organization)])."""
         return listing.listed_signatories()

@@ -9,11 +9,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ...admin import organizer_context
-from ...campaign import current_campaign
 from ...counter import current_tally
 from ...models import ID_MAX
 from ...security import forbid_storing
-from .listing import INDIVIDUAL, ORGANIZATION, listed_counts, listed_page, listed_signatories, listing_version
+from .listing import INDIVIDUAL, ORGANIZATION, listed_counts, listed_page
 from .moderation import Verdict, approve_signatories, approve_signatory, reject_signatory
 
 bp = Blueprint("open_letter", __name__)
@@ -57,37 +56,38 @@ def signers_page(args):
     )
 
 
-def _letter_parts(language: str) -> tuple:
-    """What the renderer takes: the content, the two lists, the language and the date."""
-    campaign = current_campaign()
-    organizations, individuals = listed_signatories()
-    return campaign.in_language(language), organizations, individuals, language, campaign.settings.date()
-
-
 @bp.get("/letter.pdf")
 def letter_pdf():
-    """The letter and its listed signatories as a PDF, in the page's language, built once per
-    language until the list changes."""
-    from ... import letter_pdf  # imported only when a letter is asked for (WeasyPrint is heavy)
+    """The letter and its listed signatories as a PDF in the page's language: the last one
+    built in the background (pdfs.py), or a 503 pointing to the printable page meanwhile."""
+    from . import pdfs
 
     language = _language()
-    key = (language, listing_version(), current_campaign().settings.date())
-    return letter_pdf.send_letter_pdf(
-        key,
-        lambda: letter_pdf.render_letter_pdf(*_letter_parts(language)),
-        filename=f"open-letter-{language}.pdf",
-        print_url=url_for("open_letter.letter_html", lang=language),
+    stored = pdfs.stored_pdf(language)
+    if stored is None:
+        from ...letter_pdf import unavailable_page
+
+        print_url = url_for("open_letter.letter_html", lang=language)
+        return unavailable_page(print_url, preparing=pdfs.build_problem(language) is None)
+    pdf, built_at = stored
+    response = Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="open-letter-{language}.pdf"'},
     )
+    response.last_modified = built_at
+    return response
 
 
 @bp.get("/letter")
 def letter_html():
-    """The letter and its listed signatories as a plain page to print."""
+    """The letter and its listed signatories as a plain page to print, always as listed now."""
     from ... import letter_pdf
+    from .pdfs import letter_parts
 
     language = _language()
     page = letter_pdf.render_letter_html(
-        *_letter_parts(language), pdf_url=url_for("open_letter.letter_pdf", lang=language)
+        *letter_parts(language), pdf_url=url_for("open_letter.letter_pdf", lang=language)
     )
     return Response(page, mimetype="text/html")
 
