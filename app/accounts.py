@@ -77,7 +77,7 @@ def _dummy_hash(method: str) -> str:
 def load_organizer(session_id: str) -> Organizer | None:
     """Flask-Login's user loader: the id is 'organizer id:session token'."""
     organizer_id, _, token = session_id.partition(":")
-    if not organizer_id.isdigit() or not token:
+    if not (organizer_id.isascii() and organizer_id.isdigit()) or not token:
         return None
     organizer = db.session.get(Organizer, int(organizer_id))
     if organizer is None or not secrets.compare_digest(organizer.session_token, token):

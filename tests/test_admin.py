@@ -369,3 +369,15 @@ def test_an_id_beyond_any_signature_is_a_404_not_a_server_error(app, admin_clien
         for huge in ("2147483648", "99999999999999999999999"):
             response = admin_client.post("/admin/" + path.format(huge), data={"csrf_token": token})
             assert response.status_code == 404, (path, huge)
+
+
+def test_an_id_in_other_digits_than_ascii_names_no_signature(app, client, admin_client):
+    """Werkzeug's <int> matched \\d+: /signers/١/hide hid signature 1."""
+    sign(client, email="digits@example.ca", public="y")
+    row = signature_rows(app)[0]
+    token = csrf_token(admin_client, "/admin/")
+    for other in ("٠١٢٣٤٥٦٧٨٩", "０１２３４５６７８９"):  # Arabic-Indic, full-width
+        digits = str(row.id).translate(str.maketrans("0123456789", other))
+        response = admin_client.post(f"/admin/signers/{digits}/hide", data={"csrf_token": token})
+        assert response.status_code == 404, digits
+    assert signature_rows(app)[0].public is True
