@@ -209,7 +209,7 @@ def gunicorn_settings(monkeypatch, **environment) -> dict:
 
 
 def test_gunicorn_listens_on_loopback_only_behind_a_proxy_unless_told_otherwise(monkeypatch):
-    assert gunicorn_settings(monkeypatch)["bind"] == "0.0.0.0:8000"
+    assert gunicorn_settings(monkeypatch)["bind"] == "127.0.0.1:8000"
     assert gunicorn_settings(monkeypatch, TRUSTED_PROXIES="1")["bind"] == "127.0.0.1:8000"
     assert gunicorn_settings(monkeypatch, TRUSTED_PROXIES="2", PORT="9000")["bind"] == "127.0.0.1:9000"
     assert gunicorn_settings(monkeypatch, TRUSTED_PROXIES="1", HOST="0.0.0.0")["bind"] == "0.0.0.0:8000"
@@ -261,6 +261,28 @@ def test_listening_beyond_loopback_behind_a_proxy_is_allowed_with_a_warning(tmp_
     assert server is not None, refusal
     output = server.stop()
     assert "only the proxy must be able to reach" in output
+
+
+def test_facing_clients_without_a_proxy_is_refused_in_production_naming_the_fix(tmp_path):
+    """Twelve slow clients made an instance unresponsive when it faced them directly."""
+    server, refusal = start_gunicorn(tmp_path, 1, HOST="0.0.0.0")
+    if server is not None:
+        server.stop()
+        pytest.fail("gunicorn listened on every interface without a proxy in front")
+    for fix in ("nginx", "TRUSTED_PROXIES=1", "unset HOST"):
+        assert fix in refusal, refusal
+
+
+def test_gunicorn_makes_no_control_socket_that_instances_on_one_host_would_share(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    server, refusal = start_gunicorn(tmp_path, 1, HOME=str(home))
+    assert server is not None, refusal
+    try:
+        assert requests.get(f"{server.url}/healthz", timeout=5).status_code == 200
+        assert not (home / ".gunicorn").exists()
+    finally:
+        server.stop()
 
 
 def readme_nginx_sample() -> str:
