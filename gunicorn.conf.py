@@ -11,10 +11,16 @@ def behind_proxy() -> bool:
     return os.environ.get("TRUSTED_PROXIES", "").strip() not in ("", "0")
 
 
-# Behind a proxy on the same machine, listen on loopback only: whoever reached the port directly
-# could forge the X-Forwarded-For the app trusts. HOST overrides it (a platform's router connects
-# from outside; the Procfile sets HOST=0.0.0.0).
-host = os.environ.get("HOST", "").strip() or ("127.0.0.1" if behind_proxy() else "0.0.0.0")
+def production() -> bool:
+    """The app's own reading of FLASK_DEBUG: anything else is production."""
+    return os.environ.get("FLASK_DEBUG", "").strip() not in {"1", "true", "True"}
+
+
+# Listen on loopback unless told otherwise: behind a proxy on the same machine, whoever reached
+# the port directly could forge the X-Forwarded-For the app trusts; without one, gunicorn must
+# not face clients at all (see refuse_open_bind_without_proxy). HOST overrides it (a platform's
+# router connects from outside; the Procfile sets HOST=0.0.0.0).
+host = os.environ.get("HOST", "").strip() or "127.0.0.1"
 bind = f"{host}:{os.environ.get('PORT', '8000')}"
 # Two workers per core suits a 2-core box; WEB_CONCURRENCY is what Procfile platforms set.
 workers = int(os.environ.get("WEB_CONCURRENCY", str(2 * (os.cpu_count() or 1))))
@@ -30,12 +36,33 @@ forwarded_allow_ips = ""
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
+# gunicorn's control socket sits at one path per user (~/.gunicorn/gunicorn.ctl), which every
+# instance on the host would share; nothing here uses it.
+control_socket_disable = True
 
 
 def on_starting(server) -> None:
     """Gunicorn's start-up hook, in the master: refuse limits that would not hold; warn about open ports."""
+    refuse_open_bind_without_proxy(server)
     check_rate_limit_store(server)
     warn_about_open_bind(server)
+
+
+def refuse_open_bind_without_proxy(server) -> None:
+    """In production, refuse to face clients directly: a dozen slow clients (slowloris), each
+    sending its request a byte at a time, hold every gthread worker. A buffering proxy (nginx)
+    reads whole requests first, so it must stand in front, and TRUSTED_PROXIES says it does."""
+    if behind_proxy() or not production():
+        return
+    for address in server.cfg.address:
+        if isinstance(address, tuple) and not _is_loopback(address[0]):
+            raise RuntimeError(
+                f"gunicorn would listen on {address[0] or '*'}:{address[1]} with no proxy in front "
+                "(TRUSTED_PROXIES is unset), where slow clients can hold every worker. Put a "
+                "buffering proxy such as nginx in front (see the README's Deployment) and set "
+                "TRUSTED_PROXIES=1 (a platform's router counts as one), or unset HOST to listen "
+                "on 127.0.0.1 only."
+            )
 
 
 def check_rate_limit_store(server) -> None:

@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from .accounts import load_organizer
 from .campaign import CampaignError, load_campaign
@@ -104,6 +105,7 @@ def register_blueprints(app: Flask) -> None:
     viewer (only in development without a mail server)."""
     from . import admin, mailviewer, manage, public
 
+    app.url_map.converters["int"] = AsciiIntegerConverter
     app.register_blueprint(public.bp)
     kind = kind_for(app.extensions["campaign"])
     if kind.blueprint is not None:
@@ -112,6 +114,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin.bp)
     if app.config["DEVELOPMENT"] and not app.config["MAIL_SERVER"]:
         app.register_blueprint(mailviewer.bp)
+
+
+class AsciiIntegerConverter(IntegerConverter):
+    """Werkzeug's `<int>` with ASCII digits only: its `\\d+` also takes `/signers/١٢/hide` as 12."""
+
+    regex = "[0-9]+"
 
 
 def register_mail(app: Flask) -> None:

@@ -22,7 +22,8 @@ from .models import Organizer, OrganizerDevice, utcnow
 from .tokens import DEVICE, token_lifetime
 
 MIN_PASSWORD_LENGTH = 12
-# Per address: a person mistypes a few times; a script tries thousands.
+# Attempts, counted before the password is checked (a right one too: the organizer's own
+# browser has its device limit). Per address: a person mistypes a few times; a script tries thousands.
 FAILURES_PER_CLIENT = RateLimitItemPerMinute(10)
 # Per account, from browsers that have never logged in as it. An attacker can use
 # this up, but the organizer's own browser (with its device cookie) is counted apart.
@@ -77,7 +78,7 @@ def _dummy_hash(method: str) -> str:
 def load_organizer(session_id: str) -> Organizer | None:
     """Flask-Login's user loader: the id is 'organizer id:session token'."""
     organizer_id, _, token = session_id.partition(":")
-    if not organizer_id.isdigit() or not token:
+    if not (organizer_id.isascii() and organizer_id.isdigit()) or not token:
         return None
     organizer = db.session.get(Organizer, int(organizer_id))
     if organizer is None or not secrets.compare_digest(organizer.session_token, token):
@@ -109,15 +110,11 @@ def authenticate(email: str, password: str, client: str, device_for: int | None)
         email, organizer = "", None
     else:
         organizer = db.session.scalar(select(Organizer).where(Organizer.email == email))
-    enabled = current_app.config.get("RATELIMIT_ENABLED", True)
-    checks = _limits(email, client, device_for, organizer.id if organizer else None)
-    if enabled:
-        _refuse_if_throttled(checks)
+    if current_app.config.get("RATELIMIT_ENABLED", True):
+        _count_attempt(_limits(email, client, device_for, organizer.id if organizer else None))
 
     valid = check_password_hash(organizer.password_hash if organizer else _dummy_hash(_method()), password)
     if organizer is None or not valid:
-        if enabled:
-            _count_failure(checks)
         return None
     with write_transaction():
         organizer.last_login_at = utcnow()
@@ -134,19 +131,21 @@ def _with_storage(action):
         return action(_FALLBACK)
 
 
-def _refuse_if_throttled(checks) -> None:
-    def check(strategy):
-        for item, *key in checks:
-            if not strategy.test(item, *key):
-                reset_at, _remaining = strategy.get_window_stats(item, *key)
-                # The limits library keeps its windows on the real clock, not the app's.
-                raise Throttled(retry_after=max(1, int(reset_at - time.time()) + 1))
+def _count_attempt(checks) -> None:
+    """Count this attempt first, then refuse it if it went over: each count is one atomic
+    increment (Redis INCR) that answers the new total, so sixty guesses sent at once get
+    exactly as many tries as the limit allows, where checking before counting let them all
+    read the same old total."""
 
-    _with_storage(check)
+    def count(strategy):
+        over = [(item, *key) for item, *key in checks if not strategy.hit(item, *key)]
+        if over:
+            item, *key = over[0]
+            reset_at, _remaining = strategy.get_window_stats(item, *key)
+            # The limits library keeps its windows on the real clock, not the app's.
+            raise Throttled(retry_after=max(1, int(reset_at - time.time()) + 1))
 
-
-def _count_failure(checks) -> None:
-    _with_storage(lambda strategy: [strategy.hit(item, *key) for item, *key in checks])
+    _with_storage(count)
 
 
 def _device_hash(token: str) -> str:

@@ -9,7 +9,11 @@ from babel import Locale
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 
-CANADIAN_POSTAL_CODE = re.compile(r"^([ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z])\s*(\d[ABCEGHJ-NPRSTV-Z]\d)$")
+# ASCII digits: \d also matches Arabic-Indic and full-width ones, which no request to Represent
+# or Canada Post's sorting can use (normalize_postal_code turns them into ASCII first).
+CANADIAN_POSTAL_CODE = re.compile(
+    r"^([ABCEGHJ-NPRSTVXY][0-9][ABCEGHJ-NPRSTV-Z])\s*([0-9][ABCEGHJ-NPRSTV-Z][0-9])$"
+)
 
 # Canada Post's first letter of the postal code (forward sortation area) names the region.
 PROVINCES = {
@@ -74,8 +78,26 @@ def one_person(email: str) -> str:
     return f"{local}@{domain}"
 
 
+@lru_cache(maxsize=1)
+def _ascii_digits() -> dict[int, str]:
+    """Every decimal digit Unicode knows (Arabic-Indic ٣, Devanagari ३...) to its ASCII digit."""
+    return {
+        code: str(unicodedata.decimal(chr(code)))
+        for code in range(0x80, 0x110000)
+        if unicodedata.category(chr(code)) == "Nd"
+    }
+
+
 def normalize_postal_code(raw: str, country: str) -> str:
-    """Canadian codes as 'A1A 1A1' (ValueError if not one); others trimmed and upper-cased."""
+    """Canadian codes as 'A1A 1A1' (ValueError if not one); others trimmed and upper-cased.
+
+    Digits typed on an Arabic or a full-width (CJK) keyboard mean the code the signer lives
+    at, so they are read as their ASCII digits (and full-width letters and spaces as theirs,
+    by NFKC) rather than refused as "not a postal code": what is stored, counted by province
+    and asked of Represent is ASCII alone.
+    """
+    if not raw.isascii():
+        raw = unicodedata.normalize("NFKC", raw).translate(_ascii_digits())
     value = " ".join(raw.split()).upper()
     if country != "CA":
         return value

@@ -21,8 +21,9 @@ LANGUAGES = ("en", "fr")
 LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,4})?")
 WEB_URL = ("https://", "http://")
 # "+1 613 555 0100 ext. 123", "poste 123", "x123": the extension organizers write after the number.
-PHONE_EXTENSION = re.compile(r"[\s,;]*(?:ext\.?|extension|poste|x)\s*(\d+)\s*$", re.IGNORECASE)
-PHONE_NUMBER = re.compile(r"\+?[\d\s().-]+")
+# Digits are ASCII's: \d would take Arabic-Indic or full-width digits into a tel: link.
+PHONE_EXTENSION = re.compile(r"[\s,;]*(?:ext\.?|extension|poste|x)\s*([0-9]+)\s*$", re.IGNORECASE)
+PHONE_NUMBER = re.compile(r"\+?[0-9\s().-]+")
 DEFAULT_TIMEZONE = "America/Toronto"
 # Confirmation links mailed before the deadline keep working this long after it, so that
 # someone who signed at 23:59 is counted (each link's own CONFIRM_MAX_AGE still applies).
@@ -270,7 +271,7 @@ def tel_uri(phone: str, name: str = "press.phone") -> str:
     """The RFC 3966 tel: link for a number as people write it: "+1 613 555 0100 ext. 123"."""
     extension = PHONE_EXTENSION.search(phone)
     number = phone[: extension.start()] if extension else phone
-    digits = re.sub(r"\D", "", number)
+    digits = re.sub(r"[^0-9]", "", number)
     if not PHONE_NUMBER.fullmatch(number.strip()):
         raise CampaignError(f'{name} must be a phone number like "+1 613 555 0100 ext. 123"')
     if number.strip().startswith("+"):

@@ -49,6 +49,16 @@ def _seconds(name: str, default: float) -> float:
     return seconds
 
 
+def _ipv6_prefix(name: str, default: int) -> int:
+    value = _int(name, default)
+    if not 32 <= value <= 128:
+        raise ConfigError(
+            f"{name} must be an IPv6 prefix length from 32 to 128 (64, the default, counts one "
+            f"subscriber's /64 as one client; 128 counts each address), got {value}."
+        )
+    return value
+
+
 def _list(name: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
 
@@ -90,6 +100,8 @@ def load_config(instance_path: str) -> dict:
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "").strip() or "memory://",
         "RATELIMIT_ENABLED": _flag("RATELIMIT_ENABLED", True),
+        # IPv6 clients are counted by network: one home or phone gets a /64 of its own.
+        "RATELIMIT_IPV6_PREFIX": _ipv6_prefix("RATELIMIT_IPV6_PREFIX", 64),
         # Per client address. Generous for signing: a rally on one Wi-Fi shares an address.
         "RATELIMIT_SIGN": os.environ.get("RATELIMIT_SIGN", "20 per minute;300 per hour"),
         "RATELIMIT_RESEND": os.environ.get("RATELIMIT_RESEND", "5 per minute;30 per hour"),

@@ -1,6 +1,7 @@
 """Unbound Flask extensions, bound to the app in the factory."""
 
 import hashlib
+import ipaddress
 
 from flask import current_app, request
 from flask_babel import Babel
@@ -24,9 +25,26 @@ def keyed_hash(value: str, digest_size: int = 12) -> str:
     ).hexdigest()
 
 
+def client_network(address: str, ipv6_prefix: int) -> str:
+    """The network a client is counted by: an IPv4 address itself, an IPv6 address's
+    `ipv6_prefix` network (one subscriber gets a whole /64 to pick addresses from), and an
+    IPv4-mapped IPv6 address (::ffff:192.0.2.1) as its IPv4. Anything else as it is."""
+    try:
+        parsed = ipaddress.ip_address(address.strip().strip("[]"))
+    except ValueError:
+        return address or "unknown"
+    if parsed.version == 6:
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((parsed, ipv6_prefix), strict=False))
+    return str(parsed)
+
+
 def client_key() -> str:
-    """The client's address, hashed with the secret key: limits need a key, not the raw IP."""
-    return keyed_hash(request.remote_addr or "unknown")
+    """The client's network (see client_network), hashed with the secret key: limits need a
+    key, not the raw IP. Every limit keyed by client goes through here."""
+    network = client_network(request.remote_addr or "", current_app.config["RATELIMIT_IPV6_PREFIX"])
+    return keyed_hash(network)
 
 
 def configured_limit(name: str):

@@ -8,8 +8,10 @@ from email.policy import default
 from flask import Blueprint, abort, render_template
 
 from .mail import open_kept_mailbox
+from .security import forbid_storing
 
 bp = Blueprint("mailviewer", __name__, url_prefix="/_dev/mail")
+bp.after_request(forbid_storing)  # signers' mail: their names, addresses and links
 
 
 def _parse(message: mailbox.MaildirMessage) -> EmailMessage:

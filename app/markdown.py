@@ -9,8 +9,8 @@ from markupsafe import Markup, escape
 
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
 # One marker: [^1], [^1-3], [^9, 10] or a mix of both; adjacent markers ([^9][^10]) join into one list.
-MARKER = re.compile(r"\[\^\s*(\d+(?:\s*[-–]\s*\d+)?(?:\s*,\s*\d+(?:\s*[-–]\s*\d+)?)*)\s*\]")
-GROUP = re.compile(r"(\d+)(?:\s*[-–]\s*(\d+))?")
+MARKER = re.compile(r"\[\^\s*([0-9]+(?:\s*[-–]\s*[0-9]+)?(?:\s*,\s*[0-9]+(?:\s*[-–]\s*[0-9]+)?)*)\s*\]")
+GROUP = re.compile(r"([0-9]+)(?:\s*[-–]\s*([0-9]+))?")
 
 
 @dataclass

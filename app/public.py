@@ -221,6 +221,7 @@ def withdraw(token: str):
 
 
 @bp.get("/thanks")
+@never_stored  # a letter's thanks shows its writer's name and letter
 def thanks():
     """The thank-you page after confirming, with the ways to share the campaign."""
     campaign = current_campaign()

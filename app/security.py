@@ -70,8 +70,11 @@ def security_headers(secure: bool, framable: bool = False) -> tuple[tuple[str, s
 
 
 def add_security_headers(response: Response) -> Response:
-    """Flask's after-request hook: the security headers, unless the view set its own."""
+    """Flask's after-request hook: the security headers, unless the view set its own; an error
+    page (400 and above: a refused form shows what was typed) is never stored."""
     framable = g.get("allow_framing", False) and response.status_code < 400
+    if response.status_code >= 400:
+        forbid_storing(response)
     for name, value in security_headers(request.is_secure, framable):
         response.headers.setdefault(name, value)
     return response

@@ -1,11 +1,13 @@
 """Journey 5: organizer login, throttling, sessions, the dashboard, finding and erasing signers."""
 
+import threading
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text, update
 
+from app import accounts
 from app.addresses import normalize_email
 from app.admin import DEVICE_COOKIE
 from app.config import load_config
@@ -145,6 +147,36 @@ def throttle_the_account(app) -> None:
         )
         assert response.status_code in (401, 429)
     assert response.status_code == 429, "the account itself is throttled for unknown browsers"
+
+
+@pytest.mark.parametrize("store", ["memory", "redis"])
+def test_simultaneous_guesses_get_no_more_tries_than_the_limit(make_app, request, store):
+    """Checking before counting let 39 of 60 guesses sent at once through a limit of 20."""
+    storage = {"RATELIMIT_STORAGE_URI": request.getfixturevalue("shared_redis")} if store == "redis" else {}
+    # A slower hash, as scrypt is in production: the window between a check and its count.
+    app = make_app(PASSWORD_HASH_METHOD="pbkdf2:sha256:100000", **storage)
+    add_organizer(app)
+    attackers = [app.test_client() for _ in range(60)]
+    tokens = [csrf_token(attacker, "/admin/login") for attacker in attackers]
+    start = threading.Barrier(len(attackers))
+    statuses = []
+
+    def guess(number: int) -> None:
+        start.wait()
+        response = attackers[number].post(
+            "/admin/login",
+            data={"email": ORGANIZER_EMAIL, "password": f"guess {number}", "csrf_token": tokens[number]},
+            environ_base={"REMOTE_ADDR": f"203.0.113.{number}"},
+        )
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=guess, args=(number,)) for number in range(len(attackers))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(set(statuses)) == [401, 429]
+    assert statuses.count(401) == accounts.FAILURES_PER_ACCOUNT.amount, "tried: exactly the limit"
 
 
 def close_the_browser(client) -> None:
@@ -369,3 +401,15 @@ def test_an_id_beyond_any_signature_is_a_404_not_a_server_error(app, admin_clien
         for huge in ("2147483648", "99999999999999999999999"):
             response = admin_client.post("/admin/" + path.format(huge), data={"csrf_token": token})
             assert response.status_code == 404, (path, huge)
+
+
+def test_an_id_in_other_digits_than_ascii_names_no_signature(app, client, admin_client):
+    """Werkzeug's <int> matched \\d+: /signers/١/hide hid signature 1."""
+    sign(client, email="digits@example.ca", public="y")
+    row = signature_rows(app)[0]
+    token = csrf_token(admin_client, "/admin/")
+    for other in ("٠١٢٣٤٥٦٧٨٩", "０１２３４５６７８９"):  # Arabic-Indic, full-width
+        digits = str(row.id).translate(str.maketrans("0123456789", other))
+        response = admin_client.post(f"/admin/signers/{digits}/hide", data={"csrf_token": token})
+        assert response.status_code == 404, digits
+    assert signature_rows(app)[0].public is True

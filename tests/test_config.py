@@ -124,3 +124,17 @@ def test_a_letter_test_recipient_must_be_one_address(monkeypatch, recipient):
     monkeypatch.setenv("LETTER_TEST_RECIPIENT", recipient)
     with pytest.raises(ConfigError, match="LETTER_TEST_RECIPIENT must be one email address"):
         create_app()
+
+
+@pytest.mark.parametrize("value", ["31", "129", "0", "sixty-four"])
+def test_an_ipv6_prefix_outside_32_to_128_is_refused_by_name(monkeypatch, tmp_path, value):
+    monkeypatch.setenv("RATELIMIT_IPV6_PREFIX", value)
+    with pytest.raises(ConfigError, match="RATELIMIT_IPV6_PREFIX must be"):
+        load_config(str(tmp_path))
+
+
+def test_the_ipv6_prefix_is_64_unless_set(monkeypatch, tmp_path):
+    monkeypatch.delenv("RATELIMIT_IPV6_PREFIX", raising=False)
+    assert load_config(str(tmp_path))["RATELIMIT_IPV6_PREFIX"] == 64
+    monkeypatch.setenv("RATELIMIT_IPV6_PREFIX", "56")
+    assert load_config(str(tmp_path))["RATELIMIT_IPV6_PREFIX"] == 56

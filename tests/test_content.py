@@ -279,7 +279,17 @@ def test_phone_numbers_with_extensions_make_valid_tel_links(written, uri):
     assert tel_uri(written) == uri
 
 
-@pytest.mark.parametrize("written", ["call us", "555 0100", "+1 613 555 0100 <b>", "+1 613"])
+@pytest.mark.parametrize(
+    "written",
+    [
+        "call us",
+        "555 0100",
+        "+1 613 555 0100 <b>",
+        "+1 613",
+        "+1 ٦١٣ ٥٥٥ ٠١٠٠",  # Arabic-Indic digits: no tel: link can carry them
+        "+1 613 555 0100 ext. １２",  # a full-width extension
+    ],
+)
 def test_a_phone_number_that_cannot_be_dialled_is_refused(tmp_path, written):
     with pytest.raises(CampaignError, match="press.phone"):
         load_campaign(campaign_file(tmp_path, phone=written))

@@ -209,7 +209,7 @@ def gunicorn_settings(monkeypatch, **environment) -> dict:
 
 
 def test_gunicorn_listens_on_loopback_only_behind_a_proxy_unless_told_otherwise(monkeypatch):
-    assert gunicorn_settings(monkeypatch)["bind"] == "0.0.0.0:8000"
+    assert gunicorn_settings(monkeypatch)["bind"] == "127.0.0.1:8000"
     assert gunicorn_settings(monkeypatch, TRUSTED_PROXIES="1")["bind"] == "127.0.0.1:8000"
     assert gunicorn_settings(monkeypatch, TRUSTED_PROXIES="2", PORT="9000")["bind"] == "127.0.0.1:9000"
     assert gunicorn_settings(monkeypatch, TRUSTED_PROXIES="1", HOST="0.0.0.0")["bind"] == "0.0.0.0:8000"
@@ -261,3 +261,99 @@ def test_listening_beyond_loopback_behind_a_proxy_is_allowed_with_a_warning(tmp_
     assert server is not None, refusal
     output = server.stop()
     assert "only the proxy must be able to reach" in output
+
+
+def test_facing_clients_without_a_proxy_is_refused_in_production_naming_the_fix(tmp_path):
+    """Twelve slow clients made an instance unresponsive when it faced them directly."""
+    server, refusal = start_gunicorn(tmp_path, 1, HOST="0.0.0.0")
+    if server is not None:
+        server.stop()
+        pytest.fail("gunicorn listened on every interface without a proxy in front")
+    for fix in ("nginx", "TRUSTED_PROXIES=1", "unset HOST"):
+        assert fix in refusal, refusal
+
+
+def test_gunicorn_makes_no_control_socket_that_instances_on_one_host_would_share(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    server, refusal = start_gunicorn(tmp_path, 1, HOME=str(home))
+    assert server is not None, refusal
+    try:
+        assert requests.get(f"{server.url}/healthz", timeout=5).status_code == 200
+        assert not (home / ".gunicorn").exists()
+    finally:
+        server.stop()
+
+
+def readme_nginx_sample() -> str:
+    """The README's nginx sample, as an operator copies it."""
+    readme = (ROOT / "README.md").read_text()
+    return (
+        readme.split("A minimal nginx site in front of it:", 1)[1]
+        .split("```nginx\n", 1)[1]
+        .split("```", 1)[0]
+    )
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed")
+def test_the_readmes_nginx_sample_is_valid_and_logs_no_query_string_token_or_address(tmp_path):
+    """nginx's default format logged /confirm/<token>, /manage/<token>, ?email= and ?postal_code=."""
+    port, backend = free_port(), free_port()  # nothing listens on the backend: a 502 is logged too
+    sample = (
+        readme_nginx_sample()
+        .replace("listen 443 ssl http2;", f"listen 127.0.0.1:{port};")  # no certificate here
+        .replace("/var/log/nginx/", f"{tmp_path}/")
+        .replace("/var/cache/nginx/", f"{tmp_path}/")
+        .replace("http://127.0.0.1:8000", f"http://127.0.0.1:{backend}")
+    )
+    assert "log_format petition" in sample and "access_log" in sample
+    assert "$request " not in sample and '$request_uri"' not in sample and "$remote_addr [" not in sample
+    config = tmp_path / "nginx.conf"
+    config.write_text(
+        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
+        f"http {{\n    access_log off;\n{sample}\n}}\n"
+    )
+    temp = [
+        f"{name}_temp_path {tmp_path}/{name};"
+        for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    ]
+    config.write_text(config.read_text().replace("http {\n", "http {\n" + "\n".join(temp) + "\n", 1))
+    checked = subprocess.run(
+        ["nginx", "-t", "-p", str(tmp_path), "-c", str(config)], capture_output=True, text=True, timeout=30
+    )
+    assert checked.returncode == 0, checked.stderr
+    server = subprocess.Popen(
+        ["nginx", "-p", str(tmp_path), "-c", str(config), "-g", "daemon off;"], stderr=subprocess.DEVNULL
+    )
+    try:
+        paths = [
+            "/confirm/Mw.axBU7g.uFC-dT5P3puV_s30sssob6rKJkg",
+            "/campagne/manage/Mw.axBU7g.6uxmtquvs-HV6taHr2iE/unsubscribe",
+            "/not-me/Mw.secret-withdraw-token",
+            "/admin/signers?email=ana%40example.ca",
+            "/write?postal_code=K1A+0B1",
+        ]
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                requests.get(f"http://127.0.0.1:{port}/", timeout=2)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline and server.poll() is None, "nginx did not start"
+                time.sleep(0.1)
+        for path in paths:
+            requests.get(f"http://127.0.0.1:{port}{path}", timeout=5)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    log = (tmp_path / "petition.log").read_text()
+    for secret in ("Mw.", "axBU7g", "secret-withdraw", "email=", "example.ca", "K1A", "postal", "127.0.0.1"):
+        assert secret not in log, (secret, log)
+    for logged in (
+        '"GET /confirm/<token>"',
+        '"GET /campagne/manage/<token>/unsubscribe"',
+        '"GET /not-me/<token>"',
+        '"GET /admin/signers"',
+        '"GET /write"',
+    ):
+        assert logged in log, (logged, log)

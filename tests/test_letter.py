@@ -476,3 +476,33 @@ def test_a_long_paragraph_reaches_the_representative_whole_in_lines_mail_servers
         assert max(len(line.encode()) for line in raw_lines) <= 998, "RFC 5322: at most 998 per line"
         assert paragraph in letter.get_content()
         assert letter.get_all("Content-Transfer-Encoding") == ["quoted-printable"]
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("Prime Minister <pm@pm.gc.ca>", "ni chevrons ni arobase"),
+        ("Ana pm@pm.gc.ca", "ni chevrons ni arobase"),
+        ("Ana" + "\u2800" * 40, "caractères invisibles"),  # braille blanks
+        ("Ana\u3164\u3164\u3164\u3164", "caractères invisibles"),  # Hangul fillers
+        ("Ana\u1160Tremblay", "caractères invisibles"),
+        ("Ana" + "\u2003" * 30 + "Tremblay", "caractères invisibles"),  # em spaces
+        ("Ana" + "\u200b\u200b\u200b" + "x", "caractères invisibles"),  # zero-width spaces
+        ("Ana" + " " * 12 + "Tremblay", "caractères invisibles"),
+    ],
+)
+def test_a_name_that_would_disguise_the_letters_sender_is_refused_in_the_writers_language(
+    letter_app, smtp, name, message
+):
+    client = letter_app.test_client()
+    client.get("/?lang=fr")
+    response = write_letter(client, name=name)
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert signature_rows(letter_app) == []
+
+
+@pytest.mark.parametrize("name", ["Ana  Tremblay", "Zoë O'Brien-Núñez", "محمد\u200cرضا", "김 민준"])
+def test_names_as_people_write_them_still_sign_a_letter(letter_app, smtp, name):
+    client = letter_app.test_client()
+    assert write_letter(client, name=name).status_code == 303

@@ -140,3 +140,26 @@ def test_what_was_offered_for_one_postal_code_counts_for_no_other(make_app, repr
     assert response.status_code == 422, "a forged offer is not trusted: Represent is asked again, and is down"
     deliver(worker_b)
     assert letters_to_representatives(smtp) == []
+
+
+def test_postal_codes_typed_in_arabic_indic_or_full_width_digits_are_read_as_ascii(client, represent):
+    """An Arabic or a CJK phone keyboard gives these digits for the code the writer lives at:
+    they are that code. What reaches Represent is ASCII, and Represent stays on throughout."""
+    typed = ["K1B ٢C٣", "Ｋ１Ｂ　２Ｃ３", "k1b ۲c۳"]  # Arabic-Indic, full-width, Persian digits
+    for number in range(24):
+        response = step_two(client, typed[number % len(typed)])
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200 and "Noor Haddad" in page, typed[number % len(typed)]
+        assert 'value="K1B 2C3"' in page
+    assert represent.requests == ["/postcodes/K1B2C3/"], "asked once, in ASCII, then cached"
+
+
+def test_a_non_ascii_code_that_is_no_postal_code_gets_the_usual_message_and_asks_represent_nothing(
+    client, represent
+):
+    for number in range(24):
+        response = step_two(client, f"K1B ٢{number}٣")
+        assert response.status_code == 422
+        assert "Entrez un code postal canadien" in response.get_data(as_text=True)
+    assert represent.requests == []
+    assert "Noor Haddad" in step_two(client, "K1B 2C3").get_data(as_text=True), "Represent is still on"

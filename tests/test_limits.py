@@ -158,3 +158,46 @@ def test_addresses_typed_at_the_login_form_are_hashed_in_redis_keys_like_client_
         local, domain = email.lower().split("@")
         assert not [key for key in keys if local in key or domain in key], "no address in any key"
     assert not [key for key in keys if "198.51.100." in key]
+
+
+def _login_from(client, remote):
+    return client.post(
+        "/admin/login",
+        data={
+            "email": ORGANIZER_EMAIL,
+            "password": "wrong password",
+            "csrf_token": csrf_token(client, "/admin/login"),
+        },
+        environ_base={"REMOTE_ADDR": remote},
+    ).status_code
+
+
+def test_ipv6_clients_are_counted_by_their_64_and_mapped_ipv4_as_the_ipv4(limited):
+    """One subscriber picks from a whole /64: counted by /128, it would get 2^64 buckets."""
+    client = limited.test_client()
+    statuses = [
+        _sign_from(client, f"v{n}@example.ca", f"2001:db8:1:2:{n}::{n + 1}").status_code for n in range(4)
+    ]
+    assert statuses == [303, 303, 303, 429], "four addresses in one /64 share one bucket"
+    assert _sign_from(client, "w@example.ca", "2001:db8:1:3::1").status_code == 303, "another /64"
+    statuses = [_sign_from(client, f"m{n}@example.ca", "192.0.2.44").status_code for n in range(3)]
+    assert statuses == [303, 303, 303]
+    assert _sign_from(client, "m3@example.ca", "::ffff:192.0.2.44").status_code == 429, "the same IPv4"
+
+
+def test_the_login_throttle_counts_an_ipv6_client_by_its_64_too(make_app):
+    app = make_app()  # the route's own limit out of the way: only the throttle's 10 a minute
+    add_organizer(app)
+    client = app.test_client()
+    statuses = [_login_from(client, f"2001:db8:5:6::{n:x}") for n in range(1, 12)]
+    assert statuses == [401] * 10 + [429]
+    assert _login_from(client, "2001:db8:5:7::1") == 401, "another /64 is another client"
+
+
+def test_the_ipv6_prefix_is_configurable(make_app):
+    app = make_app(RATELIMIT_IPV6_PREFIX=128, **LOW)
+    client = app.test_client()
+    statuses = [
+        _sign_from(client, f"p{n}@example.ca", f"2001:db8:1:2::{n + 1}").status_code for n in range(4)
+    ]
+    assert statuses == [303] * 4, "counted by /128, each address is a client"

@@ -299,3 +299,9 @@ def test_a_name_without_a_letter_is_refused_next_to_the_field(client, app, name)
     page = response.get_data(as_text=True)
     assert 'id="name-error"' in page and "Enter your name." in page
     assert signature_rows(app) == []
+
+
+def test_a_postal_code_in_full_width_or_arabic_indic_digits_is_kept_in_ascii(app, client):
+    assert sign(client, email="wide@example.ca", postal_code="ｋ１ａ　０ｂ１").status_code == 303
+    assert sign(client, email="arabic@example.ca", postal_code="H٢X ١Y٤").status_code == 303
+    assert sorted(row.postal_code for row in signature_rows(app)) == ["H2X 1Y4", "K1A 0B1"]

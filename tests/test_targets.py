@@ -476,3 +476,15 @@ def test_represent_settings_default_to_off_and_one_and_a_half_seconds(monkeypatc
     config = load_config(str(tmp_path))
 
     assert (config["REPRESENT_URL"], config["REPRESENT_TIMEOUT"]) == ("", 1.5)
+
+
+def test_codes_no_request_can_carry_are_never_sent_nor_counted_as_an_outage(represent):
+    """Arabic-Indic digits once passed the pattern, broke the request line, and switched
+    Represent off for 30 s: twenty-four of them turned it off for every worker."""
+    ward_answer(represent)
+    represent_client = client(represent)
+    for number in range(24):
+        assert represent_client.lookup(f"K1A ٠B{number % 10}") == []
+        assert represent_client.lookup(f"Ｋ１Ａ０Ｂ{number % 10}") == []
+    assert represent.requests == []
+    assert "Priya Raman" in [target.name for target in represent_client.lookup("K1A 0B1")], "still on"

@@ -22,7 +22,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from ..addresses import CANADIAN_POSTAL_CODE, normalize_email
 from .target import Target, normalise_postal_code
@@ -41,6 +41,10 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 class RepresentUnavailable(Exception):
     """Represent gave no usable answer (down, slow, refusing, or talking nonsense)."""
+
+
+class UnbuildableRequest(ValueError):
+    """We could not even write the request (a value no URL can carry): our fault, not an outage."""
 
 
 @dataclass
@@ -95,7 +99,7 @@ class RepresentClient:
                 "REPRESENT_URL must be an http:// or https:// address like https://represent.opennorth.ca"
             )
         self._host, self._port = parts.hostname, parts.port
-        self._path = parts.path.rstrip("/")
+        self._path = quote(parts.path.rstrip("/"), safe="/%")
         self._tls = ssl.create_default_context() if parts.scheme == "https" else None
         self.levels = frozenset(level.strip().casefold() for level in levels if level.strip())
         self.timeout = timeout
@@ -118,6 +122,10 @@ class RepresentClient:
         if self.cache.clock() >= self._down_until:  # else it failed a moment ago: let it rest
             try:
                 targets = self._fetch(code)
+            except UnbuildableRequest as error:
+                # Nothing was asked of Represent: it stays on for every other postal code.
+                log.warning("Represent request not sent (%s); using the campaign's own targets", error)
+                return list(entry.targets) if entry else []
             except RepresentUnavailable as error:
                 # No postal code in the log: with a name it says where someone lives.
                 log.warning("Represent look-up failed (%s); using the campaign's own targets", error)
@@ -130,7 +138,7 @@ class RepresentClient:
         return list(entry.targets)  # an older answer beats none
 
     def _fetch(self, code: str) -> list[Target]:
-        status, body = self._get(f"{self._path}/postcodes/{code}/")
+        status, body = self._get(f"{self._path}/postcodes/{quote(code, safe='')}/")
         if status == 404:
             return []  # a postal code Represent does not know
         if status != 200:
@@ -144,7 +152,10 @@ class RepresentClient:
         return self._targets(answer)
 
     def _get(self, path: str) -> tuple[int, bytes]:
-        """(status, body) within `timeout` seconds in all, or RepresentUnavailable."""
+        """(status, body) within `timeout` seconds in all; RepresentUnavailable, or
+        UnbuildableRequest when http.client refuses to write the request line."""
+        if not path.isascii() or CONTROL_CHARACTERS.search(path) or " " in path:
+            raise UnbuildableRequest("the path is not plain ASCII")
         if not self._slots.acquire(blocking=False):
             raise RepresentUnavailable("too many look-ups still closing")
         exchange = _Exchange(self._connection(), path)
@@ -156,6 +167,8 @@ class RepresentClient:
         if thread.is_alive():
             exchange.abort()
             raise RepresentUnavailable(f"no whole answer within {self.timeout} s")
+        if isinstance(exchange.error, UnicodeError | http.client.InvalidURL):
+            raise UnbuildableRequest(type(exchange.error).__name__)
         if exchange.error is not None:
             raise RepresentUnavailable(type(exchange.error).__name__)
         return exchange.status, exchange.body

@@ -1,18 +1,42 @@
 """The letter's sign form: the representatives chosen, the edited subject and message, the signer."""
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from ...forms import SignForm, strip_format_characters
+from ...forms import BLANK_LETTERS, KEPT_FORMAT_CHARACTERS, SignForm, strip_format_characters
 from ...signatures import NewSignature
 from ...targets import Target
 from .lookup import offer, targets_for
 
 SUBJECT_MAX, MESSAGE_MAX = 200, 5000
+# The writer's name is the display name of the letter's From, "<name> (via <organization>)":
+# with <, > or @ it could read "Prime Minister <pm@pm.gc.ca> (via Org)", and blank glyphs
+# could push "(via ...)" out of view. Letters that draw nothing are never part of a name.
+NAME_IN_HEADER_UNSAFE = frozenset("<>@")
+NEVER_IN_A_NAME = BLANK_LETTERS | {"\u2800", "\u034f"}  # + braille blank, combining grapheme joiner
+BLANK_RUN = 3  # blank glyphs in a row: two spaces are a slip of the thumb, more are padding
+
+
+def _blank(character: str) -> bool:
+    if character in KEPT_FORMAT_CHARACTERS:
+        return False
+    return character.isspace() or unicodedata.category(character) == "Cf" or character in NEVER_IN_A_NAME
+
+
+def _has_blank_run(value: str) -> bool:
+    run = 0
+    for character in value.strip():
+        run = run + 1 if _blank(character) else 0
+        if run >= BLANK_RUN:
+            return True
+    return False
+
+
 # The subject becomes a mail header: no control character and no line or paragraph separator
 # (U+2028, U+2029) at all. The message may keep its line breaks and tabs, nothing else.
 SUBJECT_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -95,6 +119,23 @@ class LetterForm(SignForm):
     )
 
     found: list[Target] | None = None
+
+    def validate_name(self, field):
+        typed = field.raw_data[0] if field.raw_data else ""  # as typed: the filter folds spaces
+        if NAME_IN_HEADER_UNSAFE.intersection(typed):
+            raise ValidationError(
+                _l(
+                    "Your name cannot contain angle brackets or an at sign (@): "
+                    "it signs your letter as its sender."
+                )
+            )
+        if NEVER_IN_A_NAME.intersection(typed) or _has_blank_run(typed):
+            raise ValidationError(
+                _l(
+                    "Your name cannot contain invisible characters or runs of blank space: "
+                    "write it as you sign a letter."
+                )
+            )
 
     def validate_postal_code(self, field):
         if not (field.data or "").strip():

@@ -7,6 +7,7 @@ from ...campaign import current_campaign
 from ...counter import current_tally
 from ...extensions import configured_limit, limiter
 from ...public import render_campaign
+from ...security import never_stored
 from .form import LetterForm
 
 bp = Blueprint("letter", __name__)
@@ -14,6 +15,7 @@ bp = Blueprint("letter", __name__)
 
 @bp.get("/write")
 @limiter.limit(configured_limit("RATELIMIT_SIGN"))
+@never_stored  # the postal code, in the address and on the page
 def write():
     """Step 2 for the postal code step 1 asked for; the campaign page with its error if it is not one."""
     campaign = current_campaign()

@@ -15,7 +15,7 @@ TITLE_MAX, ORGANIZATION_MAX, WEBSITE_MAX = 100, 150, 300
 # The fields only one type of signatory fills in; the other type's are ignored and not stored.
 ONLY_FOR = {INDIVIDUAL: ("title", "organization"), ORGANIZATION: ("website", "contact_name")}
 # "javascript:", "mailto:"... but not the "example.org:8080" of a host and its port.
-SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:(?!\d+(?:[/?#]|\Z))")
+SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:(?![0-9]+(?:[/?#]|\Z))")
 # A host name as browsers accept it: labels of letters, digits and hyphens (IDNs as typed).
 HOST = re.compile(r"(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_][\w-]{0,62}\Z", re.UNICODE)
 
