@@ -10,11 +10,14 @@ from app.config import ConfigError
 from app.emails import build_message
 from app.models import OutboxMessage
 from helpers import (
+    LETTER_CAMPAIGN,
+    OPEN_LETTER,
     deliver,
     outbox_rows,
     settings,
     sign,
     text_part,
+    write_letter,
 )
 from servers import CertificateAuthority, SMTPServer
 
@@ -109,6 +112,32 @@ def test_a_sender_name_is_encoded_only_when_it_is_not_ascii(app):
         assert b'\nFrom: "Faces, Files (Canada)" <' in plain.as_bytes()
         raw = accented.as_bytes()
     assert b"\nFrom: =?utf-8?" in raw and "Réseau".encode() not in raw
+
+
+@pytest.mark.parametrize(
+    "campaign, language, words",
+    [
+        (OPEN_LETTER, "en", "confirm your email address"),
+        (OPEN_LETTER, "fr", "confirmer votre adresse courriel"),
+        (LETTER_CAMPAIGN, "en", "confirm your email address"),
+        (LETTER_CAMPAIGN, "fr", "votre adresse courriel confirmée"),
+    ],
+)
+def test_confirmation_emails_ask_to_confirm_an_email_address_not_an_address(
+    make_app, smtp, campaign, language, words
+):
+    # "Confirm your address" is a parcel scam's phrase to SpamAssassin.
+    app = make_app(CAMPAIGN_FILE=str(campaign))
+    client = app.test_client()
+    client.get(f"/?lang={language}")
+    if campaign == LETTER_CAMPAIGN:
+        assert write_letter(client).status_code == 303
+    else:
+        assert sign(client, f"/?lang={language}").status_code == 303
+    deliver(app)
+    text = " ".join(text_part(smtp.messages[-1]).split())
+    assert words in text
+    assert "confirm your address" not in text and "confirmer votre adresse :" not in text
 
 
 def test_the_deliverer_greets_the_server_with_mail_ehlo_name(make_app, smtp):
