@@ -2,17 +2,23 @@
 shape of each message, its words, and the envelope (EHLO name, BODY=8BITMIME)."""
 
 import logging
+import re
+from datetime import timedelta
 
 import pytest
 
 from app import create_app
 from app.config import ConfigError
 from app.emails import build_message
-from app.models import OutboxMessage
+from app.mail import NO_SMTPUTF8, cannot_reach
+from app.models import OutboxMessage, utcnow
 from helpers import (
     LETTER_CAMPAIGN,
     OPEN_LETTER,
+    add_organizer,
+    csrf_token,
     deliver,
+    log_in,
     outbox_rows,
     settings,
     sign,
@@ -174,3 +180,42 @@ def test_a_relay_without_8bitmime_gets_the_same_text_in_7_bits(make_app):
         assert message["Content-Language"] == "fr"
     finally:
         relay.stop()
+
+
+def test_once_the_relay_refused_a_non_ascii_address_signers_of_such_addresses_are_told(make_app, ascii_relay):
+    app = make_app(MAIL_PORT=ascii_relay.port)
+    client = app.test_client()
+    first = sign(client, email="josé@example.ca")
+    assert "unreachable" not in first.headers["Location"], "nothing is known before the relay answers"
+    assert deliver(app) == 0
+    assert outbox_rows(app)[0].last_error == NO_SMTPUTF8
+
+    answer = sign(client, email="zoé@example.ca")
+    assert "unreachable=1" in answer.headers["Location"]
+    page = client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "could not send email lately to addresses with letters such as é" in page
+    french = client.get(answer.headers["Location"] + "&lang=fr").get_data(as_text=True)
+    assert "n’a pas pu écrire récemment aux adresses" in french
+    assert "unreachable" not in sign(client, email="ana@example.ca").headers["Location"]
+
+    # Resending says the same for a known address and an unknown one: a fact about the relay.
+    for email in ("josé@example.ca", "ñu@example.ca"):
+        resent = client.post(
+            "/resend", data={"email": email, "csrf_token": csrf_token(client, "/check-inbox")}
+        )
+        assert resent.status_code == 303 and "unreachable=1" in resent.headers["Location"]
+    with app.app_context():
+        assert cannot_reach("zoé@example.ca", now=utcnow() + timedelta(days=2)) is False, "a day, then not"
+
+
+def test_the_dashboard_counts_mail_the_relay_could_not_carry(make_app, ascii_relay):
+    app = make_app(MAIL_PORT=ascii_relay.port)
+    for email in ("josé@example.ca", "zoé@example.ca", "ana@example.ca"):
+        sign(app.test_client(), email=email)
+    assert deliver(app) == 1
+    add_organizer(app)
+    organizer = app.test_client()
+    log_in(organizer)
+    page = organizer.get("/admin/").get_data(as_text=True)
+    label = "Of which to addresses with non-ASCII letters, which the mail server cannot carry (no SMTPUTF8)"
+    assert re.search(re.escape(label) + r"</dt><dd[^>]*>2</dd>", page)

@@ -12,11 +12,9 @@ from flask import Flask, current_app
 from flask_mail import BadHeaderError, Connection
 
 from ..emails import Email
+from .outbox import NO_SMTPUTF8
 
 log = logging.getLogger(__name__)
-
-# The reason recorded on an outbox message whose non-ASCII address the relay cannot carry.
-NO_SMTPUTF8 = "the mail server has no SMTPUTF8 for this address"
 
 
 class TemporaryFailure(Exception):
