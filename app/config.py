@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import ssl
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -120,6 +121,10 @@ def load_config(instance_path: str) -> dict:
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
         "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "").strip() or None,
+        # TLS to the mail server is verified; a private relay's certificate authority, in PEM.
+        "MAIL_CA_FILE": os.environ.get("MAIL_CA_FILE", "").strip() or None,
+        # The name the deliverer gives in EHLO; PUBLIC_URL's host when unset.
+        "MAIL_EHLO_NAME": os.environ.get("MAIL_EHLO_NAME", "").strip() or None,
         # Letters to representatives: an address that gets every letter instead, for rehearsals.
         "LETTER_TEST_RECIPIENT": os.environ.get("LETTER_TEST_RECIPIENT", "").strip() or None,
         # Not part of the public contract: operational knobs with safe defaults.
@@ -167,6 +172,7 @@ def check_config(config: dict) -> None:
             "LETTERS_PER_REPRESENTATIVE_DAILY must be 1 or more: how many letters each "
             "representative may get in a day, the rest waiting for the next."
         )
+    _check_mail_ca_file(config)
     if config["DEVELOPMENT"]:
         return
     missing = [name for name in ("SECRET_KEY", "PUBLIC_URL") if not config.get(name)]
@@ -202,6 +208,20 @@ def _check_letter_test_recipient(config: dict) -> None:
         raise ConfigError(
             "LETTER_TEST_RECIPIENT must be one email address, like rehearsal@example.org, "
             "without a name or a second address."
+        ) from None
+
+
+def _check_mail_ca_file(config: dict) -> None:
+    """A CA file that cannot be read would only show when the first email waits for ever."""
+    ca_file = config.get("MAIL_CA_FILE")
+    if not ca_file:
+        return
+    try:
+        ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as error:
+        raise ConfigError(
+            f"MAIL_CA_FILE must name a readable file of PEM certificates (the mail server's "
+            f"certificate authority); {ca_file!r} cannot be used: {error.strerror or error}."
         ) from None
 
 

@@ -4,7 +4,7 @@ from datetime import datetime
 from email import policy
 from email.charset import QP, Charset
 from email.header import Header
-from email.utils import make_msgid, parseaddr, quote
+from email.utils import formataddr, make_msgid, parseaddr, quote
 from urllib.parse import urlsplit
 
 from flask import current_app, render_template
@@ -35,6 +35,9 @@ class Email(Message):
     sent with SMTPUTF8; a server without SMTPUTF8 refuses that one message.
     """
 
+    # Set by the transport for a server without 8BITMIME: every text part in 7 bits.
+    seven_bit = False
+
     def __init__(self, to: str, reply_to: str | None = None, **fields):
         self.to = to
         # A letter's Reply-To is its writer, whose address may be internationalised too.
@@ -60,7 +63,11 @@ class Email(Message):
         return "\n" in self.to or "\r" in self.to or super().has_bad_headers()
 
     def _message(self):
-        message = super()._message()
+        message = _unwrapped(super()._message())
+        name, address = parseaddr(self.sender)
+        if name.isascii():
+            # Flask-Mail encodes every name (=?utf-8?q?...?=); a plain one goes as it is, quoted if need be.
+            message.replace_header("From", formataddr((name, address)))
         if "=?" in self.subject:
             # Text shaped like an encoded word would be decoded by the reader's mail program (and
             # the policy decodes it too): a signer's subject is encoded whole and stored as is,
@@ -72,7 +79,7 @@ class Email(Message):
         # Organization)") became a comment or a second address. Flask-Mail folds it already.
         message.policy = message.policy.clone(max_line_length=None)
         for part in message.walk():
-            _fit_lines(part)
+            _fit_lines(part, self.seven_bit)
         if self.international:
             if not self.to.isascii():
                 message.replace_header("To", self.to)
@@ -158,13 +165,30 @@ def _mail_domain() -> str:
     return urlsplit(current_app.config["PUBLIC_URL"]).hostname
 
 
-def _fit_lines(part) -> None:
+def _unwrapped(message):
+    """The multipart/alternative itself, with the message's headers, when Flask-Mail wrapped it
+    alone in a multipart/mixed: an empty "mixed" wrapper is a spam filter's sign of bulk mail."""
+    if message.get_content_subtype() != "mixed" or len(message.get_payload()) != 1:
+        return message
+    [alternative] = message.get_payload()
+    for name, value in message.items():
+        if name.lower() not in ("content-type", "mime-version"):
+            alternative[name] = value
+    alternative.policy = message.policy
+    return alternative
+
+
+def _fit_lines(part, seven_bit: bool = False) -> None:
     """Quoted-printable for a text part with a line too long for SMTP (998 bytes at most, RFC
-    5322): a letter's paragraph typed without a line break would be refused, or cut."""
+    5322): a letter's paragraph typed without a line break would be refused, or cut; and, with
+    `seven_bit`, for any 8-bit text part (a server without 8BITMIME)."""
     if part.is_multipart() or part.get_content_maintype() != "text":
         return
     raw = part.get_payload()
-    if not isinstance(raw, str) or max(map(len, raw.encode().splitlines()), default=0) <= MAX_LINE_BYTES:
+    if not isinstance(raw, str):
+        return
+    too_long = max(map(len, raw.encode().splitlines()), default=0) > MAX_LINE_BYTES
+    if not too_long and not (seven_bit and not raw.isascii()):
         return
     text = part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
     utf8 = Charset("utf-8")

@@ -72,6 +72,14 @@ def erase(token: str, signature):
 @csrf.exempt  # RFC 8058 one-click: the mail provider posts without cookies; the token is the proof
 @with_signature
 def unsubscribe(token: str, signature):
-    """The one-click unsubscribe that mail providers post to (RFC 8058)."""
+    """The one-click unsubscribe that mail providers post to (RFC 8058), and the page's button."""
     signatures.stop_updates(signature.id)
     return render_template("manage/unsubscribed.html")
+
+
+@bp.get("/<token>/unsubscribe")
+@with_signature
+def confirm_unsubscribe(token: str, signature):
+    """The List-Unsubscribe link opened in a browser: one button that posts the one-click form
+    (a link scanner's GET stops nothing)."""
+    return render_template("manage/unsubscribe.html", token=token)

@@ -31,6 +31,7 @@ from .i18n import offered_languages
 from .keyset import BadCursor
 from .kinds import kind_for
 from .links import external_url
+from .mail import cannot_reach
 from .security import allow_framing, never_stored
 from .tokens import CONFIRM, WITHDRAW, ExpiredToken, InvalidToken, read_link
 
@@ -142,9 +143,16 @@ def sign():
     form = _kind().form()
     if not form.validate_on_submit():
         return render_campaign(form, 422)
-    if not form.is_bot:
-        signatures.sign(form.to_signature(_language(), _source(), consent_wording()))
-    return redirect(url_for("public.check_inbox"), 303)
+    if form.is_bot:
+        return redirect(url_for("public.check_inbox"), 303)
+    data = form.to_signature(_language(), _source(), consent_wording())
+    signatures.sign(data)
+    return redirect(url_for("public.check_inbox", **_unreachable(data.email)), 303)
+
+
+def _unreachable(email: str) -> dict:
+    """The check-inbox page's flag when our relay lately could not carry addresses like this one."""
+    return {"unreachable": 1} if cannot_reach(email) else {}
 
 
 @bp.get("/check-inbox")
@@ -161,7 +169,7 @@ def resend():
     if not form.validate_on_submit():
         return render_template("public/check_inbox.html", form=form), 422
     signatures.resend(form.email.normalized)
-    return redirect(url_for("public.check_inbox", resent=1), 303)
+    return redirect(url_for("public.check_inbox", resent=1, **_unreachable(form.email.normalized)), 303)
 
 
 def _link_problem(error: InvalidToken):

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from .addresses import PROVINCES, country_name
 from .extensions import db
+from .mail import NO_SMTPUTF8
 from .models import OutboxMessage, Signature, SignatureTally, utcnow
 
 TALLY = SignatureTally
@@ -162,6 +163,8 @@ class OutboxHealth:
     queued: int
     failed: int
     oldest_waiting: datetime | None
+    # Of the failed: addresses with non-ASCII letters before the @ that the relay cannot carry.
+    no_smtputf8: int = 0
 
 
 def outbox_health() -> OutboxHealth:
@@ -172,8 +175,12 @@ def outbox_health() -> OutboxHealth:
     queued, oldest = db.session.execute(
         select(func.count(), func.min(OutboxMessage.created_at)).where(waiting)
     ).one()
-    failed = db.session.scalar(select(func.count()).where(OutboxMessage.status == OutboxMessage.FAILED))
-    return OutboxHealth(int(queued), int(failed), oldest)
+    failed, no_smtputf8 = db.session.execute(
+        select(func.count(), func.count().filter(OutboxMessage.last_error == NO_SMTPUTF8)).where(
+            OutboxMessage.status == OutboxMessage.FAILED
+        )
+    ).one()
+    return OutboxHealth(int(queued), int(failed), oldest, int(no_smtputf8))
 
 
 def domain_bursts(threshold: int, window: timedelta = timedelta(hours=1)) -> list[tuple[str, int]]:

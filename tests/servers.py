@@ -4,6 +4,7 @@ worker as their own processes, and visitors that use gunicorn as browsers do."""
 import asyncio
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -31,6 +32,9 @@ class Sink:
         self.recipients: list[list[str]] = []
         # The name each message's sender greeted the server with (EHLO or HELO).
         self.greetings: list[str] = []
+        # Each message's MAIL FROM options (BODY=8BITMIME, SMTPUTF8) and its bytes as received.
+        self.mail_options: list[list[str]] = []
+        self.raw: list[bytes] = []
         self.reply: str | None = None
         self.refuse: dict[str, str] = {}
         self.delay = 0.0
@@ -41,6 +45,8 @@ class Sink:
             self.messages.clear()
             self.recipients.clear()
             self.greetings.clear()
+            self.mail_options.clear()
+            self.raw.clear()
         self.reply, self.refuse, self.delay = None, {}, 0.0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -55,9 +61,11 @@ class Sink:
         if self.reply:
             return self.reply
         with self._lock:
-            self.messages.append(message_from_bytes(envelope.content, policy=default_policy))
+            self.messages.append(message_from_bytes(envelope.original_content, policy=default_policy))
             self.recipients.append(list(envelope.rcpt_tos))
             self.greetings.append(session.host_name)
+            self.mail_options.append(list(envelope.mail_options))
+            self.raw.append(envelope.original_content)
         return "250 Message accepted"
 
     def received(self) -> list[EmailMessage]:
@@ -67,21 +75,25 @@ class Sink:
 
 class SMTPServer:
     """A real SMTP server on a free port that can be stopped and started again; with
-    `smtputf8=False` it is a relay that cannot take non-ASCII addresses."""
+    `smtputf8=False` it is a relay that cannot take non-ASCII addresses, with
+    `eightbitmime=False` one that takes 7-bit bodies only. `starttls` (an SSL context) makes
+    it offer STARTTLS and require it; `implicit_tls`, speak TLS from the first byte."""
 
-    def __init__(self, smtputf8: bool = True):
+    def __init__(self, smtputf8: bool = True, eightbitmime: bool = True, starttls=None, implicit_tls=None):
         self.sink = Sink()
         self.port = free_port()
-        self.smtputf8 = smtputf8
+        self.options = {"enable_SMTPUTF8": smtputf8, "decode_data": not eightbitmime}
+        if starttls is not None:
+            self.options.update(tls_context=starttls, require_starttls=True)
+        if implicit_tls is not None:
+            self.options.update(ssl_context=implicit_tls)
         self.start()
 
     def stop(self):
         self.controller.stop()
 
     def start(self):
-        self.controller = Controller(
-            self.sink, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=self.smtputf8
-        )
+        self.controller = Controller(self.sink, hostname="127.0.0.1", port=self.port, **self.options)
         self.controller.start()
 
     @property
@@ -97,6 +109,45 @@ class SMTPServer:
                 return messages
             time.sleep(0.02)
         raise AssertionError(f"expected {count} messages, got {len(self.messages)}")
+
+
+class CertificateAuthority:
+    """A throwaway certificate authority made with the openssl command, and server certificates
+    it signs, for TLS servers in the tests (valid from now, for a month)."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.certificate = folder / "ca.pem"
+        self._openssl(
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", "ca.key", "-out", self.certificate.name, "-days", "30", "-subj", "/CN=Test relay CA",
+            "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        )  # fmt: skip
+
+    def _openssl(self, *arguments: str) -> None:
+        subprocess.run(["openssl", *arguments], cwd=self.folder, check=True, capture_output=True)
+
+    def server_context(self, host: str) -> ssl.SSLContext:
+        """A server-side TLS context with a certificate for `host` (an IP address or a DNS name)."""
+        name = host.replace(":", "_")
+        kind = "IP" if host.replace(".", "").isdigit() else "DNS"
+        (self.folder / f"{name}.ext").write_text(
+            f"subjectAltName={kind}:{host}\nbasicConstraints=CA:FALSE\n"
+            "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"
+            "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n"
+        )
+        self._openssl(
+            "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={host}",
+        )  # fmt: skip
+        self._openssl(
+            "x509", "-req", "-in", f"{name}.csr", "-CA", self.certificate.name, "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "30", "-extfile", f"{name}.ext", "-out", f"{name}.pem",
+        )  # fmt: skip
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.folder / f"{name}.pem", self.folder / f"{name}.key")
+        return context
 
 
 class RedisServer:

@@ -135,7 +135,7 @@ def test_the_confirmation_email_says_who_the_letter_goes_to(client, letter_app, 
     # It speaks of a letter, not a signature (in French, as the writer wrote): the subject, the
     # first sentence, the confirmation page's button.
     assert confirmation["Subject"].startswith("Veuillez confirmer votre lettre : ")
-    assert "Votre lettre ne partira qu’une fois votre adresse confirmée." in text
+    assert "Votre lettre ne partira qu’une fois votre adresse courriel confirmée." in text
     page = client.get(link_in(confirmation, "/confirm/")).get_data(as_text=True)
     assert "Confirmer et envoyer ma lettre" in page and "signature" not in page.lower()
 

@@ -34,7 +34,7 @@ def test_emails_have_text_and_html_parts_and_the_campaigns_sender(client, app, s
     sign(client, email="ana@example.ca")
     deliver(app)
     [message] = smtp.messages
-    # Flask-Mail wraps the text and HTML alternatives in a multipart/mixed message.
+    # The text and HTML alternatives (the message itself: see test_deliverability).
     [alternative] = [part for part in message.walk() if part.get_content_type() == "multipart/alternative"]
     assert [part.get_content_type() for part in alternative.iter_parts()] == ["text/plain", "text/html"]
     assert message["From"].startswith("Coalition for Faces Without Files <")

@@ -222,7 +222,12 @@ ROUTE_PARTS = pytest.mark.parametrize("part", range(PARTS))
 
 def get_routes(app, signature_id: int) -> list[str]:
     """A URL for every GET route of the app; links carry a valid token for a real signature."""
-    tokens = {"public.confirm": CONFIRM, "public.withdraw": WITHDRAW, "manage.show": MANAGE}
+    tokens = {
+        "public.confirm": CONFIRM,
+        "public.withdraw": WITHDRAW,
+        "manage.show": MANAGE,
+        "manage.confirm_unsubscribe": MANAGE,
+    }
     urls = []
     with app.test_request_context():
         for rule in app.url_map.iter_rules():

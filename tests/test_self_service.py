@@ -6,7 +6,7 @@ from app import signatures
 from app.extensions import db
 from app.manage import SELF_SERVICE
 from app.models import AuditEvent
-from helpers import csrf_token, deliver, link_in, sign, sign_and_confirm, signature_rows
+from helpers import csrf_token, deliver, link_in, press_button, sign, sign_and_confirm, signature_rows
 
 
 def _confirmed_signer_email(client, app, smtp, **fields):
@@ -133,3 +133,25 @@ def test_hiding_or_erasing_a_signature_that_is_gone_is_a_404_and_is_not_audited(
     manage = link_in(message, "/manage/")
     for action in ("hide", "erase"):
         assert client.post(f"{manage}/{action}", data={"csrf_token": csrf_token(client)}).status_code == 404
+
+
+def test_the_unsubscribe_link_opened_in_a_browser_shows_one_button_that_unsubscribes(client, app, smtp):
+    message = _confirmed_signer_email(client, app, smtp, updates="y")
+    path = message["List-Unsubscribe"].strip("<>").removeprefix("https://petition.test")
+    browser = app.test_client()
+    page = browser.get(path)
+    assert page.status_code == 200 and page.headers["Cache-Control"].startswith("no-store")
+    html = page.get_data(as_text=True)
+    assert html.count("<button") == 1 and f'action="{path}"' in html and "Unsubscribe" in html
+    assert signature_rows(app)[0].updates is True, "opening the link changes nothing"
+    response = press_button(browser, path)
+    assert response.status_code == 200 and "no more updates" in response.get_data(as_text=True)
+    assert signature_rows(app)[0].updates is False
+    assert browser.get(path.replace("/manage/", "/manage/x")).status_code == 404
+
+
+def test_the_unsubscribe_page_speaks_the_signers_language(client, app, smtp):
+    message = _confirmed_signer_email(client, app, smtp, updates="y")
+    path = message["List-Unsubscribe"].strip("<>").removeprefix("https://petition.test")
+    html = app.test_client().get(path + "?lang=fr").get_data(as_text=True)
+    assert "Me désabonner" in html and "Votre signature reste comptée." in html

@@ -74,7 +74,7 @@ class OpenLetterWording(Wording):
     share_by_email = _l("Help it grow by sharing the letter.")
     confirm_intro = _l(
         "Thank you for signing “%(title)s”. Open this link and press the button to confirm your "
-        "address; your name appears on the letter once it is confirmed (and, when organizers "
+        "email address; your name appears on the letter once it is confirmed (and, when organizers "
         "check each signatory, approved):"
     )
     hidden_done = _l("Done: your name is no longer on the letter.")
@@ -96,8 +96,8 @@ class LetterWording(Wording):
     count_announce_other = _l("{count} letter writers. Goal: {goal}.")
     count_heading = _l("Letter writers so far")
     check_inbox = _l(
-        "We have sent you an email. Open it and press the button to confirm your address: your "
-        "letter goes only once you do."
+        "We have sent you an email. Open it and press the button to confirm your email address: "
+        "your letter goes only once you do."
     )
     already_signed = _l(
         "Someone, probably you, tried to write about “%(title)s” again with this email address. "
@@ -110,7 +110,7 @@ class LetterWording(Wording):
     share_by_email = _l("Help it grow by sharing the letter.")
     confirm_intro = _l(
         "Thank you for writing about “%(title)s”. Your letter goes only once you confirm your "
-        "address. Open this link and press the button:"
+        "email address. Open this link and press the button:"
     )
     confirm_subject = _l("Please confirm your letter: %(title)s")
     confirm_button = _l("Confirm and send my letter")

@@ -24,6 +24,8 @@ RETRY_BASE = timedelta(seconds=30)
 RETRY_CAP = timedelta(hours=1)
 # A letter to a representative: the one outbox message of the kind that never goes to the signer.
 LETTER = "letter"
+# The reason recorded on a message whose non-ASCII address the relay cannot carry (no SMTPUTF8).
+NO_SMTPUTF8 = "the mail server has no SMTPUTF8 for this address"
 
 
 def queue_email(
@@ -271,3 +273,24 @@ class Claim:
                 attempts=OutboxMessage.attempts - 1,
             )
             self._give_back_places(released)
+
+
+def refused_lately(now: datetime | None = None):
+    """Messages the relay refused in the last EMAIL_WINDOW because their address is not ASCII."""
+    return and_(
+        OutboxMessage.status == OutboxMessage.FAILED,
+        OutboxMessage.last_error == NO_SMTPUTF8,
+        OutboxMessage.created_at > (now or utcnow()) - EMAIL_WINDOW,
+    )
+
+
+def cannot_reach(email: str, now: datetime | None = None) -> bool:
+    """The relay has lately refused addresses like this one (non-ASCII before the @, no SMTPUTF8).
+
+    A fact about the relay, never about the address: the answer is the same whether or not
+    it has signed, so telling the signer reveals nothing.
+    """
+    if email.isascii():
+        return False
+    refused = select(OutboxMessage.id).where(refused_lately(now)).limit(1)
+    return db.session.execute(refused).first() is not None
