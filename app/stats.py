@@ -11,45 +11,11 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 
 from .addresses import PROVINCES, country_name
+from .domains import is_free_mail
 from .extensions import db
 from .models import OutboxMessage, Signature, SignatureTally, utcnow
 
 TALLY = SignatureTally
-
-# Mail providers so large that many signatures from them in an hour mean nothing.
-LARGE_PROVIDERS = frozenset(
-    {
-        "gmail.com",
-        "googlemail.com",
-        "outlook.com",
-        "hotmail.com",
-        "hotmail.ca",
-        "live.com",
-        "live.ca",
-        "msn.com",
-        "yahoo.com",
-        "yahoo.ca",
-        "ymail.com",
-        "icloud.com",
-        "me.com",
-        "mac.com",
-        "aol.com",
-        "proton.me",
-        "protonmail.com",
-        "gmx.com",
-        "gmx.net",
-        "videotron.ca",
-        "sympatico.ca",
-        "bell.net",
-        "rogers.com",
-        "shaw.ca",
-        "telus.net",
-        "cogeco.ca",
-        "eastlink.ca",
-        "sasktel.net",
-        "mail.com",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -177,7 +143,8 @@ def outbox_health() -> OutboxHealth:
 
 
 def domain_bursts(threshold: int, window: timedelta = timedelta(hours=1)) -> list[tuple[str, int]]:
-    """Domains outside the large providers with at least `threshold` signatures in `window`:
+    """Domains outside the free-mail providers (so large that many signatures from them in an
+    hour mean nothing) with at least `threshold` signatures in `window`:
     a sign of scripted signing, shown to organizers rather than silently blocked."""
     since = utcnow() - window
     # Materialized first, so the planner reads the window through the signed_at index rather
@@ -195,4 +162,4 @@ def domain_bursts(threshold: int, window: timedelta = timedelta(hours=1)) -> lis
         .having(total >= threshold)
         .order_by(total.desc())
     ).all()
-    return [(domain, int(count)) for domain, count in rows if domain not in LARGE_PROVIDERS]
+    return [(domain, int(count)) for domain, count in rows if not is_free_mail(domain)]
