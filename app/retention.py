@@ -11,6 +11,7 @@ from .database import checkpoint_erasure, write_transaction
 from .extensions import db
 from .kinds import kind_for
 from .models import Letter, OutboxMessage, Signature, utcnow
+from .stats import drop_empty_tallies
 
 
 def anonymise_due(actor: str, now: datetime | None = None) -> int:
@@ -81,6 +82,7 @@ def anonymise_due(actor: str, now: datetime | None = None) -> int:
     if uncounted:
         forget_count()
     if anonymised:
+        drop_empty_tallies()
         checkpoint_erasure()
     return anonymised
 

@@ -23,6 +23,7 @@ from .keyset import keyset_page
 from .kinds import kind_for
 from .mail import queue_email, queue_first_email, wake_deliverer
 from .models import ConsentWording, Signature, Submission, utcnow
+from .stats import drop_empty_tallies
 from .submissions import (
     Submitted,
     adopt,
@@ -373,6 +374,7 @@ def erase_signature(signature_id: int, actor: str, action: str = ERASE) -> bool:
         )
     if was_counted:
         forget_count()
+    drop_empty_tallies()
     checkpoint_erasure()
     return True
 
@@ -426,5 +428,6 @@ def purge_unconfirmed(older_than_days: int, actor: str) -> int:
         ).rowcount
         record_event(actor, PURGE, f"unconfirmed for more than {older_than_days} days", rows=purged)
     if purged:
+        drop_empty_tallies()
         checkpoint_erasure()
     return purged

@@ -4,53 +4,53 @@ The signature figures come from the tallies the database keeps as signatures cha
 (models.SignatureTally): a few hundred rows however many signatures there are.
 """
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, tuple_
 
 from .addresses import PROVINCES, country_name
+from .database import write_transaction
+from .domains import is_free_mail
 from .extensions import db
 from .mail import NO_SMTPUTF8
 from .models import OutboxMessage, Signature, SignatureTally, utcnow
 
 TALLY = SignatureTally
 
-# Mail providers so large that many signatures from them in an hour mean nothing.
-LARGE_PROVIDERS = frozenset(
-    {
-        "gmail.com",
-        "googlemail.com",
-        "outlook.com",
-        "hotmail.com",
-        "hotmail.ca",
-        "live.com",
-        "live.ca",
-        "msn.com",
-        "yahoo.com",
-        "yahoo.ca",
-        "ymail.com",
-        "icloud.com",
-        "me.com",
-        "mac.com",
-        "aol.com",
-        "proton.me",
-        "protonmail.com",
-        "gmx.com",
-        "gmx.net",
-        "videotron.ca",
-        "sympatico.ca",
-        "bell.net",
-        "rogers.com",
-        "shaw.ca",
-        "telus.net",
-        "cogeco.ca",
-        "eastlink.ca",
-        "sasktel.net",
-        "mail.com",
-    }
-)
+
+def drop_empty_tallies() -> int:
+    """After an erasure: delete the tallies whose signatures are all gone (every sum zero over
+    the shards), so nothing keeps an erased signer's own email domain or source tag; how many
+    rows went.
+
+    Every tally of this kind goes, left by this erasure or by an earlier one. Its shards are
+    locked first, in key order as the triggers lock them, and only those whose locked sums
+    still add up to zero are deleted: a signer counted meanwhile on one of them keeps the row,
+    one counted on a new shard adds a row that is not touched.
+    """
+    zero = (_sum(TALLY.signed) == 0) & (_sum(TALLY.confirmed) == 0) & (_sum(TALLY.consenting) == 0)
+    with write_transaction():
+        empty = db.session.execute(
+            select(TALLY.facet, TALLY.value).group_by(TALLY.facet, TALLY.value).having(zero)
+        ).all()
+        if not empty:
+            return 0
+        shards = db.session.execute(
+            select(TALLY.facet, TALLY.value, TALLY.shard, TALLY.signed, TALLY.confirmed, TALLY.consenting)
+            .where(tuple_(TALLY.facet, TALLY.value).in_([tuple(row) for row in empty]))
+            .order_by(TALLY.facet, TALLY.value, TALLY.shard)
+            .with_for_update()
+        ).all()
+        sums: defaultdict = defaultdict(lambda: [0, 0, 0])
+        for row in shards:
+            for column, amount in enumerate((row.signed, row.confirmed, row.consenting)):
+                sums[(row.facet, row.value)][column] += amount
+        gone = [(row.facet, row.value, row.shard) for row in shards if not any(sums[(row.facet, row.value)])]
+        if gone:
+            db.session.execute(delete(TALLY).where(tuple_(TALLY.facet, TALLY.value, TALLY.shard).in_(gone)))
+    return len(gone)
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,8 @@ def outbox_health() -> OutboxHealth:
 
 
 def domain_bursts(threshold: int, window: timedelta = timedelta(hours=1)) -> list[tuple[str, int]]:
-    """Domains outside the large providers with at least `threshold` signatures in `window`:
+    """Domains outside the free-mail providers (so large that many signatures from them in an
+    hour mean nothing) with at least `threshold` signatures in `window`:
     a sign of scripted signing, shown to organizers rather than silently blocked."""
     since = utcnow() - window
     # Materialized first, so the planner reads the window through the signed_at index rather
@@ -202,4 +203,4 @@ def domain_bursts(threshold: int, window: timedelta = timedelta(hours=1)) -> lis
         .having(total >= threshold)
         .order_by(total.desc())
     ).all()
-    return [(domain, int(count)) for domain, count in rows if domain not in LARGE_PROVIDERS]
+    return [(domain, int(count)) for domain, count in rows if not is_free_mail(domain)]

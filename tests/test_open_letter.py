@@ -5,6 +5,7 @@ import csv
 import dataclasses
 import datetime as dt
 import io
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -393,6 +394,127 @@ def test_the_dashboard_queues_confirmed_signatories_and_approves_a_page_at_once(
         ).status_code
         == 400
     )
+
+
+# The attacker signs for a known organization from free mail, with a look-alike website or name.
+POSING_AS_AMNESTY = {
+    **ORGANIZATION,
+    "name": "Amnesty International Canada",
+    "email": "amnesty.canada@gmail.com",
+    "website": "https://\u0430mnesty.ca",  # a Cyrillic а
+    "contact_name": "Alex Martin",
+}
+LOOK_ALIKE_NAME = {
+    **ORGANIZATION,
+    "name": "Amn\u0435sty International",  # a Cyrillic е
+    "email": "secretariat@amnesty-intl.example",
+    "website": "https://amnesty-intl.example",
+    "contact_name": "Sam Roy",
+}
+ELSEWHERE = {
+    **ORGANIZATION,
+    "name": "Ligue des droits",
+    "email": "ligue@other.example",
+    "website": "ligue.example",
+}
+AFFILIATED_FROM_FREE_MAIL = {**INDIVIDUAL, "name": "Chris Lee", "email": "chris.lee@hotmail.fr"}
+AMNESTY = {
+    **ORGANIZATION,
+    "name": "Amnesty International Canada",
+    "email": "info@amnesty.ca",
+    "website": "amnesty.ca",
+    "contact_name": "Ketty Nivyabandi",
+}
+FRENCH_PERSON = {
+    **INDIVIDUAL,
+    "name": "Zoé Lefrançois-Œuvray",
+    "email": "zoe.lefrancois@gmail.com",
+    "title": "",
+    "organization": "",
+}
+
+
+def _queue(organizer) -> str:
+    return (
+        organizer.get("/admin/")
+        .get_data(as_text=True)
+        .split('id="moderation-title"')[1]
+        .split("</section>")[0]
+    )
+
+
+def _card(queue: str, signature_id: int) -> str:
+    """The queue's card of one signatory: its flags, its domain, its buttons."""
+    return queue.split(f'<li id="queued-{signature_id}"')[1].split('<li id="queued-')[0]
+
+
+def test_rows_posing_as_an_organization_are_flagged_shown_with_their_domain_and_left_out_of_approve_all(
+    letter_app, client, letter_organizer, smtp
+):
+    posing = [POSING_AS_AMNESTY, LOOK_ALIKE_NAME, ELSEWHERE, AFFILIATED_FROM_FREE_MAIL]
+    ids = {
+        fields["email"]: sign_and_confirm_as(client, letter_app, smtp, fields)
+        for fields in [*posing, AMNESTY]
+    }
+    ids[FRENCH_PERSON["email"]] = sign_and_confirm_as(client, letter_app, smtp, FRENCH_PERSON)
+    queue = _queue(letter_organizer)
+
+    attacker = _card(queue, ids[POSING_AS_AMNESTY["email"]])
+    assert attacker.startswith(' class="flagged"') and "gmail.com</dd>" in attacker
+    assert "https://xn--mnesty-2nf.ca/" in attacker and "\u0430mnesty" not in queue
+    assert "Signed from a free or personal email address (gmail.com)." in attacker
+    assert "The website&#39;s address mixes writing systems" in attacker
+    look_alike = _card(queue, ids[LOOK_ALIKE_NAME["email"]])
+    assert "The name mixes writing systems or uses look-alike letters." in look_alike
+    assert "amnesty-intl.example</dd>" in look_alike
+    elsewhere = _card(queue, ids[ELSEWHERE["email"]])
+    assert (
+        "The email address (at other.example) is not at the website&#39;s domain (ligue.example)."
+        in elsewhere
+    )
+    assert "(hotmail.fr)" in _card(queue, ids[AFFILIATED_FROM_FREE_MAIL["email"]])
+    for clean in (FRENCH_PERSON, AMNESTY):
+        card = _card(queue, ids[clean["email"]])
+        assert f"{clean['email'].split('@')[1]}</dd>" in card
+        assert not card.startswith(' class="flagged"') and "Check before approving" not in card
+    assert "4 flagged signatories are left out of the approval of the page" in queue
+    assert "Approve all 2 unflagged signatories shown" in queue
+
+    shown = re.findall(r'name="ids" value="(\d+)"', queue)  # the page's form, as a browser sends it
+    assert sorted(map(int, shown)) == sorted(ids.values())
+    response = letter_organizer.post(
+        "/admin/signatures/approve",
+        data={"ids": shown, "csrf_token": csrf_token(letter_organizer, "/admin/")},
+    )
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "2 signatories were approved. 4 flagged signatories were skipped" in page
+    approved = {row.email for row in signature_rows(letter_app) if row.approved_at is not None}
+    assert approved == {AMNESTY["email"], FRENCH_PERSON["email"]}
+    assert "Approve all" not in _queue(letter_organizer), "only flagged rows are left"
+    assert review(letter_organizer, ids[ELSEWHERE["email"]], "approve").status_code == 303, (
+        "one by one still works"
+    )
+
+    french = letter_organizer.post(
+        "/admin/signatures/approve?lang=fr",
+        data={"ids": shown, "csrf_token": csrf_token(letter_organizer, "/admin/?lang=fr")},
+    ).get_data(as_text=True)
+    assert "3\u00a0signataires signalés ont été laissés de côté" in french
+
+
+def test_approving_a_clean_page_still_approves_it_all_and_returns_to_the_dashboard(
+    letter_app, client, letter_organizer, smtp
+):
+    signature_id = sign_and_confirm_as(client, letter_app, smtp, AMNESTY)
+    queue = _queue(letter_organizer)
+    assert "Check before approving" not in queue and "amnesty.ca</dd>" in queue
+    response = letter_organizer.post(
+        "/admin/signatures/approve",
+        data={"ids": [str(signature_id)], "csrf_token": csrf_token(letter_organizer, "/admin/")},
+    )
+    assert response.status_code == 303
+    assert [row.approved_at is not None for row in signature_rows(letter_app)] == [True]
 
 
 def test_without_moderation_a_signatory_is_listed_at_confirmation(make_app, tmp_path, smtp):

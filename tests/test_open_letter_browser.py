@@ -5,7 +5,16 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from browser import PHONE, require_browser, serve, start_browser, wait_until
-from helpers import OPEN_LETTER, last_message_to, link_in, signature_rows
+from helpers import (
+    OPEN_LETTER,
+    ORGANIZER_EMAIL,
+    ORGANIZER_PASSWORD,
+    add_organizer,
+    last_message_to,
+    link_in,
+    make_signature,
+    signature_rows,
+)
 
 require_browser()
 
@@ -73,3 +82,51 @@ def test_without_javascript_both_sets_show_and_the_other_types_fields_are_ignore
     assert (row.signatory_type, row.title, row.contact_name) == ("organization", "", "Noor Haddad")
     assert row.confirmed_at is not None
     assert last_message_to(smtp, "nojs@reseau.example")["To"] == "nojs@reseau.example"
+
+
+def test_the_moderation_queue_fits_a_phone_and_its_flags_show(live, smtp):
+    """Long names, websites and domains wrap in their card: nothing wider than a phone's screen."""
+    server, app = live
+    add_organizer(app)
+    long_domain = "secretariat-general-des-organismes-communautaires-autonomes.example"
+    rows = [
+        (
+            "Amnesty International Canada (section anglophone et francophone réunies)",
+            "amnesty.international.canada.section@gmail.com",
+            "https://\u0430mnesty.ca/fr/campagnes/reconnaissance-faciale-et-police-au-canada/",
+        ),
+        ("Regroupement", f"info@{long_domain}", f"https://www.{long_domain}/"),
+    ]
+    for number, (name, email, website) in enumerate(rows):
+        domain = email.partition("@")[2]
+        make_signature(
+            app,
+            number,
+            signatory_type="organization",
+            public=True,
+            contact_name="Noor Haddad",
+            name=name,
+            email=email,
+            email_domain=domain,
+            website=website,
+        )
+    driver = start_browser(PHONE, javascript=False)
+    try:
+        driver.get(server.url + "/admin/login")
+        driver.find_element(By.ID, "email").send_keys(ORGANIZER_EMAIL)
+        driver.find_element(By.ID, "password").send_keys(ORGANIZER_PASSWORD)
+        driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+        wait_until(lambda: "Signatories waiting for approval" in driver.page_source)
+        flagged = driver.find_element(By.CSS_SELECTOR, ".queue li.flagged")
+        assert "xn--mnesty-2nf.ca" in flagged.text and "gmail.com" in flagged.text
+        widths = driver.execute_script(
+            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
+        wide = driver.execute_script(
+            "return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > "
+            "document.documentElement.clientWidth + 1).map(e => e.tagName + '.' + e.className + ' ' + "
+            "Math.round(e.getBoundingClientRect().right) + ' ' + e.textContent.slice(0, 40))"
+        )
+        assert widths[0] <= widths[1], f"{widths[0]}px wide on a {widths[1]}px screen: {wide}"
+    finally:
+        driver.quit()

@@ -2,9 +2,14 @@
 
 import dataclasses
 import datetime as dt
+import functools
+import threading
+import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
 
 from app import stats
 from app.clock import today
@@ -139,3 +144,108 @@ def test_the_dashboard_reads_the_same_figures_a_fresh_count_gives(app, client, s
         recent = [row for row in signatures if (current - row.signed_at.date()).days < 30]
         assert sum(day.signed for day in stats.per_day(30)) == len(recent)
         db.session.remove()
+
+
+def _tallies_of(app, value: str) -> list[tuple]:
+    """Every stored tally row of one value, shard by shard (zero rows included)."""
+    with app.app_context():
+        rows = db.session.execute(
+            select(SignatureTally.facet, SignatureTally.shard).where(SignatureTally.value == value)
+        ).all()
+        db.session.remove()
+    return rows
+
+
+def _empty_tallies(app) -> list[tuple]:
+    """The (facet, value) whose rows add up to nothing: what an erasure should not leave."""
+    with app.app_context():
+        empty = db.session.execute(
+            select(SignatureTally.facet, SignatureTally.value)
+            .group_by(SignatureTally.facet, SignatureTally.value)
+            .having(
+                (func.sum(SignatureTally.signed) == 0)
+                & (func.sum(SignatureTally.confirmed) == 0)
+                & (func.sum(SignatureTally.consenting) == 0)
+            )
+        ).all()
+        db.session.remove()
+    return empty
+
+
+def test_an_erased_signers_own_email_domain_leaves_no_tally_and_the_other_figures_stay(app, client, smtp):
+    sign_and_confirm(
+        client, app, smtp, path="/?source=voisins", name="Ana Tremblay", email="ana@tremblay-famille.ca"
+    )
+    sign_and_confirm(client, app, smtp, name="Jo Smith", email="jo@example.org")
+    sign(client, name="Pat Lee", email="pat@lee-maison.ca")  # never confirmed, purged later
+    sign_and_confirm(client, app, smtp, name="Lou Roy", email="lou@roy-chez-nous.ca")  # anonymised
+    assert _tallies_of(app, "tremblay-famille.ca") and _tallies_of(app, "voisins")
+    with app.app_context():
+        ids = {row.email: row.id for row in db.session.scalars(select(Signature))}
+        db.session.remove()
+
+    with app.app_context():
+        assert erase_signature(ids["ana@tremblay-famille.ca"], ACTOR)
+    assert _tallies_of(app, "tremblay-famille.ca") == [] and _tallies_of(app, "voisins") == []
+    assert _empty_tallies(app) == []
+    assert_tallies_match(app, "erasing")
+    assert _tallies_of(app, "example.org"), "another signer's domain stays"
+
+    with app.app_context():
+        db.session.execute(
+            update(Signature).where(Signature.id == ids["pat@lee-maison.ca"]).values(signed_at=ago(days=40))
+        )
+        db.session.commit()
+        assert purge_unconfirmed(30, ACTOR) == 1
+    assert _tallies_of(app, "lee-maison.ca") == [] and _empty_tallies(app) == []
+    assert_tallies_match(app, "purging")
+
+    app.extensions["campaign"] = dataclasses.replace(
+        app.extensions["campaign"], deadline=today() - dt.timedelta(days=40), retention_days=30
+    )
+    with app.app_context():
+        assert anonymise_due(ACTOR) == 2
+    assert _tallies_of(app, "roy-chez-nous.ca") == [] and _tallies_of(app, "example.org") == []
+    assert _empty_tallies(app) == []
+    assert_tallies_match(app, "anonymising")
+    with app.app_context():
+        assert stats.totals() == stats.Totals(confirmed=2, pending=0, consenting=0), "the counts stay"
+        db.session.remove()
+
+
+def test_signers_counted_while_their_domain_is_being_emptied_keep_their_tally(app):
+    """Erasures sweeping a domain's tallies while others sign from it: nothing counted is lost."""
+    leaving = [
+        make_signature(app, number, email=f"p{number}@famille.example", email_domain="famille.example").id
+        for number in range(8)
+    ]
+    barrier = threading.Barrier(16)
+
+    def run(job):
+        with app.app_context():
+            barrier.wait(timeout=30)
+            for attempt in range(50):  # a writer that waited too long on SQLite's lock tries again
+                try:
+                    return job()
+                except OperationalError:
+                    db.session.rollback()
+                    time.sleep(0.05 * attempt)
+            raise AssertionError("the database stayed locked")
+
+    jobs = [functools.partial(erase_signature, signature_id, ACTOR) for signature_id in leaving]
+    jobs += [
+        functools.partial(
+            make_signature,
+            app,
+            100 + number,
+            email=f"n{number}@famille.example",
+            email_domain="famille.example",
+        )
+        for number in range(8)
+    ]
+    with ThreadPoolExecutor(len(jobs)) as pool:
+        list(pool.map(run, jobs))
+    assert_tallies_match(app, "erasing and signing at once")
+    assert stored_tallies(app)[("domain", "famille.example")][0] == 8
+    with app.app_context():
+        assert stats.drop_empty_tallies() == 0, "each erasure swept what it emptied"

@@ -10,6 +10,7 @@ from ...counter import current_tally
 from ...extensions import db
 from ...models import Signature, utcnow
 from .form import INDIVIDUAL, ORGANIZATION
+from .vetting import Vetted, vet
 
 PAGE_SIZE = 50
 QUEUE_PAGE = 50
@@ -130,9 +131,14 @@ class Queue:
 
     waiting: int
     oldest: datetime | None
-    rows: list[Signature]
+    rows: list[Vetted]
     organizations: int
     individuals: int
+
+    @property
+    def flagged(self) -> int:
+        """How many of the rows shown are flagged (approving the page skips them)."""
+        return sum(row.flagged for row in self.rows)
 
     @property
     def oldest_age(self) -> timedelta | None:
@@ -145,11 +151,12 @@ def moderation_queue(limit: int = QUEUE_PAGE) -> Queue:
     count, oldest = db.session.execute(
         select(func.count(), func.min(Signature.confirmed_at)).where(waiting())
     ).one()
-    rows = list(
-        db.session.scalars(
+    rows = [
+        vet(signature)
+        for signature in db.session.scalars(
             select(Signature).where(waiting()).order_by(Signature.confirmed_at, Signature.id).limit(limit)
         )
-    )
+    ]
     counts = listed_counts()
     return Queue(
         waiting=int(count),

@@ -14,6 +14,7 @@ from ...mail import queue_email, wake_deliverer
 from ...models import Signature, utcnow
 from ...signatures import erase_signature
 from .listing import waiting
+from .vetting import unflagged
 
 MAX_BULK = 200
 
@@ -49,14 +50,30 @@ def list_signatories(ids: list[int]) -> list[int]:
 
 def approve_signatories(ids: list[int], actor: str) -> list[int]:
     """Put the waiting ones of `ids` on the letter, in one transaction; the ids listed."""
+    return _approve(ids, actor, skip_flagged=False)[0]
+
+
+def approve_unflagged(ids: list[int], actor: str) -> tuple[list[int], int]:
+    """Put the waiting ones of `ids` on the letter but those a moderator should look at twice
+    (vetting.py), in one transaction; the ids listed, and how many flagged ones were skipped."""
+    return _approve(ids, actor, skip_flagged=True)
+
+
+def _approve(ids: list[int], actor: str, skip_flagged: bool) -> tuple[list[int], int]:
+    chosen, skipped = sorted(set(ids))[:MAX_BULK], 0
     with write_transaction():
-        listed = list_signatories(sorted(set(ids))[:MAX_BULK])
+        if skip_flagged:
+            rows = db.session.scalars(
+                select(Signature).where(Signature.id.in_(chosen), waiting()).with_for_update()
+            ).all()
+            chosen, skipped = unflagged(list(rows))
+        listed = list_signatories(chosen)
         if listed:
             record_event(actor, APPROVE_SIGNATORY, "open letter signatory listed", rows=len(listed))
     if listed:
         forget_count()
         wake_deliverer()
-    return listed
+    return listed, skipped
 
 
 def approve_signatory(signature_id: int, actor: str) -> Verdict:

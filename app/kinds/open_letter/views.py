@@ -4,7 +4,7 @@ signatories, and the organizers' approve and reject buttons."""
 import re
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -13,7 +13,7 @@ from ...counter import current_tally
 from ...models import ID_MAX
 from ...security import forbid_storing
 from .listing import INDIVIDUAL, ORGANIZATION, listed_counts, listed_page
-from .moderation import Verdict, approve_signatories, approve_signatory, reject_signatory
+from .moderation import Verdict, approve_signatory, approve_unflagged, reject_signatory
 
 bp = Blueprint("open_letter", __name__)
 moderation_bp = Blueprint("moderation", __name__, url_prefix="/admin/signatures")
@@ -119,9 +119,20 @@ def review(signature_id: int, verdict: str):
 @moderation_bp.post("/approve")
 @login_required
 def approve_page():
-    """Approve every signatory of the queue page the organizer was shown."""
+    """Approve every signatory of the queue page the organizer was shown but the flagged ones,
+    and say how many were skipped."""
     ids = [_id(value) for value in request.form.getlist("ids")]
     if not ids or None in ids:
         return _done(_("No signatory was chosen; nothing was changed."), 400)
-    approve_signatories(ids, actor=current_user.email)
+    listed, skipped = approve_unflagged(ids, actor=current_user.email)
+    if skipped:
+        approved = ngettext(
+            "%(num)s signatory was approved.", "%(num)s signatories were approved.", len(listed)
+        )
+        flagged = ngettext(
+            "%(num)s flagged signatory was skipped: its row says what to check before you approve it.",
+            "%(num)s flagged signatories were skipped: each row says what to check before you approve it.",
+            skipped,
+        )
+        return _done(f"{approved} {flagged}", 200)
     return redirect(url_for("admin.dashboard", _anchor="moderation-title"), 303)
