@@ -1,14 +1,14 @@
 """add letter pdfs: the open letter's PDF per language, built in the background for everyone
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-02
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0017"
-down_revision = "0016"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

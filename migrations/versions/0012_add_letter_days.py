@@ -3,15 +3,15 @@
 The daily ceiling per representative counts them, and "letters sent" is their sum. Filled
 from the letters already sent, by the UTC day they were sent.
 
-Revision ID: 0016
-Revises: 0012
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-02
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016"
-down_revision = "0012"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
