@@ -11,7 +11,7 @@ from .database import checkpoint_erasure, write_transaction
 from .extensions import db
 from .kinds import kind_for
 from .models import Letter, OutboxMessage, Signature, utcnow
-from .stats import drop_empty_tallies
+from .tallies import drop_empty_tallies
 
 
 def anonymise_due(actor: str, now: datetime | None = None) -> int:

@@ -23,7 +23,6 @@ from .keyset import keyset_page
 from .kinds import kind_for
 from .mail import queue_email, queue_first_email, wake_deliverer
 from .models import ConsentWording, Signature, Submission, utcnow
-from .stats import drop_empty_tallies
 from .submissions import (
     Submitted,
     adopt,
@@ -34,6 +33,7 @@ from .submissions import (
     of_submission,
     submit_again,
 )
+from .tallies import drop_empty_tallies
 from .tokens import CONFIRM, WITHDRAW, ExpiredToken, InvalidToken, read_link
 
 

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
 
-from app import stats
+from app import stats, tallies
 from app.clock import today
 from app.demo import seed_demo_signatures
 from app.extensions import db
@@ -248,4 +248,4 @@ def test_signers_counted_while_their_domain_is_being_emptied_keep_their_tally(ap
     assert_tallies_match(app, "erasing and signing at once")
     assert stored_tallies(app)[("domain", "famille.example")][0] == 8
     with app.app_context():
-        assert stats.drop_empty_tallies() == 0, "each erasure swept what it emptied"
+        assert tallies.drop_empty_tallies() == 0, "each erasure swept what it emptied"
