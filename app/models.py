@@ -219,6 +219,17 @@ class LetterPdf(db.Model):
     last_error: Mapped[str | None] = mapped_column(String(200))
 
 
+class ResendRequest(db.Model):
+    """Someone asked /resend for a link for this address: the mail deliverer answers it (and
+    deletes the row), so the request does the same work whether or not the address signed."""
+
+    __tablename__ = "resend_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class OutboxMessage(db.Model):
     """An email waiting for, or done with, delivery; rendered only when sent."""
 

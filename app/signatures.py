@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 
-from sqlalchemy import Executable, bindparam, delete, select, update
+from sqlalchemy import Executable, bindparam, delete, insert, select, update
 
 from .audit import ERASE, HIDE, PURGE, record_event
 from .campaign import current_campaign
@@ -22,7 +22,7 @@ from .extensions import db
 from .keyset import keyset_page
 from .kinds import kind_for
 from .mail import queue_email, queue_first_email, wake_deliverer
-from .models import ConsentWording, Signature, Submission, utcnow
+from .models import ConsentWording, ResendRequest, Signature, Submission, utcnow
 from .submissions import (
     Submitted,
     adopt,
@@ -185,20 +185,53 @@ def sign(data: NewSignature) -> None:
     wake_deliverer()
 
 
+_ASK_RESEND = insert(ResendRequest.__table__)
+# Requests answered per deliverer pass: a burst of /resend waits a pass or two, never a page.
+RESEND_BATCH = 50
+
+
 def resend(email: str) -> None:
-    """Send the link again to a pending address (or an already-signed note); silent otherwise.
+    """Ask for the link again for an address: one INSERT, the same whether or not it signed, so
+    neither the answer nor its timing tells; the deliverer answers it (answer_resends)."""
+    with write_transaction():
+        db.session.execute(_ASK_RESEND, {"email": email, "created_at": utcnow()})
+    wake_deliverer()
+
+
+def resends_waiting() -> bool:
+    """A cheap read: is there a /resend to answer?"""
+    return db.session.execute(select(ResendRequest.id).limit(1)).first() is not None
+
+
+def answer_resends() -> int:
+    """Answer the waiting /resend requests, oldest first: a pending address gets its link again
+    (or a signer an already-signed note); an unknown address, nothing. Each request is deleted
+    as it is answered, and with it the address it held; how many were answered.
 
     After the deadline a pending signer still gets the link, as long as it could still count.
     """
     with write_transaction():
-        signature = db.session.scalar(select(Signature).where(Signature.email == email))
-        if (
-            signature is not None
-            and signature.anonymised_at is None
-            and (signature.confirmed or current_campaign().takes_confirmations())
-        ):
-            _remind(signature.id, signature.confirmed)
-    wake_deliverer()
+        requests = db.session.execute(
+            select(ResendRequest.id, ResendRequest.email)
+            .order_by(ResendRequest.id)
+            .limit(RESEND_BATCH)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for request in requests:
+            signature = db.session.execute(
+                select(Signature.id, Signature.confirmed_at, Signature.anonymised_at).where(
+                    Signature.email == request.email
+                )
+            ).first()
+            if (
+                signature is not None
+                and signature.anonymised_at is None
+                and (signature.confirmed_at is not None or current_campaign().takes_confirmations())
+            ):
+                _remind(signature.id, signature.confirmed_at is not None)
+        if requests:
+            db.session.execute(delete(ResendRequest).where(ResendRequest.id.in_([r.id for r in requests])))
+    return len(requests)
 
 
 def _signature_of_link(signature_id: int) -> Signature:

@@ -29,6 +29,7 @@ from app.models import (
     LetterWriter,
     Organizer,
     OutboxMessage,
+    ResendRequest,
     Signature,
     SignatureTally,
     utcnow,
@@ -72,7 +73,7 @@ def empty_tables() -> None:
     """Leave the database as the migrations made it."""
     for model in (OutboxMessage, Letter, LetterWriter, LetterDay, LetterPdf, Signature, SignatureTally):
         db.session.execute(delete(model))
-    for model in (ConsentWording,):
+    for model in (ConsentWording, ResendRequest):
         db.session.execute(delete(model))
     for model in (Organizer, AuditEvent):
         db.session.execute(delete(model))

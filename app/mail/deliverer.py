@@ -61,6 +61,10 @@ def deliver_due(now: datetime | None = None, should_stop=lambda: False) -> int:
     def clock() -> datetime:
         return utcnow() + offset
 
+    from ..signatures import answer_resends, resends_waiting  # they queue mail: imported once both are loaded
+
+    if resends_waiting():  # the /resend requests first: their answers are due at once
+        answer_resends()
     now = clock()
     if not has_due(now):
         db.session.commit()

@@ -19,6 +19,9 @@ from .ceiling import WAITS_FOR_NEXT_DAY, give_back_place, letter_day, next_day_s
 
 MAX_EMAILS_PER_SIGNATURE = 5
 EMAIL_WINDOW = timedelta(days=1)
+# Past the day's five, one more email an hour at most: a flood is held to a trickle, and the
+# address's owner, signing an hour after someone else used up the five, still gets a link.
+EMAIL_SPACING_PAST_CAP = timedelta(hours=1)
 BATCH_SIZE = 10
 RETRY_BASE = timedelta(seconds=30)
 RETRY_CAP = timedelta(hours=1)
@@ -35,8 +38,9 @@ def queue_email(
     confirmation email for one of its later submissions, with `submission_id`).
 
     Returns False, queueing nothing, once the signature has had its share of mail in the
-    last EMAIL_WINDOW, so nobody can use the form to flood an inbox; a day later the
-    signer can get a link again, however often someone else asked for one.
+    last EMAIL_WINDOW and another within the last EMAIL_SPACING_PAST_CAP, so nobody can use
+    the form to flood an inbox, and its owner, however often someone else asked for a link,
+    gets one for their own submission within the hour.
     """
     now = now or utcnow()
     # Lock the signature's row first (SQLite's write transaction locks everything already):
@@ -47,16 +51,14 @@ def queue_email(
         is None
     ):
         return False
-    recent = db.session.scalar(
-        select(func.count())
-        .select_from(OutboxMessage)
-        .where(
+    recent, last = db.session.execute(
+        select(func.count(), func.max(OutboxMessage.created_at)).where(
             OutboxMessage.signature_id == signature_id,
             OutboxMessage.letter_id.is_(None),  # letters go to representatives, not to this inbox
             OutboxMessage.created_at > now - EMAIL_WINDOW,
         )
-    )
-    if recent >= MAX_EMAILS_PER_SIGNATURE:
+    ).one()
+    if recent >= MAX_EMAILS_PER_SIGNATURE and last > now - EMAIL_SPACING_PAST_CAP:
         return False
     db.session.execute(
         update(Signature)
