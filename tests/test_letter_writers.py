@@ -35,13 +35,16 @@ def letter_app(make_app):
     return make_app(CAMPAIGN_FILE=str(LETTER_CAMPAIGN))
 
 
-def write_and_confirm(app, smtp, email: str, targets=("mayor",)) -> None:
+def write_and_confirm(app, smtp, email: str, targets=("mayor",)) -> str:
+    """Write, confirm by the emailed link; the thank-you page."""
     client = app.test_client()
     assert write_letter(client, email=email, targets=list(targets)).status_code == 303
     deliver(app)
     [confirmation] = [m for m in smtp.messages if m["To"] == email and "/confirm/" in text_part(m)][-1:]
-    assert press_button(client, link_in(confirmation, "/confirm/")).status_code == 303
+    confirmed = press_button(client, link_in(confirmation, "/confirm/"))
+    assert confirmed.status_code == 303
     deliver(app)
+    return client.get(confirmed.headers["Location"]).get_data(as_text=True)
 
 
 def letters_to(smtp, address: str) -> list:
@@ -76,9 +79,10 @@ def test_addresses_that_differ_by_a_tag_or_ignored_dots_write_once(letter_app, s
 def test_a_writer_who_wrote_to_one_representative_can_still_write_to_another(letter_app, smtp):
     write_and_confirm(letter_app, smtp, "ana@example.ca", targets=("mayor",))
     erase_everyone(letter_app)
-    write_and_confirm(letter_app, smtp, "ana@example.ca", targets=("mayor", "ward-1"))
+    thanks = write_and_confirm(letter_app, smtp, "ana@example.ca", targets=("mayor", "ward-1"))
     assert len(letters_to(smtp, "mayor@example.org")) == 1
     assert len(letters_to(smtp, "ward1@example.org")) == 1
+    assert "You had already written from this address to one" in thanks, "told why no second letter goes"
 
 
 def test_one_person_drops_tags_everywhere_and_dots_only_where_the_provider_ignores_them():

@@ -217,8 +217,11 @@ class LetterCampaign(Petition):
     def thanks_context(self, signature_id: int | None) -> dict:
         signature = db.session.get(Signature, signature_id) if signature_id else None
         if signature is None or not signature.confirmed or signature.anonymised_at is not None:
-            return {"written": None, "letters": []}
-        return {"written": signature, "letters": letters_of(signature.id)}
+            return {"written": None, "letters": [], "already_written": 0}
+        letters = letters_of(signature.id)
+        # Chosen but not sent: this person had written to them before (first_letters_only).
+        already = len(set(signature.targets.split()) - {letter.target_id for letter in letters})
+        return {"written": signature, "letters": letters, "already_written": already}
 
     def render_outbox_email(self, message: OutboxMessage, signature: Signature, message_id: str):
         letter = db.session.get(LetterRow, message.letter_id) if message.kind == LETTER else None
