@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import re
+import resource
 import sys
 from collections.abc import Iterable
 from functools import cache
@@ -203,13 +204,16 @@ def unavailable_page(print_url: str = "", preparing: bool = False) -> Response:
     return response
 
 
-def _child() -> None:
-    """`python -m app.letter_pdf`: the page and its stylesheets as JSON on stdin, the PDF on
-    stdout. Run at low priority by app/pdf_builds.py, so web workers keep the processor."""
+def _child(memory_mb: int) -> None:
+    """`python -m app.letter_pdf MEMORY_MB`: the page and its stylesheets as JSON on stdin, the
+    PDF on stdout. Run by kinds/open_letter/pdfs.py at low priority, so web workers keep the
+    processor, and within MEMORY_MB of data: a runaway build fails instead of swapping."""
     os.nice(10)
+    limit = memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
     sources = json.load(sys.stdin)
     sys.stdout.buffer.write(write_pdf(sources["html"], sources["stylesheets"]))
 
 
 if __name__ == "__main__":
-    _child()
+    _child(int(sys.argv[1]))

@@ -1,7 +1,7 @@
 """One build of the open letter's PDF as the background builder makes it: the page rendered in
 this process, then WeasyPrint in a child process (`python -m app.letter_pdf`).
 
-Usage: bench/pdf.py COUNT [one-column|two-columns] [typical|maxima]. Prints one JSON line: the
+Usage: bench/pdf.py COUNT [one-column|two-columns] [typical|maxima] [MEMORY_MB]. Prints one JSON line: the
 CPU seconds of each side, the child's peak memory, the PDF's size and pages. Run once per
 build in a fresh process (bench/run.py does), so the peak is this build's own. `two-columns`
 is the layout before issue 19, measured as the baseline in the same run.
@@ -90,7 +90,7 @@ def main() -> None:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall = time.perf_counter()
     child = subprocess.run(
-        [sys.executable, "-m", "app.letter_pdf"],
+        [sys.executable, "-m", "app.letter_pdf", sys.argv[4] if len(sys.argv) > 4 else "4096"],
         input=json.dumps({"html": html, "stylesheets": list(stylesheets)}).encode(),
         capture_output=True,
         cwd=ROOT,

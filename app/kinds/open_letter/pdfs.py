@@ -22,10 +22,10 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import resource
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import or_, select, update
@@ -128,19 +128,14 @@ def _take_lease(language: str, now: dt.datetime) -> dt.datetime | None:
 def _in_child(sources: tuple[str, tuple[str, ...]]) -> bytes:
     """Run WeasyPrint in a child process, bounded in time and memory; its PDF."""
     config = current_app.config
-    limit = config["LETTER_PDF_MEMORY_MB"] * 1024 * 1024
-
-    def bounded():  # in the child, before it starts: a runaway build fails instead of swapping
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
     html, stylesheets = sources
+    # The child bounds its own memory (no preexec_fn: unsafe in a process with threads).
     finished = subprocess.run(
-        [sys.executable, "-m", "app.letter_pdf"],
+        [sys.executable, "-m", "app.letter_pdf", str(config["LETTER_PDF_MEMORY_MB"])],
         input=json.dumps({"html": html, "stylesheets": list(stylesheets)}).encode(),
         capture_output=True,
         timeout=config["LETTER_PDF_BUILD_TIMEOUT"],
-        preexec_fn=bounded,
-        cwd=current_app.root_path + "/..",
+        cwd=Path(current_app.root_path).parent,
         check=False,
     )
     if finished.returncode != 0 or not finished.stdout.startswith(b"%PDF-"):
