@@ -62,7 +62,7 @@ _ADD_TO_SHARD = (
 
 # An open letter's count is its list: when it drops, a name has left, and the PDFs built with
 # it must never be served again (nor any build under way be stored: its lease goes too).
-_DROP_LETTER_PDFS = update(LetterPdf).values(pdf=None, building_until=None)
+_DROP_LETTER_PDFS = update(LetterPdf).values(pdf=None, building_until=None, last_error=None)
 
 
 def add_to_count(delta: int) -> None:

@@ -261,6 +261,9 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A letter counted against its representative's day (mail/ceiling.py) as it was handed
+    # over: which day, so whoever records its outcome gives the place back if it fails.
+    counted_day: Mapped[date | None] = mapped_column(Date)
 
 
 class CountShard(db.Model):

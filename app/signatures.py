@@ -217,7 +217,9 @@ def answer_resends() -> int:
             .limit(RESEND_BATCH)
             .with_for_update(skip_locked=True)
         ).all()
-        for request in requests:
+        # Answered in address order: every deliverer then locks signatures in one order, and
+        # two answering batches that share addresses can't deadlock.
+        for request in sorted(requests, key=lambda request: request.email):
             signature = db.session.execute(
                 select(Signature.id, Signature.confirmed_at, Signature.anonymised_at).where(
                     Signature.email == request.email
@@ -390,6 +392,7 @@ def erase_signature(signature_id: int, actor: str, action: str = ERASE) -> bool:
     """
     with write_transaction():
         was_counted = _is_counted(signature_id)
+        kind_for(current_campaign()).on_erase(signature_id)
         erased = db.session.execute(
             delete(Signature)
             .where(Signature.id == signature_id)

@@ -16,7 +16,8 @@ from app.clock import utcnow
 from app.extensions import db
 from app.kinds import kind_for
 from app.mail.ceiling import letter_day, next_day_starts
-from app.models import LetterDay, LetterWriter, Signature
+from app.mail.outbox import Claim, claim_with_lease, lease_length
+from app.models import LetterDay, LetterWriter, OutboxMessage, Signature
 from app.signatures import erase_signature
 from helpers import (
     LETTER_CAMPAIGN,
@@ -138,3 +139,42 @@ def test_the_letters_sent_stay_counted_after_their_writer_is_erased(letter_app, 
         0,
         0,
     )
+
+
+def test_a_letter_that_never_left_can_be_written_again_after_erasure(make_app, smtp):
+    app = make_app(CAMPAIGN_FILE=str(LETTER_CAMPAIGN), LETTERS_PER_REPRESENTATIVE_DAILY=1)
+    write_and_confirm(app, smtp, "ben@example.ca", targets=("mayor",))
+    write_and_confirm(app, smtp, "ana@example.ca", targets=("mayor",))  # waits: the day's one is taken
+    with app.app_context():
+        [ana] = db.session.scalars(select(Signature.id).where(Signature.email == "ana@example.ca")).all()
+        erase_signature(ana, actor="the signer")  # she fixes a typo before it ever left
+    write_and_confirm(app, smtp, "ana@example.ca", targets=("mayor",))
+    with app.app_context():
+        tomorrow = next_day_starts(letter_day(utcnow()))
+    deliver(app, now=tomorrow + dt.timedelta(minutes=1))
+    assert [m["Reply-To"] for m in letters_to(smtp, "mayor@example.org")] == [
+        "ben@example.ca",
+        "ana@example.ca",
+    ]
+
+
+def test_a_letter_taken_over_after_a_deliverer_died_is_counted_once_and_given_back_if_refused(
+    letter_app, smtp
+):
+    client = letter_app.test_client()
+    assert write_letter(client, email="ana@example.ca", targets=["mayor"]).status_code == 303
+    deliver(letter_app)
+    confirmation = [m for m in smtp.messages if "/confirm/" in text_part(m)][-1]
+    assert press_button(client, link_in(confirmation, "/confirm/")).status_code == 303
+    with letter_app.app_context():  # one deliverer hands the letter over, and dies
+        now = utcnow()
+        [letter] = db.session.scalars(select(OutboxMessage).where(OutboxMessage.letter_id.is_not(None))).all()
+        claim = Claim(claim_with_lease(now, now + lease_length(), 10), now + lease_length())
+        assert claim.hand_over(letter.id, now, letter.letter_id)
+        taken_over_at = now + lease_length() + dt.timedelta(minutes=1)
+    assert figures(letter_app)["letters"] == 1
+    smtp.sink.refuse = {"mayor@example.org": "550 5.1.1 No such mailbox"}
+    deliver(letter_app, now=taken_over_at)  # another deliverer takes it over
+    with letter_app.app_context():
+        assert db.session.get(OutboxMessage, letter.id).status == OutboxMessage.FAILED
+    assert figures(letter_app)["letters"] == 0, "refused: not counted as sent, its place given back"

@@ -121,10 +121,16 @@ class Kind:
     def on_confirm(self, signature_id: int) -> None:
         """Called inside the confirm transaction once the signature is confirmed; nothing by default."""
 
+    def on_erase(self, signature_id: int) -> None:
+        """Called inside the erasure's transaction, just before the signature is deleted."""
+
     def background_work(self) -> int:
         """Work the kind does beside the mail, in a thread of each deliverer's process, called
         every few seconds with the app; how much it did. Nothing by default."""
         return 0
+
+    def stop_background_work(self) -> None:
+        """Stop background_work at once: its process is stopping."""
 
 
 @cache

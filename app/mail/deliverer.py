@@ -99,9 +99,7 @@ def deliver_due(now: datetime | None = None, should_stop=lambda: False) -> int:
                 log.exception("outbox message %s could not be rendered; it will be retried", message.id)
                 _retry_or_fail(held, message, "could not be rendered", clock())
                 continue
-            # A letter handed over before (its outcome unknown, so sent again) was counted then.
-            letter_id = message.letter_id if message.handed_at is None else None
-            if not held.hand_over(message.id, clock(), letter_id):
+            if not held.hand_over(message.id, clock(), message.letter_id):
                 continue  # our lease ran out and another deliverer has it now, or the letter waits
             try:
                 transport.send(email)
@@ -159,9 +157,14 @@ class Deliverer:
 
     def stop(self, timeout: float = 30) -> None:
         """Finish the message in hand, release the rest of the batch, and end the thread."""
+        from ..kinds import kind_for
+
         self.request_stop()
+        kind_for(self.app.extensions["campaign"]).stop_background_work()
         if self._thread is not None:
             self._thread.join(timeout)
+        if self._background is not None:
+            self._background.join(timeout)
         with _running_lock:
             _running.discard(self)
 

@@ -201,9 +201,6 @@ class Claim:
     def __init__(self, ids: list[int], lease: datetime):
         self.ids = ids
         self.lease = lease
-        # Letters counted against their representative's day as they were handed over:
-        # message id -> (letter id, day), to give the place back if the send fails.
-        self.places: dict[int, tuple] = {}
 
     def _held(self, ids: list[int]):
         return and_(
@@ -216,8 +213,9 @@ class Claim:
         """Renew the lease of everything still held and mark one message as handed to the
         server; False if another deliverer has taken that message over.
 
-        A letter (`letter_id`) also takes one of its representative's places for the day, in
-        the same transaction. When there is none left it is not handed over (False): it goes
+        A letter (`letter_id`) is also counted against its representative's day, in the same
+        transaction, unless it was when first handed over (its outcome unknown, it is sent
+        again). When the day's places are all taken it is not handed over (False): it goes
         back to the queue until the next day begins, its attempt not counted.
         """
         lease = now + lease_length()
@@ -234,9 +232,12 @@ class Claim:
             self.lease = lease
             if message_id not in held or letter_id is None:
                 return message_id in held
+            counted = select(OutboxMessage.counted_day).where(OutboxMessage.id == message_id)
+            if db.session.scalar(counted) is not None:
+                return True
             day = letter_day(now)
             if take_place(letter_id, day):
-                self.places[message_id] = (letter_id, day)
+                _set_outbox(OutboxMessage.id == message_id, counted_day=day)
                 return True
             _set_outbox(
                 self._held([message_id]),
@@ -250,11 +251,17 @@ class Claim:
             return False
 
     def _give_back_places(self, ids: list[int]) -> None:
-        """Letters among `ids` that this holder counted and did not send give their places back
-        (a message another deliverer has taken over keeps it: it is sent again, uncounted)."""
-        for message_id in ids:
-            if message_id in self.places:
-                give_back_place(*self.places.pop(message_id))
+        """Letters among `ids` counted against a day and not sent give their places back."""
+        if not ids:
+            return
+        counted = db.session.execute(
+            select(OutboxMessage.id, OutboxMessage.letter_id, OutboxMessage.counted_day).where(
+                OutboxMessage.id.in_(ids), OutboxMessage.counted_day.is_not(None)
+            )
+        ).all()
+        for message_id, letter_id, day in counted:
+            give_back_place(letter_id, day)
+            _set_outbox(OutboxMessage.id == message_id, counted_day=None)
 
     def finish(self, message_id: int, **values) -> None:
         """Record a message's outcome and let go of it (a letter not sent gives its place back)."""
@@ -262,7 +269,6 @@ class Claim:
             finished = _set_outbox(self._held([message_id]), lease_until=None, **values)
             if values.get("status") != OutboxMessage.SENT:
                 self._give_back_places(finished)
-            self.places.pop(message_id, None)
 
     def release(self, ids: list[int]) -> None:
         """Give messages back untried: due at once, and the attempt not counted."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from ...addresses import one_person
 from ...campaign import CampaignError, current_campaign
@@ -165,6 +165,30 @@ class LetterCampaign(Petition):
         first_letters_only(signature_id)
         queue_letters(signature_id)
 
+    def on_erase(self, signature_id: int) -> None:
+        """A letter that never left (not handed to the mail server, or refused by it) does not
+        count as written: erasing lets its writer write it again, still only once."""
+        writer = _writer(signature_id)
+        if writer is None:
+            return
+        never_sent = (
+            select(LetterRow.target_id)
+            .outerjoin(OutboxMessage, OutboxMessage.letter_id == LetterRow.id)
+            .where(
+                LetterRow.signature_id == signature_id,
+                or_(
+                    OutboxMessage.id.is_(None),
+                    OutboxMessage.status == OutboxMessage.FAILED,
+                    (OutboxMessage.status == OutboxMessage.QUEUED) & OutboxMessage.handed_at.is_(None),
+                ),
+            )
+        )
+        db.session.execute(
+            delete(LetterWriter)
+            .where(LetterWriter.writer == writer, LetterWriter.target_id.in_(never_sent))
+            .execution_options(synchronize_session=False)
+        )
+
     def count_parts(self) -> dict[str, int]:
         """Letters sent so far, whoever wrote them (an erased writer's letters stay counted)."""
         return {"letters": letters_sent()}
@@ -230,13 +254,18 @@ class LetterCampaign(Petition):
         return render_letter(letter, signature, message_id)
 
 
+def _writer(signature_id: int) -> str | None:
+    """The keyed hash LetterWriter keeps for this signature's address, or None if it is gone."""
+    email = db.session.scalar(select(Signature.email).where(Signature.id == signature_id))
+    return keyed_hash(f"letter-writer:{one_person(email)}", digest_size=32) if email else None
+
+
 def first_letters_only(signature_id: int) -> None:
     """Drop the signature's letters to representatives its writer has written to already, within
     the caller's transaction, and remember the others: one letter per person, per
     representative, per campaign, however often they erase their signature and sign again, and
     whatever `+tag` they add to their address."""
-    email = db.session.scalar(select(Signature.email).where(Signature.id == signature_id))
-    writer = keyed_hash(f"letter-writer:{one_person(email)}", digest_size=32)
+    writer = _writer(signature_id)
     remember = insert_ignoring_duplicates(LetterWriter).returning(LetterWriter.target_id)
     for letter in letters_of(signature_id):
         if db.session.scalar(remember, {"writer": writer, "target_id": letter.target_id}) is None:

@@ -66,6 +66,11 @@ class OpenLetter(Kind):
 
         return build_due_pdfs()
 
+    def stop_background_work(self) -> None:
+        from .pdfs import stop_builds
+
+        stop_builds()
+
     def listed_signatories(self):
         """(organizations: [(name, website or "")], individuals: [(name, title, organization)])."""
         return listing.listed_signatories()

@@ -95,8 +95,12 @@ def stored_pdf(language: str) -> tuple[bytes, dt.datetime] | None:
 
 def pdf_due(language: str, now: dt.datetime) -> bool:
     """The PDF in `language` is missing, or behind the list and due by the debounce rules."""
-    row = db.session.get(LetterPdf, language)
-    if row is None or row.pdf is None or row.built_at is None:
+    row = db.session.execute(  # never the PDF itself: this runs every few seconds
+        select(LetterPdf.version, LetterPdf.built_at, LetterPdf.pdf.is_(None).label("missing")).where(
+            LetterPdf.language == language
+        )
+    ).first()
+    if row is None or row.missing or row.built_at is None:
         return True
     if row.version == pdf_version(language):
         return False
@@ -130,19 +134,43 @@ def _in_child(sources: tuple[str, tuple[str, ...]]) -> bytes:
     config = current_app.config
     html, stylesheets = sources
     # The child bounds its own memory (no preexec_fn: unsafe in a process with threads).
-    finished = subprocess.run(
+    child = subprocess.Popen(
         [sys.executable, "-m", "app.letter_pdf", str(config["LETTER_PDF_MEMORY_MB"])],
-        input=json.dumps({"html": html, "stylesheets": list(stylesheets)}).encode(),
-        capture_output=True,
-        timeout=config["LETTER_PDF_BUILD_TIMEOUT"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         cwd=Path(current_app.root_path).parent,
-        check=False,
     )
-    if finished.returncode != 0 or not finished.stdout.startswith(b"%PDF-"):
+    with _children_lock:
+        _children.add(child)
+    try:
+        sources_json = json.dumps({"html": html, "stylesheets": list(stylesheets)}).encode()
+        pdf, errors = child.communicate(sources_json, timeout=config["LETTER_PDF_BUILD_TIMEOUT"])
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.communicate()
+        raise RuntimeError("the PDF build ran past LETTER_PDF_BUILD_TIMEOUT") from None
+    finally:
+        with _children_lock:
+            _children.discard(child)
+    if child.returncode != 0 or not pdf.startswith(b"%PDF-"):
         # The child's last line says why (never a signatory's name: WeasyPrint's warnings are off).
-        reason = (finished.stderr.decode(errors="replace").strip().splitlines() or ["no output"])[-1]
-        raise RuntimeError(f"the PDF build ended with code {finished.returncode}: {reason[:120]}")
-    return finished.stdout
+        reason = (errors.decode(errors="replace").strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"the PDF build ended with code {child.returncode}: {reason[:120]}")
+    return pdf
+
+
+_children: set[subprocess.Popen] = set()
+_children_lock = threading.Lock()
+
+
+def stop_builds() -> None:
+    """Stop this process's PDF builds (its deliverer is stopping): no child outlives it. Their
+    leases run out a minute later (build_pdf records the failure), and another builder goes on."""
+    with _children_lock:
+        running = list(_children)
+    for child in running:
+        child.kill()
 
 
 def build_pdf(language: str, now: dt.datetime | None = None) -> bool:
@@ -179,11 +207,12 @@ def build_pdf(language: str, now: dt.datetime | None = None) -> bool:
 
 
 def build_due_pdfs(now: dt.datetime | None = None) -> int:
-    """Build each language's PDF that is due; how many were built."""
-    now = now or utcnow()
+    """Build each language's PDF that is due; how many were built. `now` moves this call's
+    clock (tests); each language reads it afresh, as its build starts."""
+    offset = now - utcnow() if now else dt.timedelta(0)
     built = 0
     for language in current_campaign().languages:
-        if pdf_due(language, now):
-            built += build_pdf(language, now)
+        if pdf_due(language, utcnow() + offset):
+            built += build_pdf(language, utcnow() + offset)
     db.session.commit()
     return built
