@@ -46,13 +46,9 @@ def _bump(target_id: str, day: dt.date, by: int, ceiling: int | None):
     )
 
 
-def take_place(letter_id: int, day: dt.date) -> bool:
-    """Count the letter among its representative's for `day`, within the caller's write
-    transaction; False, counting nothing, when the day's ceiling is reached."""
-    ceiling = current_app.config["LETTERS_PER_REPRESENTATIVE_DAILY"]
-    letter = db.session.execute(
-        select(Letter.target_id, Letter.name, Letter.role).where(Letter.id == letter_id)
-    ).one()
+def _count_one(letter, day: dt.date, ceiling: int | None) -> bool:
+    """One more letter for `letter`'s representative on `day`, unless `ceiling` is reached; whether
+    it was counted. The day's row is made by the first letter of the day."""
     if _bump(letter.target_id, day, 1, ceiling) is not None:
         return True
     started = db.session.scalar(
@@ -63,6 +59,15 @@ def take_place(letter_id: int, day: dt.date) -> bool:
     return started is not None or _bump(letter.target_id, day, 1, ceiling) is not None
 
 
+def take_place(letter_id: int, day: dt.date) -> bool:
+    """Count the letter among its representative's for `day`, within the caller's write
+    transaction; False, counting nothing, when the day's ceiling is reached."""
+    letter = db.session.execute(
+        select(Letter.target_id, Letter.name, Letter.role).where(Letter.id == letter_id)
+    ).one()
+    return _count_one(letter, day, current_app.config["LETTERS_PER_REPRESENTATIVE_DAILY"])
+
+
 def give_back_place(letter_id: int, day: dt.date) -> None:
     """A letter counted for `day` was not sent after all (within the caller's transaction)."""
     target_id = db.session.scalar(select(Letter.target_id).where(Letter.id == letter_id))
@@ -71,19 +76,10 @@ def give_back_place(letter_id: int, day: dt.date) -> None:
 
 
 def count_as_sent(signature_id: int, day: dt.date) -> None:
-    """The demo's fictional letters, recorded as sent without being mailed, count like real ones."""
+    """The demo's fictional letters, recorded as sent without being mailed, count like real ones
+    (past any ceiling: they are the campaign's history)."""
     for letter in db.session.scalars(select(Letter).where(Letter.signature_id == signature_id)):
-        if _bump(letter.target_id, day, 1, None) is None:
-            db.session.execute(
-                insert_ignoring_duplicates(LetterDay),
-                {
-                    "target_id": letter.target_id,
-                    "day": day,
-                    "name": letter.name,
-                    "role": letter.role,
-                    "sent": 1,
-                },
-            )
+        _count_one(letter, day, None)
 
 
 def letters_sent() -> int:
