@@ -142,10 +142,19 @@ class Deliverer:
         self._background: threading.Thread | None = None
 
     def start(self) -> "Deliverer":
+        from ..kinds import Kind, kind_for  # the kinds send mail: imported once both are loaded
+
         self._thread = threading.Thread(target=self.run, name="mail-deliverer", daemon=True)
+        work = kind_for(self.app.extensions["campaign"]).background_work
+        if work.__func__ is not Kind.background_work:  # the kind has some (an open letter's PDFs)
+            self._background = threading.Thread(
+                target=self.run_background, args=(work,), name="kind-background", daemon=True
+            )
         with _running_lock:
             _running.add(self)
         self._thread.start()
+        if self._background is not None:
+            self._background.start()
         return self
 
     def wake(self) -> None:
@@ -171,7 +180,6 @@ class Deliverer:
     def run(self) -> None:
         while not self._stop.is_set():
             self.check_retention()
-            self.start_background_work()
             sent = self.run_once()
             if sent < BATCH_SIZE:
                 self._wake.wait(self.poll_seconds)
@@ -181,20 +189,12 @@ class Deliverer:
         """Deliver one batch; how many were sent."""
         return self._guarded("mail deliverer", lambda: deliver_due(should_stop=self._stop.is_set))
 
-    def start_background_work(self) -> None:
-        """Start the campaign kind's background work (an open letter's PDF builds) in a thread
-        of its own, unless it is still at it: a long build never holds back the mail."""
-        from ..kinds import Kind, kind_for  # the kinds send mail: imported once both are loaded
-
-        if self._background is not None and self._background.is_alive():
-            return
-        work = kind_for(self.app.extensions["campaign"]).background_work
-        if work.__func__ is Kind.background_work:
-            return  # this kind has none
-        self._background = threading.Thread(
-            target=self._guarded, args=("background work", work), name="kind-background", daemon=True
-        )
-        self._background.start()
+    def run_background(self, work) -> None:
+        """The campaign kind's background work, every poll, in a thread of its own beside the
+        mail's: a long PDF build never holds back a confirmation email."""
+        while not self._stop.is_set():
+            self._guarded("background work", work)
+            self._stop.wait(self.poll_seconds)
 
     def check_retention(self) -> int:
         """At most once an hour, anonymise the signatures whose retention has run out; how many."""
