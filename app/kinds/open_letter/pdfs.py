@@ -37,7 +37,7 @@ from ...counter import current_tally
 from ...database import insert_ignoring_duplicates, write_transaction
 from ...extensions import db
 from ...models import LetterPdf
-from .listing import listed_signatories, listing_version
+from .listing import listed_signatories
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_FAILURE = dt.timedelta(minutes=1)
@@ -46,10 +46,11 @@ RETRY_AFTER_FAILURE = dt.timedelta(minutes=1)
 def pdf_version(language: str) -> str:
     """Names what a PDF in `language` is built from: the list's version, the letter's date, and
     the campaign's text (a new campaign file means a new PDF)."""
-    campaign = current_campaign()
-    content = repr(campaign.in_language(language)).encode()
+    from . import KIND  # the package, loaded by now: it imports this module only when used
+
+    content = repr(current_campaign().in_language(language)).encode()
     text = hashlib.blake2b(content, digest_size=8).hexdigest()
-    return f"{language}:{listing_version()}:{campaign.settings.date()}:{text}"[:200]
+    return f"{language}:{KIND.listing_version()}:{text}"[:200]
 
 
 def letter_parts(language: str) -> tuple:
