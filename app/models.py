@@ -2,6 +2,7 @@
 outbox, the count shards, the dashboard's tallies, organizers, their devices and the audit log."""
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -48,6 +49,24 @@ class UTCDateTime(TypeDecorator):
 ID_MAX = 2**31 - 1
 
 
+class Personal(StrEnum):
+    """How anonymisation treats a column holding a signer's personal data (app/personal.py).
+
+    Every text and flag column of a table holding signer data says whether it holds any:
+    `info={"personal": Personal.BLANK}` and so on, or `info={"personal": False}`. A test fails
+    on a column that says neither, so whoever adds one decides.
+    """
+
+    BLANK = "blank"  # becomes ""
+    UNSET = "unset"  # becomes NULL
+    WITHDRAWN = "withdrawn"  # becomes False: a consent or a choice
+    # The column is unique: each row gets its own address, one that can never receive mail.
+    UNDELIVERABLE = "undeliverable"
+    PROVINCE = "province"  # a Canadian postal code keeps its first letter (the province); others go
+    # The row as a whole is the signer's: it goes with the signature's personal data.
+    ROW = "row"
+
+
 class Signature(db.Model):
     """One person's signature: pending until its link is followed, then confirmed and counted.
 
@@ -72,22 +91,32 @@ class Signature(db.Model):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    email: Mapped[str] = mapped_column(String(320), unique=True)
-    email_domain: Mapped[str] = mapped_column(String(255), default="", index=True)
-    name: Mapped[str] = mapped_column(String(100))
-    postal_code: Mapped[str] = mapped_column(String(16), default="")
-    country: Mapped[str] = mapped_column(String(2), default="CA")
-    comment: Mapped[str] = mapped_column(Text, default="")
+    email: Mapped[str] = mapped_column(String(320), unique=True, info={"personal": Personal.UNDELIVERABLE})
+    email_domain: Mapped[str] = mapped_column(
+        String(255), default="", index=True, info={"personal": Personal.BLANK}
+    )
+    name: Mapped[str] = mapped_column(String(100), info={"personal": Personal.BLANK})
+    postal_code: Mapped[str] = mapped_column(String(16), default="", info={"personal": Personal.PROVINCE})
+    country: Mapped[str] = mapped_column(String(2), default="CA", info={"personal": False})
+    comment: Mapped[str] = mapped_column(Text, default="", info={"personal": Personal.BLANK})
     # An organizer's review of the comment, for "Why people sign": shown once approved,
     # never once rejected; the signature itself is counted either way.
-    comment_approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
-    comment_rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    public: Mapped[bool] = mapped_column(Boolean, default=False)
-    updates: Mapped[bool] = mapped_column(Boolean, default=False)
-    updates_consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    consent_version: Mapped[str | None] = mapped_column(ForeignKey("consent_wordings.version"))
-    language: Mapped[str] = mapped_column(String(5), default="en")
-    source: Mapped[str] = mapped_column(String(64), default="")
+    comment_approved_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, index=True, info={"personal": Personal.UNSET}
+    )
+    comment_rejected_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, info={"personal": Personal.UNSET}
+    )
+    public: Mapped[bool] = mapped_column(Boolean, default=False, info={"personal": Personal.WITHDRAWN})
+    updates: Mapped[bool] = mapped_column(Boolean, default=False, info={"personal": Personal.WITHDRAWN})
+    updates_consented_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, info={"personal": Personal.UNSET}
+    )
+    consent_version: Mapped[str | None] = mapped_column(
+        ForeignKey("consent_wordings.version"), info={"personal": Personal.UNSET}
+    )
+    language: Mapped[str] = mapped_column(String(5), default="en", info={"personal": False})
+    source: Mapped[str] = mapped_column(String(64), default="", info={"personal": False})
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     emails_queued: Mapped[int] = mapped_column(Integer, default=0)
@@ -97,17 +126,27 @@ class Signature(db.Model):
     # An open letter's signatory (kinds/open_letter): "individual" or "organization", an
     # individual's title and affiliation, an organization's website and the person who signed
     # for it (never public), and when an organizer approved it for the letter.
-    signatory_type: Mapped[str] = mapped_column(String(12), default="individual", server_default="individual")
-    title: Mapped[str] = mapped_column(String(100), default="", server_default="")
-    organization: Mapped[str] = mapped_column(String(150), default="", server_default="")
-    website: Mapped[str] = mapped_column(String(300), default="", server_default="")
-    contact_name: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    signatory_type: Mapped[str] = mapped_column(
+        String(12), default="individual", server_default="individual", info={"personal": False}
+    )
+    title: Mapped[str] = mapped_column(
+        String(100), default="", server_default="", info={"personal": Personal.BLANK}
+    )
+    organization: Mapped[str] = mapped_column(
+        String(150), default="", server_default="", info={"personal": Personal.BLANK}
+    )
+    website: Mapped[str] = mapped_column(
+        String(300), default="", server_default="", info={"personal": Personal.BLANK}
+    )
+    contact_name: Mapped[str] = mapped_column(
+        String(100), default="", server_default="", info={"personal": Personal.BLANK}
+    )
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # A letter to representatives: the signer's edited subject and message, and the ids of
     # the representatives chosen, separated by spaces (empty for the other kinds).
-    subject: Mapped[str] = mapped_column(String(200), default="")
-    message: Mapped[str] = mapped_column(Text, default="")
-    targets: Mapped[str] = mapped_column(Text, default="")
+    subject: Mapped[str] = mapped_column(String(200), default="", info={"personal": Personal.BLANK})
+    message: Mapped[str] = mapped_column(Text, default="", info={"personal": Personal.BLANK})
+    targets: Mapped[str] = mapped_column(Text, default="", info={"personal": Personal.BLANK})
 
     @hybrid_property
     def confirmed(self) -> bool:
@@ -148,11 +187,13 @@ class Submission(db.Model):
     signature_id: Mapped[int] = mapped_column(ForeignKey("signatures.id", ondelete="CASCADE"), index=True)
     # The sign form's answers by column (what the row would hold), and a letter's chosen
     # representatives as they were found (the letters table's columns).
-    answers: Mapped[dict] = mapped_column(JSON)
-    letters: Mapped[list] = mapped_column(JSON, default=list)
-    language: Mapped[str] = mapped_column(String(5))
-    source: Mapped[str] = mapped_column(String(64), default="")
-    consent_version: Mapped[str | None] = mapped_column(ForeignKey("consent_wordings.version"))
+    answers: Mapped[dict] = mapped_column(JSON, info={"personal": Personal.ROW})
+    letters: Mapped[list] = mapped_column(JSON, default=list, info={"personal": Personal.ROW})
+    language: Mapped[str] = mapped_column(String(5), info={"personal": False})
+    source: Mapped[str] = mapped_column(String(64), default="", info={"personal": False})
+    consent_version: Mapped[str | None] = mapped_column(
+        ForeignKey("consent_wordings.version"), info={"personal": Personal.ROW}
+    )
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -167,11 +208,13 @@ class Letter(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     signature_id: Mapped[int] = mapped_column(ForeignKey("signatures.id", ondelete="CASCADE"), index=True)
-    target_id: Mapped[str] = mapped_column(String(64), index=True)
-    name: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(200), default="")
-    email: Mapped[str] = mapped_column(String(320))
-    area: Mapped[str] = mapped_column(String(200), default="")
+    # A representative's public details, but whom a signer wrote to says where they live (a ward
+    # is finer than the province anonymisation keeps): the row is the signer's.
+    target_id: Mapped[str] = mapped_column(String(64), index=True, info={"personal": Personal.ROW})
+    name: Mapped[str] = mapped_column(String(200), info={"personal": Personal.ROW})
+    role: Mapped[str] = mapped_column(String(200), default="", info={"personal": Personal.ROW})
+    email: Mapped[str] = mapped_column(String(320), info={"personal": Personal.ROW})
+    area: Mapped[str] = mapped_column(String(200), default="", info={"personal": Personal.ROW})
 
 
 class LetterWriter(db.Model):
@@ -226,7 +269,8 @@ class ResendRequest(db.Model):
     __tablename__ = "resend_requests"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    email: Mapped[str] = mapped_column(String(320))
+    # The row goes once the request is answered, seconds later.
+    email: Mapped[str] = mapped_column(String(320), info={"personal": Personal.ROW})
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -243,7 +287,7 @@ class OutboxMessage(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     signature_id: Mapped[int] = mapped_column(ForeignKey("signatures.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32), info={"personal": False})
     # A letter to a representative rather than a message to the signer: at most one email each.
     letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id", ondelete="CASCADE"), unique=True)
     # A confirmation email for a later submission of a pending address (models.Submission):
@@ -251,14 +295,14 @@ class OutboxMessage(db.Model):
     submission_id: Mapped[int | None] = mapped_column(
         ForeignKey("submissions.id", ondelete="CASCADE"), index=True
     )
-    status: Mapped[str] = mapped_column(String(10), default=QUEUED)
+    status: Mapped[str] = mapped_column(String(10), default=QUEUED, info={"personal": False})
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set just before the message goes to the SMTP server: a lease that runs out after this
     # means the outcome is unknown, and the message is sent again (at least once, same Message-ID).
     handed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_error: Mapped[str | None] = mapped_column(String(200))
+    last_error: Mapped[str | None] = mapped_column(String(200), info={"personal": False})
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # A letter counted against its representative's day (mail/ceiling.py) as it was handed

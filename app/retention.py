@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import String, case, cast, delete, func, literal, select, update
+from sqlalchemy import delete, func, select, update
 
 from .audit import ANONYMISE, record_event
 from .campaign import current_campaign
@@ -11,6 +11,7 @@ from .database import checkpoint_erasure, write_transaction
 from .extensions import db
 from .kinds import kind_for
 from .models import Letter, OutboxMessage, Signature, utcnow
+from .personal import anonymised_values
 from .tallies import drop_empty_tallies
 
 
@@ -47,31 +48,7 @@ def anonymise_due(actor: str, now: datetime | None = None) -> int:
         anonymised = db.session.execute(
             update(Signature)
             .where(remaining)
-            .values(
-                name="",
-                # The column is unique: each row gets its own address that can never receive mail.
-                email=literal("anonymised-") + cast(Signature.id, String) + literal("@invalid"),
-                email_domain="",
-                postal_code=case(
-                    (Signature.country == "CA", func.upper(func.substr(Signature.postal_code, 1, 1))),
-                    else_="",
-                ),
-                comment="",
-                title="",
-                organization="",
-                website="",
-                contact_name="",
-                subject="",
-                message="",
-                targets="",
-                comment_approved_at=None,
-                comment_rejected_at=None,
-                public=False,
-                updates=False,
-                updates_consented_at=None,
-                consent_version=None,
-                anonymised_at=now,
-            )
+            .values(**anonymised_values(), anonymised_at=now)
             .execution_options(synchronize_session=False)
         ).rowcount
         uncounted = counted_before - _count((Signature.anonymised_at == now) & counted)

@@ -1,0 +1,48 @@
+"""What of the signers' tables is personal data, read from the marks on the model's columns
+(models.Personal), and what follows from them: what anonymisation writes over a signature."""
+
+from sqlalchemy import Column, String, Table, case, cast, func, literal
+
+from .extensions import db
+from .models import Personal, Signature
+
+
+def signer_tables() -> list[Table]:
+    """`signatures`, every table whose rows belong to a signature (directly or through another),
+    and any other table with a column marked personal."""
+    tables = [Signature.__table__]
+    for table in db.metadata.sorted_tables:  # a table comes after those it refers to
+        if table in tables:
+            continue
+        belongs = any(key.column.table in tables for key in table.foreign_keys)
+        if belongs or personal_columns(table):
+            tables.append(table)
+    return tables
+
+
+def personal_columns(table: Table) -> list[Column]:
+    """The table's columns marked as holding a signer's personal data."""
+    return [column for column in table.columns if column.info.get("personal")]
+
+
+def anonymised_values() -> dict:
+    """What anonymisation writes over a signature: each column marked personal, by its mark."""
+    return {column.name: _anonymised(column) for column in personal_columns(Signature.__table__)}
+
+
+def _anonymised(column: Column):
+    rule = column.info["personal"]
+    if rule == Personal.BLANK:
+        return ""
+    if rule == Personal.UNSET:
+        return None
+    if rule == Personal.WITHDRAWN:
+        return False
+    if rule == Personal.UNDELIVERABLE:
+        return literal("anonymised-") + cast(column.table.c.id, String) + literal("@invalid")
+    if rule == Personal.PROVINCE:
+        return case(
+            (column.table.c.country == "CA", func.upper(func.substr(column, 1, 1))),
+            else_="",
+        )
+    raise ValueError(f"{column.table.name}.{column.name}: no way to anonymise it in place ({rule!r})")

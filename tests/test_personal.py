@@ -1,0 +1,123 @@
+"""The personal-data marks on the model's columns: each column says, and anonymisation and the
+export follow what it says, for the columns of tomorrow too."""
+
+import dataclasses
+import datetime as dt
+
+import pytest
+from sqlalchemy import JSON, Boolean, String, insert, select
+
+from app.clock import today
+from app.export import COLUMNS, csv_line
+from app.extensions import db
+from app.kinds import NAMES, kind_named
+from app.models import ConsentWording, Personal, Signature, UTCDateTime
+from app.personal import personal_columns, signer_tables
+from helpers import ago, signature_values
+
+# Columns of these types may hold what a signer typed or chose: each must say whether it does.
+CLASSIFIED_TYPES = (String, JSON, Boolean)
+# A signature's column once anonymised, by its mark, from the row as it was.
+ANONYMISED = {
+    Personal.BLANK: lambda row, name: "",
+    Personal.UNSET: lambda row, name: None,
+    Personal.WITHDRAWN: lambda row, name: False,
+    Personal.UNDELIVERABLE: lambda row, name: f"anonymised-{row['id']}@invalid",
+    Personal.PROVINCE: lambda row, name: row[name][:1].upper() if row["country"] == "CA" else "",
+}
+WORDING = "test-wording"
+
+
+def test_every_text_and_flag_column_of_the_signer_tables_says_whether_it_is_personal():
+    tables = signer_tables()
+    assert {"signatures", "submissions", "letters", "outbox", "resend_requests"} <= {t.name for t in tables}
+    unclassified = [
+        f"{table.name}.{column.name}"
+        for table in tables
+        for column in table.columns
+        if isinstance(column.type, CLASSIFIED_TYPES) and "personal" not in column.info
+    ]
+    assert unclassified == [], 'mark each: info={"personal": Personal.<how it is anonymised>} or False'
+    marks = [column.info.get("personal") for table in tables for column in table.columns]
+    assert all(mark in (None, False) or isinstance(mark, Personal) for mark in marks)
+
+
+def _sample(column, number: int):
+    """A value no default would give, fit for the column."""
+    if column.foreign_keys:
+        [key] = column.foreign_keys
+        assert key.target_fullname == "consent_wordings.version", f"sample {column} in this test"
+        return WORDING
+    if isinstance(column.type, Boolean):
+        return True
+    if isinstance(column.type, UTCDateTime):
+        return ago(minutes=5)
+    if isinstance(column.type, JSON):
+        return {"name": f"s{number} {column.name}"}
+    return f"s{number} {column.name}"[: column.type.length]
+
+
+def _filled(table, number: int, **given) -> dict:
+    """`given`, and a value in every column marked personal and in every other one that needs it."""
+    values = dict(given)
+    for column in table.columns:
+        needed = not (column.nullable or column.primary_key or column.default or column.server_default)
+        if column.name not in values and (column.info.get("personal") or needed):
+            values[column.name] = _sample(column, number)
+    return values
+
+
+def _make_signer(app, number: int, country: str) -> int:
+    """A signature with every personal column filled."""
+    with app.app_context():
+        if db.session.get(ConsentWording, WORDING) is None:
+            db.session.add(ConsentWording(version=WORDING, language="en", text="Keep me posted."))
+        row = _filled(Signature.__table__, number)
+        row = signature_values(number, **row, country=country)
+        signature_id = db.session.execute(insert(Signature).values(row).returning(Signature.id)).scalar_one()
+        db.session.commit()
+        return signature_id
+
+
+def _rows(app, table, **where) -> list:
+    with app.app_context():
+        query = select(table).where(*(table.c[name] == value for name, value in where.items()))
+        return list(db.session.execute(query).mappings())
+
+
+def test_anonymising_writes_over_every_personal_column_by_its_mark_and_leaves_the_rest(app, runner):
+    for number, country in ((1, "CA"), (2, "FR")):  # a province kept, and none
+        _make_signer(app, number, country)
+    before = {row["id"]: row for row in _rows(app, Signature.__table__)}
+    app.extensions["campaign"] = dataclasses.replace(
+        app.extensions["campaign"], deadline=today() - dt.timedelta(days=40), retention_days=30
+    )
+    assert "Anonymised 2 signatures" in runner.invoke(args=["signatures", "anonymise"]).output
+
+    personal = {column.name: column.info["personal"] for column in personal_columns(Signature.__table__)}
+    for after in _rows(app, Signature.__table__):
+        old = before[after["id"]]
+        for name in after:
+            if name in personal:
+                expected = ANONYMISED[personal[name]](old, name)
+                assert after[name] == expected, name
+                assert old[name] != expected, f"{name}: the test's value says nothing"
+            elif name != "anonymised_at":
+                assert after[name] == old[name], f"{name} is not personal: it stays"
+
+
+@pytest.mark.parametrize("dangerous", ["=1+1", "@SUM(A1)"])
+def test_every_personal_text_column_an_export_carries_is_guarded_against_formulas(app, dangerous):
+    exported = set(COLUMNS).union(*(kind_named(name).export_columns for name in NAMES))
+    text_columns = [
+        column.name
+        for column in personal_columns(Signature.__table__)
+        if isinstance(column.type, String) and column.name in exported
+    ]
+    assert {"name", "email", "comment", "contact_name", "message"} <= set(text_columns)
+    signature_id = _make_signer(app, 1, "CA")
+    with app.app_context():
+        for name in text_columns:
+            db.session.execute(Signature.__table__.update().values({name: dangerous}))
+            cell = db.session.scalar(select(csv_line((name,))).where(Signature.id == signature_id))
+            assert cell == "'" + dangerous, name
