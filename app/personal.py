@@ -1,5 +1,6 @@
 """What of the signers' tables is personal data, read from the marks on the model's columns
-(models.Personal), and what follows from them: what anonymisation writes over a signature."""
+(models.Personal), and what follows from them: what anonymisation writes over a signature and
+which rows go with it (erasure takes them with the signature: ON DELETE CASCADE)."""
 
 from sqlalchemy import Column, String, Table, case, cast, func, literal
 
@@ -46,3 +47,16 @@ def _anonymised(column: Column):
             else_="",
         )
     raise ValueError(f"{column.table.name}.{column.name}: no way to anonymise it in place ({rule!r})")
+
+
+def personal_rows() -> list[Column]:
+    """The rows that are a signature's personal data as a whole (a column marked Personal.ROW), as
+    the column of each such table that names the signature: anonymisation deletes them."""
+    signatures = Signature.__table__
+    return [
+        key.parent
+        for table in signer_tables()
+        if table is not signatures and any(c.info.get("personal") == Personal.ROW for c in table.columns)
+        for key in table.foreign_keys
+        if key.column.table is signatures
+    ]

@@ -10,8 +10,8 @@ from .counter import add_to_count, forget_count
 from .database import checkpoint_erasure, write_transaction
 from .extensions import db
 from .kinds import kind_for
-from .models import Letter, OutboxMessage, Signature, utcnow
-from .personal import anonymised_values
+from .models import OutboxMessage, Signature, utcnow
+from .personal import anonymised_values, personal_rows
 from .tallies import drop_empty_tallies
 
 
@@ -40,11 +40,8 @@ def anonymise_due(actor: str, now: datetime | None = None) -> int:
             .where(OutboxMessage.signature_id.in_(writers))
             .execution_options(synchronize_session=False)
         )
-        db.session.execute(
-            delete(Letter)
-            .where(Letter.signature_id.in_(writers))
-            .execution_options(synchronize_session=False)
-        )
+        for signature_id in personal_rows():  # its letters, and later submissions of a pending one
+            db.session.execute(delete(signature_id.table).where(signature_id.in_(writers)))
         anonymised = db.session.execute(
             update(Signature)
             .where(remaining)

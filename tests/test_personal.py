@@ -1,5 +1,5 @@
-"""The personal-data marks on the model's columns: each column says, and anonymisation and the
-export follow what it says, for the columns of tomorrow too."""
+"""The personal-data marks on the model's columns: each column says, and anonymisation, erasure
+and the export follow what it says, for the columns of tomorrow too."""
 
 import dataclasses
 import datetime as dt
@@ -7,12 +7,14 @@ import datetime as dt
 import pytest
 from sqlalchemy import JSON, Boolean, String, insert, select
 
+from app import signatures
 from app.clock import today
 from app.export import COLUMNS, csv_line
 from app.extensions import db
 from app.kinds import NAMES, kind_named
+from app.manage import SELF_SERVICE
 from app.models import ConsentWording, Personal, Signature, UTCDateTime
-from app.personal import personal_columns, signer_tables
+from app.personal import personal_columns, personal_rows, signer_tables
 from helpers import ago, signature_values
 
 # Columns of these types may hold what a signer typed or chose: each must say whether it does.
@@ -42,6 +44,23 @@ def test_every_text_and_flag_column_of_the_signer_tables_says_whether_it_is_pers
     assert all(mark in (None, False) or isinstance(mark, Personal) for mark in marks)
 
 
+def test_a_signature_is_anonymised_in_place_and_the_rest_of_its_personal_data_goes_with_it():
+    signatures_table = Signature.__table__
+    assert {column.info["personal"] for column in personal_columns(signatures_table)} <= ANONYMISED.keys()
+    # Every other table with a signer's personal data holds it in rows that go with their
+    # signature: anonymisation deletes them, and deleting the signature (erasure) cascades.
+    owned = {column.table.name for column in personal_rows()}
+    for table in signer_tables():
+        if table is signatures_table or not personal_columns(table):
+            continue
+        assert {column.info["personal"] for column in personal_columns(table)} == {Personal.ROW}, table.name
+        if table.name == "resend_requests":  # no signature: answered, then deleted, seconds later
+            continue
+        assert table.name in owned
+        [key] = [key for key in table.foreign_keys if key.column.table is signatures_table]
+        assert key.ondelete == "CASCADE", table.name
+
+
 def _sample(column, number: int):
     """A value no default would give, fit for the column."""
     if column.foreign_keys:
@@ -68,13 +87,18 @@ def _filled(table, number: int, **given) -> dict:
 
 
 def _make_signer(app, number: int, country: str) -> int:
-    """A signature with every personal column filled."""
+    """A signature with every personal column filled, and one personal row of every kind beside it."""
     with app.app_context():
         if db.session.get(ConsentWording, WORDING) is None:
             db.session.add(ConsentWording(version=WORDING, language="en", text="Keep me posted."))
         row = _filled(Signature.__table__, number)
         row = signature_values(number, **row, country=country)
         signature_id = db.session.execute(insert(Signature).values(row).returning(Signature.id)).scalar_one()
+        for signature_column in personal_rows():
+            table = signature_column.table
+            db.session.execute(
+                insert(table).values(_filled(table, number, **{signature_column.name: signature_id}))
+            )
         db.session.commit()
         return signature_id
 
@@ -86,8 +110,7 @@ def _rows(app, table, **where) -> list:
 
 
 def test_anonymising_writes_over_every_personal_column_by_its_mark_and_leaves_the_rest(app, runner):
-    for number, country in ((1, "CA"), (2, "FR")):  # a province kept, and none
-        _make_signer(app, number, country)
+    ids = [_make_signer(app, 1, "CA"), _make_signer(app, 2, "FR")]  # a province kept, and none
     before = {row["id"]: row for row in _rows(app, Signature.__table__)}
     app.extensions["campaign"] = dataclasses.replace(
         app.extensions["campaign"], deadline=today() - dt.timedelta(days=40), retention_days=30
@@ -104,6 +127,19 @@ def test_anonymising_writes_over_every_personal_column_by_its_mark_and_leaves_th
                 assert old[name] != expected, f"{name}: the test's value says nothing"
             elif name != "anonymised_at":
                 assert after[name] == old[name], f"{name} is not personal: it stays"
+    for signature_column in personal_rows():
+        for signature_id in ids:
+            assert _rows(app, signature_column.table, **{signature_column.name: signature_id}) == []
+
+
+def test_erasing_a_signature_takes_every_personal_row_with_it(app):
+    erased, kept = _make_signer(app, 1, "CA"), _make_signer(app, 2, "CA")
+    with app.app_context():
+        assert signatures.erase_signature(erased, actor=SELF_SERVICE)
+    assert _rows(app, Signature.__table__, id=erased) == []
+    for signature_column in personal_rows():
+        assert _rows(app, signature_column.table, **{signature_column.name: erased}) == []
+        assert _rows(app, signature_column.table, **{signature_column.name: kept}) != []
 
 
 @pytest.mark.parametrize("dangerous", ["=1+1", "@SUM(A1)"])
