@@ -7,6 +7,7 @@ import socket
 import sqlite3
 import time
 import unicodedata
+from collections import defaultdict
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -34,6 +35,7 @@ from app.models import (
     SignatureTally,
     utcnow,
 )
+from app.personal import personal_columns, signer_tables
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
 PUBLIC_URL = "https://petition.test"
@@ -187,6 +189,30 @@ def signature_rows(app) -> list[Signature]:
 def outbox_rows(app) -> list[OutboxMessage]:
     with app.app_context():
         return list(db.session.scalars(db.select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def personal_values(app) -> dict[str, set[str]]:
+    """Every text the database holds in a column marked personal (models.Personal), by
+    "table.column"; in a JSON column (a submission's answers and letters), the texts under the
+    names of personal columns."""
+    names = {column.name for table in signer_tables() for column in personal_columns(table)}
+
+    def texts(value) -> list[str]:
+        if isinstance(value, dict):
+            return [text for key, inner in value.items() if key in names for text in texts(inner)]
+        if isinstance(value, list):
+            return [text for inner in value for text in texts(inner)]
+        return [value] if isinstance(value, str) and value else []  # flags and times say nothing
+
+    found = defaultdict(set)
+    with app.app_context():
+        for table in signer_tables():
+            columns = personal_columns(table)
+            for row in db.session.execute(select(*columns)) if columns else ():
+                for column, value in zip(columns, row, strict=True):
+                    found[f"{table.name}.{column.name}"].update(texts(value))
+        db.session.remove()
+    return {column: values for column, values in found.items() if values}
 
 
 def assert_no_half_written_rows(app):
