@@ -30,13 +30,16 @@ messages: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output --project petition -o translations/messages.pot . 2>/dev/null
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete -w 100
 
+## The demo petition is CAMPAIGN_FILE's default; the open letter and the letter campaign join it.
 migrate: prerequisites-run install
 	$(DEV) $(FLASK) db upgrade
+	$(DEV) $(FLASK) campaign import campaigns/open-letter.toml
+	$(DEV) $(FLASK) campaign import campaigns/council-letter.toml
 	$(DEV) $(FLASK) demo seed
 
-## Serve the demo campaign on http://127.0.0.1:5000 with SQLite and the mail viewer.
+## Serve the three demo campaigns on http://127.0.0.1:5000 with SQLite and the mail viewer.
 run: migrate
-	@echo "Campaign: http://127.0.0.1:5000/   Mail viewer: http://127.0.0.1:5000/_dev/mail/"
+	@echo "Campaigns: http://127.0.0.1:5000/   Mail viewer: http://127.0.0.1:5000/_dev/mail/"
 	$(DEV) $(FLASK) run --host 127.0.0.1 --port 5000
 
 ## The whole suite, spread over the cores; set TEST_DATABASE_URL to use PostgreSQL instead.

@@ -59,7 +59,7 @@ def refuse_open_bind_without_proxy(server) -> None:
             raise RuntimeError(
                 f"gunicorn would listen on {address[0] or '*'}:{address[1]} with no proxy in front "
                 "(TRUSTED_PROXIES is unset), where slow clients can hold every worker. Put a "
-                "buffering proxy such as nginx in front (see the README's Deployment) and set "
+                "buffering proxy such as nginx in front (see docs/deploy.md, nginx in front) and set "
                 "TRUSTED_PROXIES=1 (a platform's router counts as one), or unset HOST to listen "
                 "on 127.0.0.1 only."
             )

@@ -8,19 +8,20 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from .accounts import load_organizer
-from .campaign import CampaignError, load_campaign
+from .campaign import CampaignError
+from .campaigns import Registry, read_campaign_file
 from .catalogues import ensure_catalogues
 from .cli import command_line_app, loading_for_a_command, register_commands
 from .config import ROOT, ConfigError, check_config, limiter_storage_options, load_config
 from .countapi import CountFastPath
-from .counter import CountCache
 from .database import init_database
 from .errors import register_error_handlers
 from .extensions import babel, csrf, db, limiter, login_manager, mail, migrate
 from .i18n import TRANSLATED, init_i18n, select_language
-from .kinds import kind_for
+from .kinds import NAMES, kind_named
 from .mail import can_deliver, start_in_web_deliverer
 from .pagecache import PageCache
+from .routing import init_routing
 from .security import init_security
 
 log = logging.getLogger(__name__)
@@ -58,16 +59,13 @@ def _build_app(overrides: Mapping | None) -> Flask:
     app.config.setdefault(
         "RATELIMIT_STORAGE_OPTIONS", limiter_storage_options(app.config["RATELIMIT_STORAGE_URI"])
     )
-    app.extensions["campaign"] = load_campaign(app.config["CAMPAIGN_FILE"])
-    kind = kind_for(app.extensions["campaign"])
-    kind.check_server()
-    app.extensions["count_cache"] = CountCache(
-        parts=kind.count_parts, sum_of_parts=kind.count_is_sum_of_parts
-    )
+    app.extensions["campaigns"] = Registry(app, _campaign_file(app.config["CAMPAIGN_FILE"]))
+    app.extensions["count_caches"] = {}
     app.extensions["page_cache"] = PageCache()
 
     register_extensions(app)
     register_blueprints(app)
+    init_routing(app)
     register_error_handlers(app)
     register_commands(app)
     app.wsgi_app = CountFastPath(app, app.wsgi_app)
@@ -75,6 +73,16 @@ def _build_app(overrides: Mapping | None) -> Flask:
     init_i18n(app)
     register_mail(app)
     return app
+
+
+def _campaign_file(path: str | None) -> str | None:
+    """CAMPAIGN_FILE, checked now (a server refuses to start on a bad one); it is imported into
+    the database at first use (campaigns.Registry)."""
+    if not path:
+        return None
+    campaign, _document, _files = read_campaign_file(path)
+    kind_named(campaign.kind).check_server()
+    return path
 
 
 def register_extensions(app: Flask) -> None:
@@ -107,9 +115,14 @@ def register_blueprints(app: Flask) -> None:
 
     app.url_map.converters["int"] = AsciiIntegerConverter
     app.register_blueprint(public.bp)
-    kind = kind_for(app.extensions["campaign"])
-    if kind.blueprint is not None:
-        app.register_blueprint(kind.blueprint)
+    owners = {}
+    for name in NAMES:
+        kind = kind_named(name)
+        if kind.blueprint is not None:
+            app.register_blueprint(kind.blueprint)
+            owners[kind.blueprint.name] = name
+    # A kind's own routes (a letter's /write) answer 404 for a campaign of another kind.
+    app.extensions["kind_blueprints"] = owners
     app.register_blueprint(manage.bp)
     app.register_blueprint(admin.bp)
     if app.config["DEVELOPMENT"] and not app.config["MAIL_SERVER"]:

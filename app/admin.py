@@ -1,11 +1,13 @@
 """Organizer pages: login, dashboard, CSV export, finding, hiding and erasing signers."""
 
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
     Response,
     current_app,
+    g,
     redirect,
     render_template,
     request,
@@ -19,7 +21,9 @@ from flask_login import current_user, login_required, login_user, logout_user
 from . import accounts, reasons, signatures, stats
 from .audit import recent_events
 from .campaign import current_campaign
+from .campaigns import campaign_scope, registry
 from .chart import day_chart
+from .counter import current_tally
 from .export import FilterError, audited_export, parse_filters
 from .extensions import client_key, configured_limit, limiter
 from .forms import FindSignerForm, LoginForm
@@ -120,7 +124,11 @@ def logout():
 @bp.get("/")
 @login_required
 def dashboard():
-    """The organizers' overview: totals, days, regions, sources, delivery and the audit log."""
+    """A campaign's dashboard: totals, days, regions, sources, delivery and the audit log. At
+    /admin/ of a deployment with several campaigns, the overview of them all instead."""
+    every = registry().campaigns()
+    if g.campaign_at_root and (len(every) > 1 or g.campaign is None):
+        return overview(every)
     days = stats.per_day(30)
     kind = kind_for(current_campaign())
     return render_template(
@@ -133,7 +141,7 @@ def dashboard():
         domains=stats.domain_rates(),
         latest=stats.latest_signatures(),
         outbox=stats.outbox_health(),
-        events=recent_events(),
+        events=recent_events(current_campaign().id),
         bursts=stats.domain_bursts(current_app.config["DOMAIN_BURST_THRESHOLD"]),
         to_review=reasons.reasons_to_review() if current_campaign().show_reasons else None,
         kind_template=kind.dashboard_template,
@@ -141,6 +149,42 @@ def dashboard():
         anonymise_at=current_campaign().anonymise_at(),
         now=utcnow(),
     )
+
+
+def overview(every: list):
+    """Every campaign at a glance: counts today and in all, moderation waiting, mail queued."""
+    rows = []
+    today = utcnow().date()
+    for campaign in every:
+        with campaign_scope(campaign, at_root=False):
+            kind = kind_for(campaign)
+            rows.append(
+                CampaignFigures(
+                    campaign=campaign,
+                    title=campaign.in_language(campaign.languages[0]).title,
+                    count=current_tally().count,
+                    today=stats.per_day(1, today)[0].confirmed,
+                    totals=stats.totals(),
+                    to_moderate=kind.awaiting_moderation(),
+                    queued=stats.outbox_health().queued,
+                    dashboard_url=url_for("admin.dashboard"),
+                )
+            )
+    return render_template("admin/overview.html", rows=rows, events=recent_events(None))
+
+
+@dataclass(frozen=True)
+class CampaignFigures:
+    """One line of the overview."""
+
+    campaign: object
+    title: str
+    count: int
+    today: int
+    totals: stats.Totals
+    to_moderate: int | None
+    queued: int
+    dashboard_url: str
 
 
 @bp.get("/export.csv")

@@ -1,5 +1,6 @@
 """The audit log: every export and every erasure, with who, when, what and how many."""
 
+from flask import g
 from sqlalchemy import select, update
 
 from .extensions import db
@@ -12,8 +13,16 @@ APPROVE_SIGNATORY, REJECT_SIGNATORY = "approve signatory", "reject signatory"
 
 
 def record_event(actor: str, action: str, details: str = "", rows: int | None = None) -> AuditEvent:
-    """Add an event within the caller's transaction. `details` must hold no signer's data."""
-    event = AuditEvent(actor=actor, action=action, details=details, rows=rows)
+    """Add an event within the caller's transaction, of the campaign in scope (none for the
+    deployment's own events). `details` must hold no signer's data."""
+    campaign = g.get("campaign")
+    event = AuditEvent(
+        campaign_id=campaign.id if campaign is not None else None,
+        actor=actor,
+        action=action,
+        details=details,
+        rows=rows,
+    )
     db.session.add(event)
     db.session.flush()
     return event
@@ -24,6 +33,17 @@ def set_event_rows(event_id: int, rows: int) -> None:
     db.session.execute(update(AuditEvent).where(AuditEvent.id == event_id).values(rows=rows))
 
 
-def recent_events(limit: int = 20) -> list[AuditEvent]:
-    """The newest events first."""
-    return list(db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)))
+def recent_events(campaign_id: int | None, limit: int = 20) -> list[AuditEvent]:
+    """The newest events of one campaign first (of the deployment itself for None)."""
+    return list(
+        db.session.scalars(
+            select(AuditEvent)
+            .where(
+                AuditEvent.campaign_id.is_(None)
+                if campaign_id is None
+                else AuditEvent.campaign_id == campaign_id
+            )
+            .order_by(AuditEvent.id.desc())
+            .limit(limit)
+        )
+    )

@@ -9,7 +9,7 @@ from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import current_app
+from flask import g
 from markupsafe import Markup
 
 from . import kinds
@@ -75,7 +75,7 @@ class Content:
 
 @dataclass(frozen=True)
 class Campaign:
-    """Everything a deployment says about its one campaign."""
+    """Everything a campaign file says, and, once stored (campaigns.py), where the campaign is."""
 
     goal: int
     deadline: dt.date | None
@@ -92,6 +92,12 @@ class Campaign:
     show_reasons: bool = False  # public signers' comments, once approved, under "Why people sign"
     retention_days: int | None = None  # days after the deadline when signers' personal data goes
     settings: object | None = None  # the kind's own settings (kinds.Kind.parse_settings); None for a petition
+    # Set by campaigns.Registry for a stored campaign: its row, address, state and revision.
+    id: int = 0
+    slug: str = ""
+    state: str = "published"
+    revision_id: int | None = None
+    closed_at: dt.datetime | None = None  # an organizer closed it before its deadline
 
     def anonymise_at(self) -> dt.datetime | None:
         """When signers' personal data is erased (the counts stay); None if the file sets no retention."""
@@ -106,13 +112,13 @@ class Campaign:
 
     @cached_property
     def _closes_at(self) -> dt.datetime | None:
-        # Asked on every page view; the campaign never changes, so it is worked out once.
+        # Asked on every page view; a revision never changes, so it is worked out once.
         if self.deadline is None:
-            return None
+            return self.closed_at
         next_day = dt.datetime.combine(
             self.deadline + dt.timedelta(days=1), dt.time(), ZoneInfo(self.timezone)
-        )
-        return next_day.astimezone(dt.UTC)
+        ).astimezone(dt.UTC)
+        return min(next_day, self.closed_at) if self.closed_at else next_day
 
     def is_open(self, now: dt.datetime | None = None) -> bool:
         """Whether new signatures are taken now: until the deadline, or always without one."""
@@ -424,5 +430,16 @@ def load_campaign(path: str | Path) -> Campaign:
 
 
 def current_campaign() -> Campaign:
-    """The campaign loaded at start-up."""
-    return current_app.extensions["campaign"]
+    """The campaign in scope: the one the request's address names (routing.py), or the one a
+    background job is working on (campaigns.campaign_scope). Outside both (`flask shell`, a
+    test), a deployment of one campaign has that one in scope; one of several has none, and
+    code that would act on a campaign without naming it fails instead of guessing."""
+    campaign = g.get("campaign")
+    if campaign is None:
+        from .campaigns import registry  # the registry parses campaign files: it imports this module
+
+        every = registry().campaigns()
+        if len(every) != 1:
+            raise LookupError("no campaign in scope: this code runs for one campaign, and there are several")
+        campaign = every[0]
+    return campaign

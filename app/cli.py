@@ -1,20 +1,23 @@
-"""Command-line tools: campaign check, mail worker, organizers, signatures export, purge and
-anonymise, database copy."""
+"""Command-line tools: campaigns (check, import, export, list), mail worker, organizers,
+signatures export, purge and anonymise, database copy."""
 
 import signal
+from contextlib import nullcontext
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 from flask_migrate import cli as flask_migrate_cli
 
-from . import accounts, retention, signatures, transfer
+from . import accounts, campaigns, retention, signatures, transfer
 from .campaign import CampaignError, load_campaign
 from .config import campaign_file
+from .counter import current_tally
 from .export import FilterError, audited_export, parse_filters
 from .mail import Deliverer, can_deliver
 
-campaign_cli = AppGroup("campaign", help="Work with the campaign file.")
+campaign_cli = AppGroup("campaign", help="Work with campaigns and campaign files.")
 mail_cli = AppGroup("mail", help="Deliver the outbox.")
 organizer_cli = AppGroup("organizer", help="Manage organizer accounts.")
 signatures_cli = AppGroup("signatures", help="Export and clean up signatures.")
@@ -39,6 +42,81 @@ def check_campaign(path: str | None):
     if not campaign.is_open():
         # A warning, not a failure: the closed campaign keeps its page, count and export.
         click.echo(f"Warning: the deadline {campaign.deadline} has passed; signing is closed.", err=True)
+
+
+@campaign_cli.command("import")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--slug", help="Its address, /<slug>/ (by default the file's name).")
+@click.option("--draft", is_flag=True, help="Keep a new campaign unpublished.")
+def import_campaign(path: str, slug: str | None, draft: bool):
+    """Create or update a campaign from a campaign file (the same checks as `campaign check`)."""
+    try:
+        done = campaigns.import_file(path, slug=slug, draft=draft, actor=CLI_ACTOR)
+    except CampaignError as error:
+        raise click.ClickException(str(error)) from None
+    if done.created:
+        click.echo(f"Campaign {done.slug} created (revision {done.revision}): /{done.slug}/")
+    elif done.changed:
+        click.echo(f"Campaign {done.slug} updated to revision {done.revision}.")
+    else:
+        click.echo(f"Campaign {done.slug} is unchanged (revision {done.revision}).")
+
+
+@campaign_cli.command("export")
+@click.argument("slug")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, writable=True, allow_dash=True))
+def export_campaign(slug: str, file: str | None):
+    """Write a campaign back as a campaign file (to standard output without FILE); the files it
+    names (a letter's targets) are written beside FILE."""
+    try:
+        document, files = campaigns.export_document(slug)
+    except CampaignError as error:
+        raise click.ClickException(str(error)) from None
+    if file is None or file == "-":
+        click.echo(document, nl=False)
+        if files:
+            click.echo(f"Note: name a FILE to write {', '.join(sorted(files))} beside it too.", err=True)
+        return
+    target = Path(file)
+    target.write_text(document, encoding="utf-8")
+    for name, text in files.items():
+        (target.parent / name).write_text(text, encoding="utf-8")
+    click.echo(f"Wrote {target}" + "".join(f", {target.parent / name}" for name in sorted(files)))
+
+
+@campaign_cli.command("list")
+def list_campaigns():
+    """Every campaign: slug, kind, state and count."""
+    every = campaigns.registry().campaigns()
+    if not every:
+        click.echo("No campaigns yet: `campaign import FILE` adds one.")
+        return
+    click.echo(f"{'slug':<32} {'kind':<12} {'state':<10} {'count':>10}")
+    for campaign in every:
+        with campaigns.campaign_scope(campaign):
+            count = current_tally().count
+        click.echo(f"{campaign.slug:<32} {campaign.kind:<12} {campaign.state:<10} {count:>10,}")
+
+
+def _one_campaign(slug: str | None):
+    """The campaign a command works on: the one named, else the deployment's only (or home) one."""
+    registry = campaigns.registry()
+    if slug is not None:
+        campaign = registry.by_slug.get(slug)
+        if campaign is None:
+            raise click.BadParameter(f'no campaign "{slug}"', param_hint="--campaign")
+        return campaign
+    if registry.home is None:
+        raise click.ClickException("There is no campaign yet: `campaign import FILE` adds one.")
+    return registry.home
+
+
+def _chosen_campaigns(slug: str | None) -> list:
+    """The campaign named, or every campaign."""
+    return [_one_campaign(slug)] if slug is not None else campaigns.registry().campaigns()
+
+
+CAMPAIGN_OPTION = click.option("--campaign", "slug", metavar="SLUG", help="One campaign (by default, all).")
 
 
 @mail_cli.command("worker")
@@ -80,8 +158,15 @@ def add_organizer(email: str, password: str | None):
 @click.option("--until", help="Signed on or before this date (YYYY-MM-DD).")
 @click.option("--updates", is_flag=True, help="Only signers who consent to updates.")
 @click.option("--excel", is_flag=True, help="Start with a UTF-8 byte-order mark for Excel.")
+@click.option(
+    "--campaign",
+    "slug",
+    metavar="SLUG",
+    help="One campaign's signatures; by default the only campaign's, or every campaign's with a "
+    "`campaign` column.",
+)
 def export_signatures(
-    file: str, status: str, since: str | None, until: str | None, updates: bool, excel: bool
+    file: str, status: str, since: str | None, until: str | None, updates: bool, excel: bool, slug: str | None
 ):
     """Write the same CSV as the web export to FILE ('-' for standard output)."""
     try:
@@ -96,8 +181,11 @@ def export_signatures(
         )
     except FilterError as error:
         raise click.BadParameter(str(error)) from None
-    with click.open_file(file, "wb") as output:
-        for chunk in audited_export(filters, actor=CLI_ACTOR):
+    registry = campaigns.registry()
+    across = slug is None and len(registry.campaigns()) > 1
+    scope = nullcontext() if across else campaigns.campaign_scope(_one_campaign(slug))
+    with scope, click.open_file(file, "wb") as output:
+        for chunk in audited_export(filters, actor=CLI_ACTOR, across_campaigns=across):
             output.write(chunk.encode("utf-8"))
 
 
@@ -110,37 +198,60 @@ def export_signatures(
     metavar="DAYS",
     help="Delete signatures still unconfirmed this many days after signing.",
 )
-def purge_unconfirmed(days: int):
+@CAMPAIGN_OPTION
+def purge_unconfirmed(days: int, slug: str | None):
     """Retention clean-up: delete signatures that were never confirmed."""
-    purged = signatures.purge_unconfirmed(days, actor=CLI_ACTOR)
+    purged = 0
+    for campaign in _chosen_campaigns(slug):
+        with campaigns.campaign_scope(campaign):
+            purged += signatures.purge_unconfirmed(days, actor=CLI_ACTOR)
     click.echo(f"Deleted {purged} unconfirmed signature{'s' if purged != 1 else ''} older than {days} days.")
 
 
 @signatures_cli.command("anonymise")
-def anonymise_signatures():
+@CAMPAIGN_OPTION
+def anonymise_signatures(slug: str | None):
     """Retention after the campaign: erase signers' personal data once retention_days have passed."""
-    due_at = current_app.extensions["campaign"].anonymise_at()
+    for campaign in _chosen_campaigns(slug):
+        with campaigns.campaign_scope(campaign):
+            _anonymise(campaign)
+
+
+def _anonymise(campaign) -> None:
+    named = f"{campaign.slug}: " if len(campaigns.registry().campaigns()) > 1 else ""
+    due_at = campaign.anonymise_at()
     if due_at is None:
-        click.echo("The campaign file sets no deadline and retention_days; nothing to do.")
+        click.echo(f"{named}The campaign file sets no deadline and retention_days; nothing to do.")
         return
     anonymised = retention.anonymise_due(actor=CLI_ACTOR)
     click.echo(
-        f"Anonymised {anonymised} signature{'s' if anonymised != 1 else ''}."
-        if anonymised
-        else f"Nothing to anonymise (due from {due_at:%Y-%m-%d %H:%M} UTC)."
+        named
+        + (
+            f"Anonymised {anonymised} signature{'s' if anonymised != 1 else ''}."
+            if anonymised
+            else f"Nothing to anonymise (due from {due_at:%Y-%m-%d %H:%M} UTC)."
+        )
     )
 
 
 @demo_cli.command("seed")
 @click.option("--count", default=400, show_default=True)
 def seed_demo(count: int):
-    """Add fictional signatures to an empty development database."""
+    """Add fictional signatures to each campaign that has none yet."""
     from .demo import seed_demo_signatures
 
     if not current_app.config["DEVELOPMENT"]:
         raise click.ClickException("demo seed only runs in development (FLASK_DEBUG=1).")
-    added = seed_demo_signatures(count)
-    click.echo(f"Added {added} demo signatures." if added else "Signatures exist already; nothing added.")
+    every = campaigns.registry().campaigns()
+    for campaign in every:
+        with campaigns.campaign_scope(campaign):
+            added = seed_demo_signatures(count)
+        named = f"{campaign.slug}: " if len(every) > 1 else ""
+        click.echo(
+            f"{named}Added {added} demo signatures."
+            if added
+            else f"{named}Signatures exist already; nothing added."
+        )
 
 
 @database_cli.command("copy-to")

@@ -74,8 +74,12 @@ def _development_secret_key(instance_path: Path) -> str:
 
 
 def campaign_file() -> str:
-    """The campaign file CAMPAIGN_FILE names, or the demo petition."""
-    return os.environ.get("CAMPAIGN_FILE", "").strip() or str(DEMO_CAMPAIGN)
+    """The campaign file CAMPAIGN_FILE names, or the demo petition when it is unset; "" for
+    `none`: the campaigns are those in the database (`campaign import`)."""
+    value = os.environ.get("CAMPAIGN_FILE", "").strip()
+    if value.lower() == "none":
+        return ""
+    return value or str(DEMO_CAMPAIGN)
 
 
 def load_config(instance_path: str) -> dict:

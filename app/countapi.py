@@ -20,7 +20,7 @@ MAX_AGE = 5
 STALE_WHILE_REVALIDATE = 30
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=64)  # a few tallies of each busy campaign
 def count_response(tally: Tally) -> tuple[bytes, str, list[tuple[str, str]]]:
     """(body, ETag, headers) of the count, the same for both paths."""
     body = json.dumps(
@@ -44,22 +44,34 @@ def count_response(tally: Tally) -> tuple[bytes, str, list[tuple[str, str]]]:
 
 
 class CountFastPath:
-    """WSGI middleware answering GET and HEAD /api/count while the tally is fresh."""
+    """WSGI middleware answering GET and HEAD /api/count and /<slug>/api/count while this
+    process's tally of that campaign is fresh (and so is its list of campaigns)."""
 
     def __init__(self, app: Flask, downstream):
         self.app = app
         self.downstream = downstream
-        self.cache = app.extensions["count_cache"]
-        self.goal = app.extensions["campaign"].goal
+        self.caches = app.extensions["count_caches"]
+        self.campaigns = app.extensions["campaigns"]
+
+    def _campaign(self, path: str):
+        if path == PATH:
+            return self.campaigns.home
+        slug, _, rest = path[1:].partition("/")
+        if "/" + rest != PATH:
+            return None
+        return self.campaigns.served(slug)
 
     def __call__(self, environ, start_response):
-        if environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+        path = environ.get("PATH_INFO", "")
+        if not path.endswith(PATH) or environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
             return self.downstream(environ, start_response)
-        fresh = self.cache.fresh()
+        campaign = self._campaign(path) if self.campaigns.fresh() else None
+        cache = self.caches.get(campaign.id) if campaign is not None else None
+        fresh = cache.fresh() if cache is not None else None
         if fresh is None:
             return self.downstream(environ, start_response)
         count, updated_at, parts = fresh
-        body, etag, headers = count_response(tally_of(count, updated_at, parts, self.goal))
+        body, etag, headers = count_response(tally_of(count, updated_at, parts, campaign.goal))
         secure = environ.get("wsgi.url_scheme") == "https"
         headers = [*headers, *security_headers(secure)]
         if etag in environ.get("HTTP_IF_NONE_MATCH", ""):

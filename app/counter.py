@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, func, select, update
 
 from .campaign import current_campaign
 from .extensions import db
+from .kinds import kind_for
 from .models import CountShard, LetterPdf, utcnow
 
 CACHE_SECONDS = 1.0
@@ -52,7 +53,7 @@ _SHARDS = CountShard.__table__
 # Built once: each confirmation only binds its shard, delta and time.
 _ADD_TO_SHARD = (
     update(_SHARDS)
-    .where(_SHARDS.c.shard == bindparam("chosen_shard"))
+    .where(_SHARDS.c.campaign_id == bindparam("campaign"), _SHARDS.c.shard == bindparam("chosen_shard"))
     .values(
         count=_SHARDS.c.count + bindparam("delta"),
         updated_at=bindparam("now", type_=_SHARDS.c.updated_at.type),
@@ -62,23 +63,37 @@ _ADD_TO_SHARD = (
 
 # An open letter's count is its list: when it drops, a name has left, and the PDFs built with
 # it must never be served again (nor any build under way be stored: its lease goes too).
-_DROP_LETTER_PDFS = update(LetterPdf).values(pdf=None, building_until=None, last_error=None)
+_DROP_LETTER_PDFS = (
+    update(LetterPdf)
+    .where(LetterPdf.campaign_id == bindparam("campaign"))
+    .values(pdf=None, building_until=None, last_error=None)
+)
 
 
 def add_to_count(delta: int) -> None:
-    """Change the count within the caller's transaction."""
+    """Change the current campaign's count within the caller's transaction."""
     connection = db.session.connection()
+    campaign_id = current_campaign().id
     connection.execute(
-        _ADD_TO_SHARD, {"chosen_shard": random.randrange(CountShard.SHARDS), "delta": delta, "now": utcnow()}
+        _ADD_TO_SHARD,
+        {
+            "campaign": campaign_id,
+            "chosen_shard": random.randrange(CountShard.SHARDS),
+            "delta": delta,
+            "now": utcnow(),
+        },
     )
     if delta < 0:
-        connection.execute(_DROP_LETTER_PDFS)
+        connection.execute(_DROP_LETTER_PDFS, {"campaign": campaign_id})
 
 
 class CountCache:
-    """The last tally read by this process, kept for a moment."""
+    """The last tally of one campaign read by this process, kept for a moment."""
 
-    def __init__(self, seconds: float = CACHE_SECONDS, parts=None, sum_of_parts: bool = False):
+    def __init__(
+        self, campaign_id: int, seconds: float = CACHE_SECONDS, parts=None, sum_of_parts: bool = False
+    ):
+        self.campaign_id = campaign_id
         self.seconds = seconds
         self.parts = parts  # read with the count: the kind's figures, as a dict
         self.sum_of_parts = sum_of_parts  # the count is the sum of the parts (kinds.Kind)
@@ -93,7 +108,9 @@ class CountCache:
         with self._lock:
             if self._value is None or time.monotonic() - self._read_at >= self.seconds:
                 total, updated_at = db.session.execute(
-                    select(func.coalesce(func.sum(CountShard.count), 0), func.max(CountShard.updated_at))
+                    select(
+                        func.coalesce(func.sum(CountShard.count), 0), func.max(CountShard.updated_at)
+                    ).where(CountShard.campaign_id == self.campaign_id)
                 ).one()
                 parts = tuple(self.parts().items()) if self.parts else ()
                 if self.sum_of_parts:
@@ -118,13 +135,27 @@ def tally_of(count: int, updated_at: datetime, parts: tuple, campaign_goal: int)
     return Tally(count=count, goal=goal_for(count, campaign_goal), updated_at=updated_at, parts=parts)
 
 
+def count_cache(campaign) -> CountCache:
+    """This process's CountCache of a campaign, made at its first use."""
+    caches = current_app.extensions["count_caches"]
+    cache = caches.get(campaign.id)
+    if cache is None:
+        kind = kind_for(campaign)
+        cache = caches.setdefault(
+            campaign.id,
+            CountCache(campaign.id, parts=kind.count_parts, sum_of_parts=kind.count_is_sum_of_parts),
+        )
+    return cache
+
+
 def current_tally() -> Tally:
-    """The count (confirmed signatures, or what the kind counts), the goal in force, when the
-    count last changed, and the kind's parts of it."""
-    count, updated_at, parts = current_app.extensions["count_cache"].get()
-    return tally_of(count, updated_at, parts, current_campaign().goal)
+    """The current campaign's count (confirmed signatures, or what the kind counts), the goal in
+    force, when the count last changed, and the kind's parts of it."""
+    campaign = current_campaign()
+    count, updated_at, parts = count_cache(campaign).get()
+    return tally_of(count, updated_at, parts, campaign.goal)
 
 
 def forget_count() -> None:
-    """Make this process read the count afresh on its next request."""
-    current_app.extensions["count_cache"].forget()
+    """Make this process read the current campaign's count afresh on its next request."""
+    count_cache(current_campaign()).forget()

@@ -84,11 +84,15 @@ SOURCES = ("", "", "", "newsletter", "newsletter", "partner-network", "social", 
 
 
 def seed_demo_signatures(count: int = 400, seed: int = 2026) -> int:
-    """Add `count` fictional signatures over the last 30 days, if there are none yet; how many."""
-    if db.session.scalar(select(func.count()).select_from(Signature)):
+    """Add `count` fictional signatures to the current campaign over the last 30 days, if it has
+    none yet; how many."""
+    campaign = current_campaign()
+    if db.session.scalar(
+        select(func.count()).select_from(Signature).where(Signature.campaign_id == campaign.id)
+    ):
         return 0
     chooser = random.Random(seed)
-    languages = current_campaign().languages
+    languages = campaign.languages
     now = utcnow()
     rows = []
     for number in range(count):
@@ -101,6 +105,8 @@ def seed_demo_signatures(count: int = 400, seed: int = 2026) -> int:
         updates = chooser.random() < 0.4
         rows.append(
             {
+                "campaign_id": campaign.id,
+                "revision_id": campaign.revision_id,
                 "name": f"{first} {last}",
                 "email": f"demo{number}.{last.lower()}@{domain}",
                 "email_domain": domain,

@@ -15,7 +15,7 @@ from .campaign import current_campaign
 from .database import write_transaction
 from .extensions import db
 from .kinds import kind_for
-from .models import Signature, UTCDateTime
+from .models import Campaign, Signature, UTCDateTime
 
 # The contract's columns, each a column of `signatures` whose type decides its cell (see
 # _cell); a kind's export_columns follow them (columns too, or its export_cells()).
@@ -33,6 +33,8 @@ COLUMNS = (
     "signed_at",
     "confirmed_at",
 )
+# An export of every campaign at once: the contract's columns, then the campaign's slug.
+ACROSS_CAMPAIGNS = (*COLUMNS, "campaign")
 STATUSES = ("confirmed", "unconfirmed", "all")
 BATCH_ROWS = 2000
 BOM = "\ufeff"
@@ -210,8 +212,12 @@ def csv_line(columns: tuple[str, ...], expressions: dict | None = None) -> Colum
     return reduce(lambda line, cell: line + literal(",") + cell, cells)
 
 
-def _query(filters: ExportFilters, columns: tuple[str, ...], expressions: dict) -> Select:
+def _query(
+    filters: ExportFilters, columns: tuple[str, ...], expressions: dict, campaign_id: int | None
+) -> Select:
     query = select(csv_line(columns, expressions)).order_by(Signature.id)
+    if campaign_id is not None:
+        query = query.where(Signature.campaign_id == campaign_id)
     if filters.status == "confirmed":
         query = query.where(Signature.confirmed)
     elif filters.status == "unconfirmed":
@@ -234,17 +240,25 @@ class CsvExport:
     write the audit log meanwhile. Once iterated, `rows` holds how many were written.
     """
 
-    def __init__(self, filters: ExportFilters):
+    def __init__(self, filters: ExportFilters, across_campaigns: bool = False):
         self.filters = filters
-        kind = kind_for(current_campaign())
-        self.columns = COLUMNS + kind.export_columns
-        self.expressions = kind.export_cells()
+        if across_campaigns:  # every campaign's signatures, each row naming its campaign
+            self.campaign_id = None
+            self.columns = ACROSS_CAMPAIGNS
+            slug = select(Campaign.slug).where(Campaign.id == Signature.campaign_id).scalar_subquery()
+            self.expressions = {"campaign": slug}
+        else:
+            kind = kind_for(current_campaign())
+            self.campaign_id = current_campaign().id
+            self.columns = COLUMNS + kind.export_columns
+            self.expressions = kind.export_cells()
         self.rows = 0
 
     def __iter__(self) -> Iterator[str]:
         header = (BOM if self.filters.excel else "") + ",".join(self.columns) + EOL
         # Core, not the ORM: each row is one finished line and needs no object around it.
-        query = _query(self.filters, self.columns, self.expressions).execution_options(stream_results=True)
+        query = _query(self.filters, self.columns, self.expressions, self.campaign_id)
+        query = query.execution_options(stream_results=True)
         with db.engine.connect() as connection:
             result = connection.execute(query)
             for lines in result.scalars().partitions(BATCH_ROWS):
@@ -255,7 +269,7 @@ class CsvExport:
             yield header
 
 
-def audited_export(filters: ExportFilters, actor: str) -> Iterator[str]:
+def audited_export(filters: ExportFilters, actor: str, across_campaigns: bool = False) -> Iterator[str]:
     """Run the export's query, record it in the audit log, and return its chunks.
 
     The first batch is fetched here, before the audit row and before any byte is sent:
@@ -263,7 +277,7 @@ def audited_export(filters: ExportFilters, actor: str) -> Iterator[str]:
     clean error page and no audit row, never half-way through a CSV. The row count is
     filled in once the last chunk has been read.
     """
-    export = CsvExport(filters)
+    export = CsvExport(filters, across_campaigns)
     chunks = iter(export)
     first = next(chunks)
     try:

@@ -3,7 +3,7 @@
 import hashlib
 import ipaddress
 
-from flask import current_app, request
+from flask import current_app, g, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_login import LoginManager
@@ -45,6 +45,13 @@ def client_key() -> str:
     key, not the raw IP. Every limit keyed by client goes through here."""
     network = client_network(request.remote_addr or "", current_app.config["RATELIMIT_IPV6_PREFIX"])
     return keyed_hash(network)
+
+
+def campaign_client_key() -> str:
+    """client_key within the request's campaign: a signer's limits at one campaign leave their
+    limits at the others alone (a school signing three campaigns is not one flood)."""
+    campaign = g.get("campaign")
+    return f"{client_key()}:{campaign.id if campaign is not None else 0}"
 
 
 def configured_limit(name: str):

@@ -1,9 +1,7 @@
 """Language choice among the campaign's languages: ?lang= (remembered in a cookie), else
 Accept-Language, else the campaign's first language."""
 
-from flask import Flask, Response, g, has_request_context, request
-
-from .campaign import current_campaign
+from flask import Flask, Response, current_app, g, has_request_context, request
 
 LANGUAGES = ("en", "fr")
 # English is written in the code and templates; the others need a catalogue.
@@ -16,7 +14,8 @@ def offered_languages() -> tuple[str, ...]:
     whose people need not read the campaign's language."""
     if has_request_context() and request.blueprint == "admin":
         return LANGUAGES
-    return current_campaign().languages
+    campaign = g.get("campaign") or current_app.extensions["campaigns"].home
+    return campaign.languages if campaign is not None else LANGUAGES
 
 
 def select_language() -> str:

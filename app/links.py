@@ -11,4 +11,5 @@ def external_url(endpoint: str, **values) -> str:
     adapter = current_app.url_map.bind(
         base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "https"
     )
+    current_app.inject_url_defaults(endpoint, values)  # the campaign's slug (routing.py)
     return adapter.build(endpoint, values, force_external=True)

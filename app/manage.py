@@ -50,6 +50,15 @@ def stop_updates(token: str, signature):
     return redirect(url_for("manage.show", token=token, done="updates"), 303)
 
 
+@bp.post("/<token>/all-updates")
+@with_signature
+def stop_all_updates(token: str, signature):
+    """Stop all email from the organization: updates end for every signature of this address,
+    in every campaign (each signature stays counted)."""
+    signatures.stop_updates_everywhere(signature.email)
+    return redirect(url_for("manage.show", token=token, done="all-updates"), 303)
+
+
 @bp.post("/<token>/hide")
 @with_signature
 def hide(token: str, signature):

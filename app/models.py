@@ -1,5 +1,10 @@
-"""Tables: signatures, the consent wordings they agreed to, letters to representatives, the mail
-outbox, the count shards, the dashboard's tallies, organizers, their devices and the audit log."""
+"""Tables: campaigns and their revisions, signatures, the consent wordings they agreed to, letters
+to representatives, the mail outbox, the count shards, the dashboard's tallies, organizers, their
+devices and the audit log.
+
+Every table of a campaign's own data carries `campaign_id` (or reaches it through its
+signature): a campaign's rows are found by it, and no query of one campaign reads another's.
+"""
 
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -67,6 +72,61 @@ class Personal(StrEnum):
     ROW = "row"
 
 
+class Campaign(db.Model):
+    """One campaign of the deployment: its address, kind and state; its words and settings are
+    in its revisions (the newest is `revision_id`), each a whole campaign file."""
+
+    __tablename__ = "campaigns"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    DRAFT, PUBLISHED, CLOSED, ARCHIVED = "draft", "published", "closed", "archived"
+    STATES = (DRAFT, PUBLISHED, CLOSED, ARCHIVED)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(12), default=PUBLISHED)
+    # The newest revision; None only for the campaign an upgraded database's rows were given,
+    # until its file is imported (campaigns.import_file adopts it).
+    revision_id: Mapped[int | None] = mapped_column(Integer)
+    # The campaign file that CAMPAIGN_FILE names and start-up imports, when it is managed so.
+    managed_by_file: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Any change of the campaign (a revision, its state, its slug): every process sees it here
+    # and reloads the campaign (campaigns.Registry).
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When an organizer closed it before its deadline (signing ends as at a deadline).
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CampaignRevision(db.Model):
+    """One saved version of a campaign: the campaign file as written (TOML), and the files it
+    names (a letter's targets) by name. A signature names the revision it signed."""
+
+    __tablename__ = "campaign_revisions"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "number", name="uq_campaign_revisions_number"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # 1, 2, 3... within the campaign
+    document: Mapped[str] = mapped_column(Text)
+    files: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(320), default="")
+
+
+class CampaignAlias(db.Model):
+    """An earlier slug of a renamed campaign: its old address redirects to the new one."""
+
+    __tablename__ = "campaign_aliases"
+
+    slug: Mapped[str] = mapped_column(String(64), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+
+
 class Signature(db.Model):
     """One person's signature: pending until its link is followed, then confirmed and counted.
 
@@ -79,9 +139,12 @@ class Signature(db.Model):
     # AUTOINCREMENT keeps SQLite from reusing the id of a deleted signature,
     # which would let an old link act on someone else's row.
     __table_args__ = (
-        Index("ix_signatures_public_confirmed", "public", "confirmed_at"),
+        # One signature per address and campaign: the same address signs each campaign once.
+        UniqueConstraint("campaign_id", "email", name="uq_signatures_campaign_email"),
+        Index("ix_signatures_public_confirmed", "campaign_id", "public", "confirmed_at"),
         Index(
             "ix_signatures_listed",
+            "campaign_id",
             "signatory_type",
             "id",
             sqlite_where=text("approved_at IS NOT NULL"),
@@ -91,7 +154,10 @@ class Signature(db.Model):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    email: Mapped[str] = mapped_column(String(320), unique=True, info={"personal": Personal.UNDELIVERABLE})
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    # The campaign's revision the signer saw and agreed to (None for rows older than revisions).
+    revision_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_revisions.id"))
+    email: Mapped[str] = mapped_column(String(320), info={"personal": Personal.UNDELIVERABLE})
     email_domain: Mapped[str] = mapped_column(
         String(255), default="", index=True, info={"personal": Personal.BLANK}
     )
@@ -227,6 +293,7 @@ class LetterWriter(db.Model):
 
     __tablename__ = "letter_writers"
 
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
     writer: Mapped[str] = mapped_column(String(64), primary_key=True)
     target_id: Mapped[str] = mapped_column(String(64), primary_key=True)
 
@@ -239,6 +306,7 @@ class LetterDay(db.Model):
 
     __tablename__ = "letter_days"
 
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
     target_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -252,6 +320,7 @@ class LetterPdf(db.Model):
 
     __tablename__ = "letter_pdfs"
 
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
     language: Mapped[str] = mapped_column(String(8), primary_key=True)
     version: Mapped[str] = mapped_column(String(200), default="")
     # None until built, and again as soon as a name leaves the list: it is never served after.
@@ -269,6 +338,7 @@ class ResendRequest(db.Model):
     __tablename__ = "resend_requests"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     # The row goes once the request is answered, seconds later.
     email: Mapped[str] = mapped_column(String(320), info={"personal": Personal.ROW})
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -317,6 +387,7 @@ class CountShard(db.Model):
 
     SHARDS = 16
 
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
     shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     count: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -335,6 +406,7 @@ class SignatureTally(db.Model):
 
     __tablename__ = "signature_tallies"
 
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
     facet: Mapped[str] = mapped_column(String(16), primary_key=True)
     value: Mapped[str] = mapped_column(String(255), primary_key=True)
     shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
@@ -382,6 +454,8 @@ class AuditEvent(db.Model):
     __tablename__ = "audit_events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The campaign the event concerns; None for the deployment's own (an organizer's login).
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     actor: Mapped[str] = mapped_column(String(320))
     action: Mapped[str] = mapped_column(String(32))

@@ -2,12 +2,14 @@
 
 import re
 import time
+from dataclasses import dataclass
 
 from flask import (
     Blueprint,
     Response,
     abort,
     current_app,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -23,21 +25,27 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import reasons, signatures
 from .campaign import current_campaign
+from .campaigns import campaign_scope, registry
 from .countapi import count_response
 from .counter import current_tally
-from .extensions import configured_limit, db, limiter
+from .extensions import campaign_client_key, configured_limit, db, limiter
 from .forms import ResendForm
 from .i18n import offered_languages
 from .keyset import BadCursor
 from .kinds import kind_for
 from .links import external_url
 from .mail import cannot_reach
+from .models import Campaign
 from .security import allow_framing, never_stored
 from .tokens import CONFIRM, WITHDRAW, ExpiredToken, InvalidToken, read_link
 
 bp = Blueprint("public", __name__)
 
 SOURCE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+CAMPAIGNS_PER_PAGE = 20
+OTHERS_SHOWN = 5
+# Another campaign's count on a cached campaign page is at most this many seconds old.
+OTHERS_REFRESH_SECONDS = 30
 # A newly approved reason reaches the cached campaign page within this many seconds.
 REASONS_REFRESH_SECONDS = 30
 # The session key naming the signature confirmed in this browser, for the thank-you page.
@@ -55,9 +63,12 @@ def consent_wording() -> str:
 
 @bp.app_context_processor
 def campaign_context() -> dict:
-    """What every page's layout shows: the campaign in the visitor's language."""
-    campaign = current_campaign()
+    """What every page's layout shows: the campaign in the visitor's language (on a page of no
+    campaign, such as an unknown address's 404, the home campaign's, or none at all)."""
+    campaign = g.get("campaign") or current_app.extensions["campaigns"].home
     language = _language()
+    if campaign is None:
+        return {"campaign": None, "content": None, "language": language, "languages": offered_languages()}
     languages = offered_languages()
     # Links to the page in this language: the default one needs no ?lang=, nor does a one-language site.
     lang_query = f"?lang={language}" if language in languages[1:] else ""
@@ -68,6 +79,7 @@ def campaign_context() -> dict:
         "languages": languages,
         "lang_query": lang_query,
         "wording": kind_for(campaign).wording,
+        "other_campaigns": lambda: other_campaigns(campaign),
     }
 
 
@@ -110,13 +122,19 @@ def render_campaign(form: FlaskForm, status: int = 200, tally=None):
 
 @bp.get("/")
 def index():
-    """The campaign page, from the page cache while the count and the language stay the same."""
+    """The campaign page, from the page cache while the count and the language stay the same;
+    at `/` of a deployment with several campaigns, the organization's page instead."""
+    if g.campaign_at_root and (g.campaign is None or registry().visible_count > 1):
+        return organization_page()
     tally = current_tally()
     # The page's links start with the script root (SCRIPT_NAME, the operator's setting): keyed by
     # it, a server that ever took it from a request could not hand one visitor's links to all.
     campaign = current_campaign()
     reasons_epoch = time.monotonic() // REASONS_REFRESH_SECONDS if campaign.show_reasons else 0
     key = (
+        campaign.id,
+        campaign.revision_id,
+        g.campaign_at_root,
         request.script_root,
         _language(),
         _source(),
@@ -125,6 +143,7 @@ def index():
         tally.parts,
         campaign.is_open(),
         reasons_epoch,
+        _others_epoch(campaign),
         _kind().listing_version(),
     )
     page = current_app.extensions["page_cache"].render(
@@ -133,8 +152,82 @@ def index():
     return page
 
 
+def _others_epoch(campaign) -> float:
+    """Changes every OTHERS_REFRESH_SECONDS while the page lists other campaigns and their counts."""
+    return time.monotonic() // OTHERS_REFRESH_SECONDS if other_campaigns(campaign) else 0
+
+
+def other_campaigns(campaign=None) -> list["OtherCampaign"]:
+    """The organization's other campaigns open for signing, newest first, with their counts
+    ("Our other actions")."""
+    campaign = campaign or current_campaign()
+    others = [
+        other
+        for other in reversed(registry().campaigns())
+        if other.id != campaign.id and other.state == Campaign.PUBLISHED and other.is_open()
+    ]
+    return [_listed(other) for other in others[:OTHERS_SHOWN]]
+
+
+def _listed(campaign) -> "OtherCampaign":
+    with campaign_scope(campaign, at_root=False):
+        content = campaign.in_language(_language())
+        return OtherCampaign(
+            title=content.title,
+            url=url_for("public.index"),
+            kind=kind_for(campaign).wording.kind_name,
+            tally=current_tally(),
+            count_noun=kind_for(campaign).wording.count_noun,
+            deadline=campaign.deadline,
+            is_open=campaign.is_open(),
+            language=campaign.languages[0] if _language() not in campaign.languages else _language(),
+        )
+
+
+@dataclass(frozen=True)
+class OtherCampaign:
+    """A campaign as the organization's page and "Our other actions" list it."""
+
+    title: str
+    url: str
+    kind: str
+    tally: object
+    count_noun: object
+    deadline: object
+    is_open: bool
+    language: str
+
+
+def organization_page():
+    """Every visible campaign: the open ones first, newest first, then the closed ones with
+    their final counts, a page at a time."""
+    try:
+        page = int(request.args.get("page", "1"))
+    except ValueError:
+        abort(404)
+    visible = [
+        campaign
+        for campaign in reversed(registry().campaigns())
+        if campaign.state in (Campaign.PUBLISHED, Campaign.CLOSED)
+    ]
+    ordered = [c for c in visible if c.is_open()] + [c for c in visible if not c.is_open()]
+    pages = max(1, -(-len(ordered) // CAMPAIGNS_PER_PAGE))
+    if not 1 <= page <= pages or not request.args.get("page", "1").isascii():
+        abort(404)
+    shown = [
+        _listed(campaign) for campaign in ordered[(page - 1) * CAMPAIGNS_PER_PAGE : page * CAMPAIGNS_PER_PAGE]
+    ]
+    return render_template(
+        "public/organization.html",
+        open_campaigns=[row for row in shown if row.is_open],
+        closed_campaigns=[row for row in shown if not row.is_open],
+        page=page,
+        pages=pages,
+    )
+
+
 @bp.post("/sign")
-@limiter.limit(configured_limit("RATELIMIT_SIGN"))
+@limiter.limit(configured_limit("RATELIMIT_SIGN"), key_func=campaign_client_key)
 def sign():
     """Take the sign form: a valid one is signed (and mailed), then on to check the inbox."""
     if not current_campaign().is_open():
@@ -162,7 +255,7 @@ def check_inbox():
 
 
 @bp.post("/resend")
-@limiter.limit(configured_limit("RATELIMIT_RESEND"))
+@limiter.limit(configured_limit("RATELIMIT_RESEND"), key_func=campaign_client_key)
 def resend():
     """Send the confirmation link again, saying the same whether or not the address has signed."""
     form = ResendForm()
@@ -195,7 +288,7 @@ def _button_link(purpose: str, token: str, page: str, act, answer):
 
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
-@limiter.limit(configured_limit("RATELIMIT_CONFIRM"))
+@limiter.limit(configured_limit("RATELIMIT_CONFIRM"), key_func=campaign_client_key)
 @never_stored
 def confirm(token: str):
     """The confirmation link: one press counts the signature, then the thank-you page."""
@@ -215,7 +308,7 @@ def _to_thanks(token: str):
 
 
 @bp.route("/not-me/<token>", methods=["GET", "POST"])
-@limiter.limit(configured_limit("RATELIMIT_CONFIRM"))
+@limiter.limit(configured_limit("RATELIMIT_CONFIRM"), key_func=campaign_client_key)
 @never_stored
 def withdraw(token: str):
     """The "this wasn't me" link: one press deletes a signature that is not confirmed yet."""

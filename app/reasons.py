@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 
 from .audit import APPROVE_REASON, REJECT_REASON, record_event
+from .campaign import current_campaign
 from .database import write_transaction
 from .extensions import db
 from .models import Signature, utcnow
@@ -21,7 +22,12 @@ class Reason:
 
 def _reviewable():
     """Confirmed signers who chose the public list and wrote a comment: the only ones that may show."""
-    return (Signature.confirmed, Signature.public.is_(True), Signature.comment != "")
+    return (
+        Signature.campaign_id == current_campaign().id,
+        Signature.confirmed,
+        Signature.public.is_(True),
+        Signature.comment != "",
+    )
 
 
 def _reasons(*conditions, order, limit: int) -> list[Reason]:

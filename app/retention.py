@@ -16,7 +16,8 @@ from .tallies import drop_empty_tallies
 
 
 def anonymise_due(actor: str, now: datetime | None = None) -> int:
-    """Once the campaign's retention has run out, anonymise every signature not yet anonymised; how many.
+    """Once the current campaign's retention has run out, anonymise every signature of it not yet
+    anonymised; how many.
 
     Names, emails, comments and consents go, and so do an open letter's title, affiliation,
     website and contact name; a Canadian postal code keeps only its first letter (the
@@ -28,7 +29,7 @@ def anonymise_due(actor: str, now: datetime | None = None) -> int:
     now = now or utcnow()
     if due_at is None or now < due_at:
         return 0
-    remaining = Signature.anonymised_at.is_(None)
+    remaining = (Signature.campaign_id == current_campaign().id) & Signature.anonymised_at.is_(None)
     counted = kind_for(current_campaign()).counted()
     with write_transaction():
         counted_before = _count(remaining & counted)

@@ -10,6 +10,7 @@ from sqlalchemy import Executable, bindparam, delete, insert, select, update
 
 from .audit import ERASE, HIDE, PURGE, record_event
 from .campaign import current_campaign
+from .campaigns import campaign_by_id, campaign_scope
 from .counter import add_to_count, forget_count
 from .database import (
     checkpoint_erasure,
@@ -84,10 +85,11 @@ def _insert_signature(dialect: str):
 # Core statements on the tables, built once: each request only binds its values. (An
 # ORM-enabled statement rebuilt per request cost more CPU than the rest of the sign path.)
 _FIND_SIGNATURE = select(SIGNATURES.c.id, SIGNATURES.c.confirmed_at).where(
-    SIGNATURES.c.email == bindparam("email")
+    SIGNATURES.c.campaign_id == bindparam("campaign"), SIGNATURES.c.email == bindparam("email")
 )
 _STILL_PENDING = (
     SIGNATURES.c.id == bindparam("signature_id"),
+    SIGNATURES.c.campaign_id == bindparam("campaign"),
     SIGNATURES.c.confirmed_at.is_(None),
     SIGNATURES.c.anonymised_at.is_(None),
 )
@@ -99,9 +101,14 @@ _CONFIRM = (
 _WITHDRAW = delete(SIGNATURES).where(*_STILL_PENDING)
 _LOCK_SIGNATURE = (
     select(SIGNATURES.c.confirmed_at, SIGNATURES.c.anonymised_at)
-    .where(SIGNATURES.c.id == bindparam("signature_id"))
+    .where(SIGNATURES.c.id == bindparam("signature_id"), SIGNATURES.c.campaign_id == bindparam("campaign"))
     .with_for_update()
 )
+
+
+def _in_campaign():
+    """The SQL condition of a signature of the current campaign."""
+    return Signature.campaign_id == current_campaign().id
 
 
 def _execute(statement: Executable, parameters: dict):
@@ -149,8 +156,11 @@ def _sign_once(data: NewSignature) -> None:
     now = utcnow()
     consent = _record_consent(data.consent_text, data.language) if data.updates else None
     # The form's answers name their own columns; only what the service adds is listed here.
+    campaign = current_campaign()
     row = {
         **data.answers,
+        "campaign_id": campaign.id,
+        "revision_id": campaign.revision_id,
         "email_domain": data.email.rsplit("@", 1)[1],
         "updates_consented_at": now if data.updates else None,
         "consent_version": consent,
@@ -165,9 +175,9 @@ def _sign_once(data: NewSignature) -> None:
     new_id = connection.execute(_insert_signature(connection.dialect.name), row).scalar()
     if new_id is not None:
         queue_first_email(new_id, CONFIRMATION)
-        kind_for(current_campaign()).on_sign(new_id, data)
+        kind_for(campaign).on_sign(new_id, data)
         return
-    existing = connection.execute(_FIND_SIGNATURE, {"email": data.email}).one()
+    existing = connection.execute(_FIND_SIGNATURE, {"campaign": campaign.id, "email": data.email}).one()
     if existing.confirmed_at is not None:
         _remind(existing.id, confirmed=True)
     else:
@@ -194,51 +204,59 @@ def resend(email: str) -> None:
     """Ask for the link again for an address: one INSERT, the same whether or not it signed, so
     neither the answer nor its timing tells; the deliverer answers it (answer_resends)."""
     with write_transaction():
-        db.session.execute(_ASK_RESEND, {"email": email, "created_at": utcnow()})
+        db.session.execute(
+            _ASK_RESEND, {"campaign_id": current_campaign().id, "email": email, "created_at": utcnow()}
+        )
     wake_deliverer()
 
 
 def resends_waiting() -> bool:
-    """A cheap read: is there a /resend to answer?"""
+    """A cheap read: is there a /resend to answer, of any campaign?"""
     return db.session.execute(select(ResendRequest.id).limit(1)).first() is not None
 
 
 def answer_resends() -> int:
-    """Answer the waiting /resend requests, oldest first: a pending address gets its link again
-    (or a signer an already-signed note); an unknown address, nothing. Each request is deleted
-    as it is answered, and with it the address it held; how many were answered.
+    """Answer the waiting /resend requests of every campaign, oldest first: a pending address
+    gets its link again (or a signer an already-signed note); an unknown address, nothing. Each
+    request is deleted as it is answered, and with it the address it held; how many were answered.
 
     After the deadline a pending signer still gets the link, as long as it could still count.
     """
     with write_transaction():
         requests = db.session.execute(
-            select(ResendRequest.id, ResendRequest.email)
+            select(ResendRequest.id, ResendRequest.campaign_id, ResendRequest.email)
             .order_by(ResendRequest.id)
             .limit(RESEND_BATCH)
             .with_for_update(skip_locked=True)
         ).all()
         # Answered in address order: every deliverer then locks signatures in one order, and
         # two answering batches that share addresses can't deadlock.
-        for request in sorted(requests, key=lambda request: request.email):
-            signature = db.session.execute(
-                select(Signature.id, Signature.confirmed_at, Signature.anonymised_at).where(
-                    Signature.email == request.email
-                )
-            ).first()
-            if (
-                signature is not None
-                and signature.anonymised_at is None
-                and (signature.confirmed_at is not None or current_campaign().takes_confirmations())
-            ):
-                _remind(signature.id, signature.confirmed_at is not None)
+        for request in sorted(requests, key=lambda request: (request.email, request.campaign_id)):
+            with campaign_scope(campaign_by_id(request.campaign_id)) as campaign:
+                signature = db.session.execute(
+                    select(Signature.id, Signature.confirmed_at, Signature.anonymised_at).where(
+                        _in_campaign(), Signature.email == request.email
+                    )
+                ).first()
+                if (
+                    signature is not None
+                    and signature.anonymised_at is None
+                    and (signature.confirmed_at is not None or campaign.takes_confirmations())
+                ):
+                    _remind(signature.id, signature.confirmed_at is not None)
         if requests:
             db.session.execute(delete(ResendRequest).where(ResendRequest.id.in_([r.id for r in requests])))
     return len(requests)
 
 
 def _signature_of_link(signature_id: int) -> Signature:
+    """The link's signature, if it is of the campaign the link was followed at."""
     signature = db.session.get(Signature, signature_id)
-    if signature is None or signature.anonymised_at is not None:
+    if (
+        signature is None
+        or signature.anonymised_at is not None
+        or signature.campaign_id != current_campaign().id
+    ):
         raise UnknownSignature()
     return signature
 
@@ -270,7 +288,7 @@ def submitted_for_link(purpose: str, token: str) -> tuple[Signature, Submitted]:
 def _lock_signature(signature_id: int):
     """Within a write transaction: the signature's state, its row locked; raise UnknownSignature
     for one that is gone or anonymised."""
-    row = _execute(_LOCK_SIGNATURE, {"signature_id": signature_id}).first()
+    row = _execute(_LOCK_SIGNATURE, {"signature_id": signature_id, "campaign": current_campaign().id}).first()
     if row is None or row.anonymised_at is not None:
         raise UnknownSignature()
     return row
@@ -304,7 +322,7 @@ def confirm(token: str) -> bool:
                 raise UnknownSignature()
             adopt(signature_id, submission)
         drop_submissions(signature_id)
-        _execute(_CONFIRM, {"signature_id": signature_id, "now": utcnow()})
+        _execute(_CONFIRM, {"signature_id": signature_id, "campaign": current_campaign().id, "now": utcnow()})
         _count_confirmation(signature_id)
     forget_count()
     wake_deliverer()  # a kind may have queued mail at confirmation (letters to representatives)
@@ -323,7 +341,7 @@ def withdraw(token: str) -> bool:
         if _lock_signature(signature_id).confirmed_at is not None:
             return False
         if submission_id is None:
-            _execute(_WITHDRAW, {"signature_id": signature_id})
+            _execute(_WITHDRAW, {"signature_id": signature_id, "campaign": current_campaign().id})
         elif (
             db.session.execute(
                 delete(Submission)
@@ -353,21 +371,23 @@ _NEWEST_FIRST = (SIGNATURES.c.confirmed_at.desc(), SIGNATURES.c.id.desc())
 
 
 def public_signers(cursor: str | None, per_page: int = SIGNERS_PER_PAGE) -> SignerPage:
-    """Confirmed signers who chose to be listed, newest first: (name, postal code, country).
+    """The current campaign's confirmed signers who chose to be listed, newest first: (name,
+    postal code, country).
 
     Raise keyset.BadCursor for a cursor this list did not make.
     """
-    page = keyset_page(_PUBLIC_SIGNERS, _NEWEST_FIRST, cursor, per_page)
+    listed = _PUBLIC_SIGNERS.where(SIGNATURES.c.campaign_id == current_campaign().id)
+    page = keyset_page(listed, _NEWEST_FIRST, cursor, per_page)
     return SignerPage(page.rows, page.next_cursor, page.previous_cursor)
 
 
 def find_signature(email: str) -> Signature | None:
-    """The signature of a normalised address, if any."""
-    return db.session.scalar(select(Signature).where(Signature.email == email))
+    """The current campaign's signature of a normalised address, if any."""
+    return db.session.scalar(select(Signature).where(_in_campaign(), Signature.email == email))
 
 
 def _counted(signature_id: int):
-    return select(kind_for(current_campaign()).counted()).where(Signature.id == signature_id)
+    return select(kind_for(current_campaign()).counted()).where(Signature.id == signature_id, _in_campaign())
 
 
 def is_counted(signature_id: int) -> bool:
@@ -395,7 +415,7 @@ def erase_signature(signature_id: int, actor: str, action: str = ERASE) -> bool:
         kind_for(current_campaign()).on_erase(signature_id)
         erased = db.session.execute(
             delete(Signature)
-            .where(Signature.id == signature_id)
+            .where(Signature.id == signature_id, _in_campaign())
             # Not RETURNING Signature.confirmed: SQLite 3.40 answers true there for a pending row.
             .returning(Signature.confirmed_at)
             .execution_options(synchronize_session=False)
@@ -426,7 +446,7 @@ def hide_signature(signature_id: int, actor: str) -> bool:
         hidden = (
             db.session.execute(
                 update(Signature)
-                .where(Signature.id == signature_id)
+                .where(Signature.id == signature_id, _in_campaign())
                 .values(public=False)
                 .execution_options(synchronize_session=False)
             ).rowcount
@@ -447,19 +467,32 @@ def stop_updates(signature_id: int) -> None:
     with write_transaction():
         db.session.execute(
             update(Signature)
-            .where(Signature.id == signature_id)
+            .where(Signature.id == signature_id, _in_campaign())
             .values(updates=False, updates_consented_at=None, consent_version=None)
             .execution_options(synchronize_session=False)
         )
 
 
+def stop_updates_everywhere(email: str) -> int:
+    """Withdraw this address's consent to updates in every campaign of the organization, at
+    once; how many signatures consented until now."""
+    with write_transaction():
+        return db.session.execute(
+            update(Signature)
+            .where(Signature.email == email, Signature.updates.is_(True))
+            .values(updates=False, updates_consented_at=None, consent_version=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+
+
 def purge_unconfirmed(older_than_days: int, actor: str) -> int:
-    """Delete signatures never confirmed within `older_than_days` of signing; how many."""
+    """Delete the current campaign's signatures never confirmed within `older_than_days` of
+    signing; how many."""
     cutoff = utcnow() - timedelta(days=older_than_days)
     with write_transaction():
         purged = db.session.execute(
             delete(Signature)
-            .where(~Signature.confirmed, Signature.signed_at < cutoff)
+            .where(_in_campaign(), ~Signature.confirmed, Signature.signed_at < cutoff)
             .execution_options(synchronize_session=False)
         ).rowcount
         record_event(actor, PURGE, f"unconfirmed for more than {older_than_days} days", rows=purged)

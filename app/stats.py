@@ -1,7 +1,8 @@
 """The organizer dashboard's figures: totals, days, regions, sources, domains, mail health.
 
 The signature figures come from the tallies the database keeps as signatures change
-(models.SignatureTally): a few hundred rows however many signatures there are.
+(models.SignatureTally): a few hundred rows however many signatures there are. Each figure
+is of the current campaign.
 """
 
 from collections import Counter
@@ -11,6 +12,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 
 from .addresses import PROVINCES, country_name
+from .campaign import current_campaign
 from .domains import is_free_mail
 from .extensions import db
 from .mail import NO_SMTPUTF8
@@ -34,7 +36,7 @@ def _facet(facet: str, *columns, where=()):
     """The tallies of one facet, summed over their shards: (value, *sums) per value."""
     return (
         select(TALLY.value, *(_sum(column) for column in columns))
-        .where(TALLY.facet == facet, *where)
+        .where(TALLY.campaign_id == current_campaign().id, TALLY.facet == facet, *where)
         .group_by(TALLY.value)
     )
 
@@ -42,7 +44,9 @@ def _facet(facet: str, *columns, where=()):
 def totals() -> Totals:
     """Confirmed, pending, and confirmed signers who consent to updates."""
     signed, confirmed, consenting = db.session.execute(
-        select(_sum(TALLY.signed), _sum(TALLY.confirmed), _sum(TALLY.consenting)).where(TALLY.facet == "all")
+        select(_sum(TALLY.signed), _sum(TALLY.confirmed), _sum(TALLY.consenting)).where(
+            TALLY.campaign_id == current_campaign().id, TALLY.facet == "all"
+        )
     ).one()
     return Totals(int(confirmed), int(signed) - int(confirmed), int(consenting))
 
@@ -121,7 +125,14 @@ def domain_rates(limit: int = 10) -> list[DomainRate]:
 
 def latest_signatures(limit: int = 10) -> list[Signature]:
     """The newest signatures, confirmed or not."""
-    return list(db.session.scalars(select(Signature).order_by(Signature.id.desc()).limit(limit)))
+    return list(
+        db.session.scalars(
+            select(Signature)
+            .where(Signature.campaign_id == current_campaign().id)
+            .order_by(Signature.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -138,12 +149,15 @@ def outbox_health() -> OutboxHealth:
     # Each a range of the (status, next_attempt_at) index: sent mail, which is nearly all of
     # it once a campaign is large, is never read.
     waiting = OutboxMessage.status.in_((OutboxMessage.QUEUED, OutboxMessage.SENDING))
+    of_campaign = OutboxMessage.signature_id.in_(
+        select(Signature.id).where(Signature.campaign_id == current_campaign().id)
+    )
     queued, oldest = db.session.execute(
-        select(func.count(), func.min(OutboxMessage.created_at)).where(waiting)
+        select(func.count(), func.min(OutboxMessage.created_at)).where(waiting, of_campaign)
     ).one()
     failed, no_smtputf8 = db.session.execute(
         select(func.count(), func.count().filter(OutboxMessage.last_error == NO_SMTPUTF8)).where(
-            OutboxMessage.status == OutboxMessage.FAILED
+            OutboxMessage.status == OutboxMessage.FAILED, of_campaign
         )
     ).one()
     return OutboxHealth(int(queued), int(failed), oldest, int(no_smtputf8))
@@ -158,7 +172,7 @@ def domain_bursts(threshold: int, window: timedelta = timedelta(hours=1)) -> lis
     # than every row in email_domain order for the sake of the GROUP BY.
     recent = (
         select(Signature.email_domain)
-        .where(Signature.signed_at >= since)
+        .where(Signature.signed_at >= since, Signature.campaign_id == current_campaign().id)
         .cte("recent")
         .prefix_with("MATERIALIZED")
     )

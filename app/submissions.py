@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, insert, select, update
 
 from .extensions import db
-from .models import Letter, Signature, Submission, utcnow
+from .models import Letter, OutboxMessage, Signature, Submission, utcnow
 
 # The signature's columns a sign form may answer; the signing service adds the rest (the
 # address and its domain, the times, the counters). A submission writes these and no others.
@@ -136,7 +136,18 @@ def adopt(signature_id: int, submission: Submission) -> None:
 
 
 def drop_submissions(signature_id: int) -> None:
-    """Forget every submission still waiting for the address (their queued emails go with them)."""
+    """Forget every submission still waiting for the address: their emails not yet handed to the
+    mail server go with them; those sent stay, counted against the address's daily five."""
+    dropped = select(Submission.id).where(Submission.signature_id == signature_id)
+    db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.submission_id.in_(dropped),
+            (OutboxMessage.status != OutboxMessage.QUEUED) | OutboxMessage.handed_at.is_not(None),
+        )
+        .values(submission_id=None)
+        .execution_options(synchronize_session=False)
+    )
     db.session.execute(
         delete(Submission)
         .where(Submission.signature_id == signature_id)

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, Table, delete, func, insert, inspect,
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
-from .campaign import current_campaign
+from .campaigns import each_campaign
 from .config import database_url
 from .extensions import db, migrate
 from .kinds import kind_for
@@ -292,11 +292,15 @@ def _compare_counts(source: Connection, target: Connection) -> None:
 
 
 def _tally(connection: Connection) -> dict:
-    """The count the shards hold, the confirmed signatures, and those the kind counts (an open
-    letter counts its listed signatories), which the count should equal."""
-    counted = kind_for(current_campaign()).counted()
+    """The counts the shards hold, the confirmed signatures, and those each campaign's kind
+    counts (an open letter counts its listed signatories), which the counts should equal; all
+    summed over the campaigns."""
+    counted = sum(
+        connection.scalar(select(func.count()).select_from(Signature).where(kind_for(campaign).counted()))
+        for campaign in each_campaign()
+    )
     return {
         "count": connection.scalar(select(func.coalesce(func.sum(CountShard.count), 0))),
         "confirmed": connection.scalar(select(func.count()).where(Signature.confirmed)),
-        "counted": connection.scalar(select(func.count()).select_from(Signature).where(counted)),
+        "counted": counted,
     }

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from itsdangerous import URLSafeTimedSerializer
-from seed import analyze, numbers
+from seed import analyze, first_campaign, numbers
 from sqlalchemy import create_engine, text
 
 from app.tokens import CONFIRM
@@ -18,13 +18,13 @@ def seed_pending(database_url: str, count: int, secret_key: str) -> Path:
         # One INSERT ... SELECT: the tallies' triggers run once per row on SQLite, once in all on PostgreSQL.
         connection.execute(
             text(
-                "INSERT INTO signatures (email, email_domain, name, postal_code, country, comment,"
-                " public, updates, language, source, signed_at, emails_queued)"
-                " SELECT 'pending' || n || '@example.org', 'example.org', 'Pending Person', 'K1A 0B1', 'CA',"
-                f" '', false, false, 'en', '', :signed_at, 1"
+                "INSERT INTO signatures (campaign_id, email, email_domain, name, postal_code, country,"
+                " comment, public, updates, language, source, signed_at, emails_queued)"
+                " SELECT :campaign, 'pending' || n || '@example.org', 'example.org', 'Pending Person',"
+                " 'K1A 0B1', 'CA', '', false, false, 'en', '', :signed_at, 1"
                 f" FROM ({numbers(engine.dialect.name, count)}) AS numbers"
             ),
-            {"signed_at": now},
+            {"signed_at": now, "campaign": first_campaign(connection)},
         )
         ids = [
             row[0]

@@ -71,13 +71,14 @@ def prepare_database(database_url: str) -> Path:
 
     env = {**os.environ, **app_env(database_url), "PUBLIC_URL": "http://127.0.0.1"}
     env.pop("FLASK_DEBUG", None)
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    for command in (["db", "upgrade"], ["campaign", "import", str(ROOT / "campaigns" / "demo.toml")]):
+        subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "wsgi", *command],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
     from seed import seed
 
     seed(database_url, 10_000)

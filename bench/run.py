@@ -46,13 +46,15 @@ def app_env(database_url: str) -> dict:
 
 
 def migrate(database_url: str) -> None:
-    subprocess.run(
-        [PYTHON, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
-        cwd=ROOT,
-        check=True,
-        env=app_env(database_url),
-        capture_output=True,
-    )
+    """The schema, and the demo petition (CAMPAIGN_FILE's default) as the campaign to fill."""
+    for command in (["db", "upgrade"], ["campaign", "import", str(ROOT / "campaigns" / "demo.toml")]):
+        subprocess.run(
+            [PYTHON, "-m", "flask", "--app", "wsgi", *command],
+            cwd=ROOT,
+            check=True,
+            env=app_env(database_url),
+            capture_output=True,
+        )
 
 
 def probe(script: str, database_url: str, *arguments: str, env: dict | None = None) -> dict:

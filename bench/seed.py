@@ -25,7 +25,7 @@ def numbers(dialect: str, rows: int) -> str:
     return f"SELECT n FROM generate_series(0, {rows - 1}) AS n"
 
 
-def _signature_rows(dialect: str, rows: int) -> str:
+def _signature_rows(dialect: str, rows: int, campaign_id: int) -> str:
     if dialect == "sqlite":
         # The format SQLAlchemy writes (with microseconds): compared as text, it must match.
         signed = "datetime('2026-01-01', '+' || (n * 7) || ' seconds') || '.000000'"
@@ -37,36 +37,49 @@ def _signature_rows(dialect: str, rows: int) -> str:
         signed = "TIMESTAMP '2026-01-01' + n * INTERVAL '7 seconds'"
         confirmed = f"{signed} + (1 + n * 13 % 59) * INTERVAL '1 minute'"
         flag = "(n % {} = 0)"
-    return f"""INSERT INTO signatures (email, email_domain, name, postal_code, country, comment, public,
-        updates, language, source, signed_at, confirmed_at, emails_queued)
-    SELECT 'signer' || n || '@' || {_pick(DOMAINS)}, {_pick(DOMAINS)}, {_pick(NAMES)}, {_pick(POSTAL)}, 'CA',
+    return f"""INSERT INTO signatures (campaign_id, email, email_domain, name, postal_code, country, comment,
+        public, updates, language, source, signed_at, confirmed_at, emails_queued)
+    SELECT {campaign_id}, 'signer' || n || '@' || {_pick(DOMAINS)}, {_pick(DOMAINS)}, {_pick(NAMES)},
+        {_pick(POSTAL)}, 'CA',
         CASE WHEN n % 10 = 0 THEN 'Pour nos libertés, "maintenant"' ELSE '' END,
         {flag.format(2)}, {flag.format(3)}, CASE WHEN n % 4 = 0 THEN 'en' ELSE 'fr' END,
         CASE WHEN n % 5 = 0 THEN 'newsletter' ELSE '' END, {signed}, {confirmed}, 1
     FROM ({numbers(dialect, rows)}) AS numbers"""
 
 
+def first_campaign(connection) -> int:
+    """The id of the database's first campaign (`campaign import` made it)."""
+    campaign_id = connection.scalar(text("SELECT min(id) FROM campaigns"))
+    if campaign_id is None:
+        raise SystemExit("no campaign to fill: run `flask --app wsgi campaign import FILE` first")
+    return campaign_id
+
+
 def seed(url: str, rows: int) -> None:
-    """Insert `rows` confirmed signatures, one sent confirmation email each, and make the
-    count shards agree with them."""
+    """Insert `rows` confirmed signatures of the first campaign, one sent confirmation email
+    each, and make its count shards agree with them."""
     engine = create_engine(url)
     with engine.begin() as connection:
+        campaign_id = first_campaign(connection)
         _without_row_triggers(
-            connection, lambda: connection.execute(text(_signature_rows(engine.dialect.name, rows)))
+            connection,
+            lambda: connection.execute(text(_signature_rows(engine.dialect.name, rows, campaign_id))),
         )
         connection.execute(
             text(
                 "INSERT INTO outbox (signature_id, kind, status, attempts, next_attempt_at, created_at,"
                 " sent_at) SELECT id, 'confirmation', 'sent', 1, signed_at, signed_at, signed_at"
-                " FROM signatures"
-            )
+                " FROM signatures WHERE campaign_id = :campaign"
+            ),
+            {"campaign": campaign_id},
         )
-        connection.execute(text("UPDATE count_shards SET count = 0"))
         connection.execute(
             text(
-                "UPDATE count_shards SET count = (SELECT count(*) FROM signatures"
-                " WHERE confirmed_at IS NOT NULL) WHERE shard = 0"
-            )
+                "UPDATE count_shards SET count = CASE WHEN shard = 0 THEN (SELECT count(*) FROM signatures"
+                " WHERE campaign_id = :campaign AND confirmed_at IS NOT NULL) ELSE 0 END"
+                " WHERE campaign_id = :campaign"
+            ),
+            {"campaign": campaign_id},
         )
     analyze(engine)
     engine.dispose()
@@ -88,35 +101,9 @@ def _without_row_triggers(connection, fill) -> None:
     if connection.dialect.name != "sqlite":
         fill()
         return
-    triggers = connection.execute(
-        text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'signatures'")
-    ).all()
-    for name, _sql in triggers:
-        connection.execute(text(f"DROP TRIGGER {name}"))
+    from app.tallies import create_triggers, drop_triggers
+
+    drop_triggers(connection.exec_driver_sql, "sqlite")
     fill()
-    migration = _tallies_migration()
     connection.execute(text("DELETE FROM signature_tallies"))
-    connection.execute(
-        text(
-            migration.UPSERT.format(
-                shard=0, changes=migration.contribution("sqlite", "r", 1, " FROM signatures AS r")
-            )
-        )
-    )
-    for _name, sql in triggers:
-        connection.execute(text(sql))
-
-
-def _tallies_migration():
-    import importlib.util
-    from pathlib import Path
-
-    path = next(
-        (Path(__file__).resolve().parent.parent / "migrations" / "versions").glob(
-            "*_add_signature_tallies.py"
-        )
-    )
-    spec = importlib.util.spec_from_file_location("tallies_migration", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    create_triggers(connection.exec_driver_sql, "sqlite")  # the tallies of every row, then the triggers

@@ -10,7 +10,17 @@ import pytest
 from app.campaign import CONFIRMATION_GRACE, CampaignError, parse_campaign
 from app.clock import utcnow
 from app.config import DEMO_CAMPAIGN
-from helpers import campaign_text, csrf_token, deliver, link_in, press_button, sign, signature_rows
+from helpers import (
+    campaign_text,
+    change_campaign,
+    csrf_token,
+    deliver,
+    home_campaign,
+    link_in,
+    press_button,
+    sign,
+    signature_rows,
+)
 
 TORONTO = ZoneInfo("America/Toronto")
 VALID = campaign_text(DEMO_CAMPAIGN, deadline=dt.date(2020, 1, 31))
@@ -18,9 +28,8 @@ VALID = campaign_text(DEMO_CAMPAIGN, deadline=dt.date(2020, 1, 31))
 
 def _close(app, days_ago: int = 1, **changes) -> None:
     """Move the campaign's deadline `days_ago` days into the past, as an edited campaign file would."""
-    campaign = app.extensions["campaign"]
     deadline = utcnow().astimezone(TORONTO).date() - dt.timedelta(days=days_ago)
-    app.extensions["campaign"] = dataclasses.replace(campaign, deadline=deadline, **changes)
+    change_campaign(app, deadline=deadline, **changes)
 
 
 def press_button_status(client, path: str) -> int:
@@ -29,7 +38,7 @@ def press_button_status(client, path: str) -> int:
 
 
 def test_signing_closes_at_the_end_of_the_deadline_day_in_the_campaign_time_zone(app):
-    campaign = dataclasses.replace(app.extensions["campaign"], deadline=dt.date(2027, 6, 30))
+    campaign = dataclasses.replace(home_campaign(app), deadline=dt.date(2027, 6, 30))
     last_minute = dt.datetime(2027, 6, 30, 23, 59, tzinfo=TORONTO)
     assert campaign.is_open(last_minute)
     assert not campaign.is_open(last_minute + dt.timedelta(minutes=1))

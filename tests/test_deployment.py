@@ -1,6 +1,6 @@
-"""The deployment files run as written: every Procfile step names a real command, the README's
-plain-server deploy serves both languages from a fresh clone, and gunicorn starts only with limits
-that hold."""
+"""The deployment files run as written: every Procfile step names a real command, the deployment
+guide's plain-server deploy (docs/deploy.md) serves both languages from a fresh clone, its nginx
+sample is valid, and gunicorn starts only with limits that hold."""
 
 import os
 import runpy
@@ -20,6 +20,7 @@ from servers import Gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+DEPLOY_GUIDE = ROOT / "docs" / "deploy.md"
 
 
 def procfile() -> dict[str, list[tuple[dict, list[str]]]]:
@@ -68,13 +69,19 @@ def test_every_procfile_step_is_a_command_that_accepts_its_arguments(tmp_path):
             compiled.unlink()
 
 
-# --- the README's plain-server deploy, as written, from a fresh clone -------------------------------
+# --- the deployment guide's plain-server deploy, as written, from a fresh clone ---------------------
 
 
-def readme_plain_server_steps() -> list[str]:
-    """The shell lines of README.md's plain-server block, continuation lines joined."""
-    readme = (ROOT / "README.md").read_text()
-    block = readme.split("**On a plain server**", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+def deploy_guide_block(heading: str, language: str) -> str:
+    """The first ```language block under this heading of docs/deploy.md, as an operator copies it."""
+    guide = DEPLOY_GUIDE.read_text()
+    section = guide.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    return section.split(f"```{language}\n", 1)[1].split("```", 1)[0]
+
+
+def plain_server_steps() -> list[str]:
+    """The shell lines of the guide's plain-server block, continuation lines joined."""
+    block = deploy_guide_block("On a plain server", "sh")
     return [line for line in block.replace("\\\n", " ").splitlines() if line.strip()]
 
 
@@ -104,11 +111,11 @@ def wait_for(url: str, process: subprocess.Popen, log: Path, timeout: float = 90
     raise AssertionError("gunicorn never answered:\n" + log.read_text())
 
 
-def test_the_readmes_plain_server_deploy_serves_french_from_a_fresh_clone(tmp_path):
+def test_the_deploy_guides_plain_server_steps_serve_french_from_a_fresh_clone(tmp_path):
     clone = fresh_clone(tmp_path / "clone")
     port = free_port()
     environment = {"PATH": f"{BIN}:{os.defpath}", "HOME": str(tmp_path)}
-    # Stand-ins for what the README leaves to the reader, and no traffic beyond this machine:
+    # Stand-ins for what the guide leaves to the reader, and no traffic beyond this machine:
     # SQLite in the clone, no mail server listening on a loopback port, a free port.
     standing_in = {
         "SECRET_KEY": TEST_SECRET_KEY,
@@ -120,7 +127,7 @@ def test_the_readmes_plain_server_deploy_serves_french_from_a_fresh_clone(tmp_pa
     server = None
     log = tmp_path / "gunicorn.log"
     try:
-        for line in readme_plain_server_steps():
+        for line in plain_server_steps():
             for step in " ".join(shlex.split(line, comments=True)).split(" && "):
                 words = shlex.split(step)
                 if not words:
@@ -159,7 +166,7 @@ def test_the_readmes_plain_server_deploy_serves_french_from_a_fresh_clone(tmp_pa
                             stderr=subprocess.STDOUT,
                         )
                 else:
-                    pytest.fail(f"the test does not know this README step: {step}")
+                    pytest.fail(f"the test does not know this step of the guide: {step}")
         assert environment.get("TRUSTED_PROXIES") == "1" and server is not None
         url = f"http://127.0.0.1:{port}"
         wait_for(url + "/healthz", server, log)
@@ -169,7 +176,7 @@ def test_the_readmes_plain_server_deploy_serves_french_from_a_fresh_clone(tmp_pa
         assert "Qui a signé" in page and "Signer la pétition" in page, "the French catalogue is served"
         assert (clone / "translations" / "fr" / "LC_MESSAGES" / "messages.mo").exists()
 
-        # Behind the proxy the README describes: headers that name another host or prefix change
+        # Behind the proxy the guide describes: headers that name another host or prefix change
         # nothing (a new ?source= makes the page render afresh for this very request).
         poisoned = requests.get(
             url + "/?source=poisoned",
@@ -285,22 +292,17 @@ def test_gunicorn_makes_no_control_socket_that_instances_on_one_host_would_share
         server.stop()
 
 
-def readme_nginx_sample() -> str:
-    """The README's nginx sample, as an operator copies it."""
-    readme = (ROOT / "README.md").read_text()
-    return (
-        readme.split("A minimal nginx site in front of it:", 1)[1]
-        .split("```nginx\n", 1)[1]
-        .split("```", 1)[0]
-    )
+def nginx_sample() -> str:
+    """The guide's nginx sample, as an operator copies it."""
+    return deploy_guide_block("nginx in front", "nginx")
 
 
 @pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed")
-def test_the_readmes_nginx_sample_is_valid_and_logs_no_query_string_token_or_address(tmp_path):
+def test_the_deploy_guides_nginx_sample_is_valid_and_logs_no_query_string_token_or_address(tmp_path):
     """nginx's default format logged /confirm/<token>, /manage/<token>, ?email= and ?postal_code=."""
     port, backend = free_port(), free_port()  # nothing listens on the backend: a 502 is logged too
     sample = (
-        readme_nginx_sample()
+        nginx_sample()
         .replace("listen 443 ssl http2;", f"listen 127.0.0.1:{port};")  # no certificate here
         .replace("/var/log/nginx/", f"{tmp_path}/")
         .replace("/var/cache/nginx/", f"{tmp_path}/")

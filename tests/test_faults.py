@@ -21,6 +21,7 @@ from helpers import (
     confirm_letter,
     csrf_token,
     deliver,
+    empty_tables,
     link_in,
     log_in,
     outbox_rows,
@@ -229,6 +230,10 @@ def test_the_logs_of_a_whole_journey_hold_none_of_the_signers_data(make_app, smt
         log_in(app.test_client(), password="wrong password entirely")
         look(app)
 
+        # Each kind's journey in a deployment of its own: with two campaigns, `/` would be the
+        # organization's page, not the campaign the journey signs at.
+        with app.app_context():
+            empty_tables()
         open_letter = make_app(CAMPAIGN_FILE=str(OPEN_LETTER))
         for fields in (
             {**ORGANIZATION, "email": "ligue@example.org"},
@@ -237,6 +242,8 @@ def test_the_logs_of_a_whole_journey_hold_none_of_the_signers_data(make_app, smt
             sign_and_confirm_as(open_letter.test_client(), open_letter, smtp, fields)
             look(open_letter)
 
+        with open_letter.app_context():
+            empty_tables()
         letter = make_app(CAMPAIGN_FILE=str(LETTER_CAMPAIGN))
         writer = letter.test_client()
         write_letter(writer, email="lou@example.ca", name="Lou Écrivain")

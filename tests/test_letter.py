@@ -1,7 +1,6 @@
 """Letters to representatives: the journey in French, what reaches each representative, and when."""
 
 import csv
-import dataclasses
 import datetime as dt
 import io
 import re
@@ -21,9 +20,12 @@ from helpers import (
     LETTER_SUBJECT,
     add_organizer,
     assert_every_field_labelled,
+    change_campaign,
     confirm_letter,
+    count_cache_of,
     csrf_token,
     deliver,
+    home_campaign,
     html_part,
     letters_to_representatives,
     link_in,
@@ -251,7 +253,7 @@ def test_count_letters_and_export(client, letter_app, smtp):
     write_letter(client)
     confirm_letter(client, letter_app, smtp)
     deliver(letter_app)
-    letter_app.extensions["count_cache"].forget()
+    count_cache_of(letter_app).forget()
     count = client.get("/api/count").get_json()
     assert (count["count"], count["letters"]) == (1, 2)
     add_organizer(letter_app)
@@ -308,8 +310,8 @@ def test_demo_seed_gives_a_letter_campaign_letters_per_representative(letter_app
 
     with letter_app.test_request_context():
         seed_demo_signatures(60)
-        figures = kind_for(letter_app.extensions["campaign"]).dashboard_figures()
-        sent = kind_for(letter_app.extensions["campaign"]).count_parts()["letters"]
+        figures = kind_for(home_campaign(letter_app)).dashboard_figures()
+        sent = kind_for(home_campaign(letter_app)).count_parts()["letters"]
     mayor = next(row for row in figures if row.target_id == "mayor")
     assert mayor.sent + mayor.unconfirmed == 60 and mayor.sent > 0
     assert sent == sum(row.sent for row in figures)
@@ -322,14 +324,11 @@ def test_anonymising_after_retention_keeps_the_letters_sent_counted_and_no_lette
     deliver(letter_app)
     pending = letter_app.test_client()  # a second writer, who never confirms
     assert write_letter(pending, email="never@example.ca", targets=["mayor"]).status_code == 303
-    campaign = letter_app.extensions["campaign"]
-    letter_app.extensions["campaign"] = dataclasses.replace(
-        campaign, deadline=today() - dt.timedelta(days=40), retention_days=30
-    )
+    change_campaign(letter_app, deadline=today() - dt.timedelta(days=40), retention_days=30)
     assert letter_app.test_cli_runner().invoke(args=["signatures", "anonymise"]).exit_code == 0
     rows = signature_rows(letter_app)
     assert [(row.subject, row.message, row.name, row.targets) for row in rows] == [("", "", "", "")] * 2
-    letter_app.extensions["count_cache"].forget()
+    count_cache_of(letter_app).forget()
     assert client.get("/api/count").get_json()["letters"] == 2
     with letter_app.app_context():
         # The letters sent stay counted by representative and day; no letter ties an anonymised

@@ -23,6 +23,7 @@ from helpers import (
     LETTER_CAMPAIGN,
     add_organizer,
     deliver,
+    home_campaign,
     link_in,
     log_in,
     press_button,
@@ -95,7 +96,7 @@ def test_one_person_drops_tags_everywhere_and_dots_only_where_the_provider_ignor
 
 def figures(app) -> dict:
     with app.test_request_context():
-        kind = kind_for(app.extensions["campaign"])
+        kind = kind_for(home_campaign(app))
         return {
             "letters": kind.count_parts()["letters"],
             **{row.target_id: row for row in kind.dashboard_figures()},

@@ -33,10 +33,13 @@ from helpers import (
     ORGANIZER_EMAIL,
     ago,
     assert_every_field_labelled,
+    change_campaign,
     count,
+    count_cache_of,
     csrf_token,
     deliver,
     forget_tally,
+    home_campaign,
     last_message_to,
     link_in,
     make_signature,
@@ -667,9 +670,7 @@ def test_retention_takes_every_name_off_the_letter_even_from_a_cached_page(lette
         db.session.commit()
     forget_tally(letter_app)
     assert "Kept Until Retention" in client.get("/?lang=en").get_data(as_text=True)
-    letter_app.extensions["campaign"] = dataclasses.replace(
-        letter_app.extensions["campaign"], deadline=today() - dt.timedelta(days=40), retention_days=30
-    )
+    change_campaign(letter_app, deadline=today() - dt.timedelta(days=40), retention_days=30)
     for path in ("/", "/signers"):  # the closed page, cached with the name
         assert "Kept Until Retention" in client.get(path).get_data(as_text=True), "not anonymised yet"
     with letter_app.app_context():
@@ -679,18 +680,16 @@ def test_retention_takes_every_name_off_the_letter_even_from_a_cached_page(lette
 
 
 def test_the_cached_page_shows_the_letters_date_of_today_not_of_the_day_it_was_cached(letter_app, client):
-    campaign = letter_app.extensions["campaign"]
+    campaign = home_campaign(letter_app)
     for day, shown in ((dt.date(2027, 4, 7), "April 7, 2027"), (dt.date(2027, 4, 8), "April 8, 2027")):
         # An undated letter is dated the day it is read: this stands in for the clock passing midnight.
         settings = dataclasses.replace(campaign.settings, letter_date=day)
-        letter_app.extensions["campaign"] = dataclasses.replace(campaign, settings=settings)
+        change_campaign(letter_app, settings=settings)
         assert shown in client.get("/?lang=en").get_data(as_text=True)
 
 
 def _past_retention(app):
-    app.extensions["campaign"] = dataclasses.replace(
-        app.extensions["campaign"], deadline=today() - dt.timedelta(days=40), retention_days=30
-    )
+    change_campaign(app, deadline=today() - dt.timedelta(days=40), retention_days=30)
 
 
 def test_retention_erases_the_letters_own_personal_fields_and_keeps_the_count_the_sum_of_its_parts(
@@ -711,9 +710,7 @@ def test_retention_erases_the_letters_own_personal_fields_and_keeps_the_count_th
 
 def test_a_closed_letter_takes_no_signature_and_keeps_its_lists(letter_app, client):
     make_signature(letter_app, 1, name="Signed In Time", public=True, approved_at=ago(minutes=50))
-    letter_app.extensions["campaign"] = dataclasses.replace(
-        letter_app.extensions["campaign"], deadline=today() - dt.timedelta(days=2)
-    )
+    change_campaign(letter_app, deadline=today() - dt.timedelta(days=2))
     page = client.get("/?lang=en").get_data(as_text=True)
     assert "This letter is closed for signing" in page and "Signed In Time" in page
     assert 'name="signatory_type"' not in page
@@ -780,7 +777,7 @@ def test_the_count_read_while_organizers_approve_is_always_the_sum_of_its_parts(
             approved.set()  # the reader stops even if an approval failed
 
     def read():
-        cache = letter_app.extensions["count_cache"]
+        cache = count_cache_of(letter_app)
         with letter_app.app_context():
             while not approved.is_set():
                 cache.forget()

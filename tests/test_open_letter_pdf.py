@@ -2,7 +2,6 @@
 approved signatories are on it, in both languages; pending ones, contact names and email
 addresses never are; a change to the list shows at once."""
 
-import dataclasses
 import datetime as dt
 import io
 
@@ -18,6 +17,8 @@ from helpers import (
     INDIVIDUAL,
     ORGANIZATION,
     build_pdfs,
+    change_campaign,
+    count_cache_of,
     csrf_token,
     deliver,
     last_message_to,
@@ -46,7 +47,7 @@ def listed(letter_app, client, letter_organizer, smtp):
         assert review(letter_organizer, signature_id, "approve").status_code == 303
     sign_and_confirm_as(client, letter_app, smtp, PENDING)
     sign(client, **UNCONFIRMED)
-    letter_app.extensions["count_cache"].forget()
+    count_cache_of(letter_app).forget()
 
 
 def pdf_text(client, path: str = "/letter.pdf") -> str:
@@ -93,12 +94,12 @@ def test_the_pdf_follows_approvals_and_withdrawals(letter_app, client, letter_or
     assert squeezed("Pending Person") not in squeezed(pdf_text(client))
     [pending] = [row.id for row in signature_rows(letter_app) if row.confirmed_at and not row.approved_at]
     assert review(letter_organizer, pending, "approve").status_code == 303
-    letter_app.extensions["count_cache"].forget()
+    count_cache_of(letter_app).forget()
     assert squeezed("Pending Person") in squeezed(pdf_text(client))
     deliver(letter_app)
     manage = link_in(last_message_to(smtp, INDIVIDUAL["email"]), "/manage/")
     assert press_manage_button(client, manage, "erase").status_code == 200
-    letter_app.extensions["count_cache"].forget()
+    count_cache_of(letter_app).forget()
     assert squeezed("Ana Tremblay") not in squeezed(pdf_text(client))
 
 
@@ -129,11 +130,7 @@ def _take_off(how: str, letter_app, client, organizer, smtp, signature_id: int) 
         manage = link_in(last_message_to(smtp, INDIVIDUAL["email"]), "/manage/")
         assert press_manage_button(client, manage, how.split()[1]).status_code in (200, 303)
     else:  # retention
-        letter_app.extensions["campaign"] = dataclasses.replace(
-            letter_app.extensions["campaign"],
-            deadline=today() - dt.timedelta(days=40),
-            retention_days=30,
-        )
+        change_campaign(letter_app, deadline=today() - dt.timedelta(days=40), retention_days=30)
         with letter_app.app_context():
             assert anonymise_due(actor="test") >= 1
 
@@ -152,7 +149,7 @@ def test_a_name_taken_off_leaves_every_cached_page_and_pdf_at_once(
         assert squeezed("Ana Tremblay") in squeezed(pdf_text(client, pdf))
 
     _take_off(how, letter_app, client, letter_organizer, smtp, ana)
-    letter_app.extensions["count_cache"].forget()  # as the next second does
+    count_cache_of(letter_app).forget()  # as the next second does
 
     for path in paths:
         assert "Ana Tremblay" not in client.get(path).get_data(as_text=True), path

@@ -18,7 +18,16 @@ from app.extensions import db
 from app.kinds.open_letter.pdfs import build_due_pdfs
 from app.mail import Deliverer
 from app.models import LetterPdf
-from helpers import INDIVIDUAL, OPEN_LETTER, ORGANIZATION, build_pdfs, review, sign_and_confirm_as
+from helpers import (
+    INDIVIDUAL,
+    OPEN_LETTER,
+    ORGANIZATION,
+    build_pdfs,
+    count_cache_of,
+    home_campaign,
+    review,
+    sign_and_confirm_as,
+)
 
 SECOND = {**INDIVIDUAL, "name": "Second Person", "email": "second@example.ca"}
 
@@ -28,7 +37,7 @@ def listed(letter_app, letter_organizer, smtp):
     """One organization on the letter."""
     signature_id = sign_and_confirm_as(letter_app.test_client(), letter_app, smtp, ORGANIZATION)
     assert review(letter_organizer, signature_id, "approve").status_code == 303
-    letter_app.extensions["count_cache"].forget()
+    count_cache_of(letter_app).forget()
 
 
 def text_of(response) -> str:
@@ -75,7 +84,7 @@ def test_after_a_change_the_last_pdf_is_served_until_the_list_has_been_still(
     old = client.get("/letter.pdf?lang=en").data
     signature_id = sign_and_confirm_as(client, letter_app, smtp, SECOND)
     assert review(letter_organizer, signature_id, "approve").status_code == 303
-    letter_app.extensions["count_cache"].forget()
+    count_cache_of(letter_app).forget()
 
     assert client.get("/letter.pdf?lang=en").data == old, "the last one, meanwhile"
     with letter_app.app_context():
@@ -87,7 +96,14 @@ def test_after_a_change_the_last_pdf_is_served_until_the_list_has_been_still(
 
 def test_a_build_under_way_elsewhere_is_not_started_twice(letter_app, listed):
     with letter_app.app_context():
-        db.session.add(LetterPdf(language="en", version="", building_until=utcnow() + dt.timedelta(hours=2)))
+        db.session.add(
+            LetterPdf(
+                campaign_id=home_campaign(letter_app).id,
+                language="en",
+                version="",
+                building_until=utcnow() + dt.timedelta(hours=2),
+            )
+        )
         db.session.commit()
     assert build_pdfs(letter_app) == 1, "French only: English is another builder's"
     assert letter_app.test_client().get("/letter.pdf?lang=en").status_code == 503

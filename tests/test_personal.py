@@ -1,13 +1,13 @@
 """The personal-data marks on the model's columns: each column says, and anonymisation, erasure
 and the export follow what it says, for the columns of tomorrow too."""
 
-import dataclasses
 import datetime as dt
 
 import pytest
 from sqlalchemy import JSON, Boolean, String, insert, select
 
 from app import signatures
+from app.campaign import current_campaign
 from app.clock import today
 from app.export import COLUMNS, csv_line
 from app.extensions import db
@@ -15,7 +15,7 @@ from app.kinds import NAMES, kind_named
 from app.manage import SELF_SERVICE
 from app.models import ConsentWording, Personal, Signature, UTCDateTime
 from app.personal import personal_columns, personal_rows, signer_tables
-from helpers import ago, signature_values
+from helpers import ago, change_campaign, signature_values
 
 # Columns of these types may hold what a signer typed or chose: each must say whether it does.
 CLASSIFIED_TYPES = (String, JSON, Boolean)
@@ -65,6 +65,8 @@ def _sample(column, number: int):
     """A value no default would give, fit for the column."""
     if column.foreign_keys:
         [key] = column.foreign_keys
+        if key.target_fullname == "campaigns.id":  # the campaign in scope (the app's one)
+            return current_campaign().id
         assert key.target_fullname == "consent_wordings.version", f"sample {column} in this test"
         return WORDING
     if isinstance(column.type, Boolean):
@@ -112,9 +114,7 @@ def _rows(app, table, **where) -> list:
 def test_anonymising_writes_over_every_personal_column_by_its_mark_and_leaves_the_rest(app, runner):
     ids = [_make_signer(app, 1, "CA"), _make_signer(app, 2, "FR")]  # a province kept, and none
     before = {row["id"]: row for row in _rows(app, Signature.__table__)}
-    app.extensions["campaign"] = dataclasses.replace(
-        app.extensions["campaign"], deadline=today() - dt.timedelta(days=40), retention_days=30
-    )
+    change_campaign(app, deadline=today() - dt.timedelta(days=40), retention_days=30)
     assert "Anonymised 2 signatures" in runner.invoke(args=["signatures", "anonymise"]).output
 
     personal = {column.name: column.info["personal"] for column in personal_columns(Signature.__table__)}

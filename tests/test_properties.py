@@ -10,8 +10,12 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from app import campaigns
 from app.campaign import current_campaign
+from app.campaigns import campaign_scope
+from app.counter import count_cache
 from app.extensions import db
+from app.kinds import kind_for
 from app.models import Letter, Signature
 from app.tokens import CONFIRM, MANAGE, WITHDRAW, make_token
 from helpers import (
@@ -22,6 +26,9 @@ from helpers import (
     assert_no_half_written_rows,
     build_pdfs,
     csrf_token,
+    deliver,
+    home_campaign,
+    link_in,
     log_in,
     review,
     sign,
@@ -229,12 +236,19 @@ def get_routes(app, signature_id: int) -> list[str]:
         "manage.confirm_unsubscribe": MANAGE,
     }
     urls = []
+    slug = home_campaign(app).slug
     with app.test_request_context():
         for rule in app.url_map.iter_rules():
             if "GET" not in rule.methods or rule.endpoint == "static":
                 continue
-            assert rule.arguments <= {"token"}, f"give the fuzzer a value for {rule.rule}"
-            values = {"token": make_token(tokens[rule.endpoint], signature_id)} if rule.arguments else {}
+            assert rule.arguments <= {"token", "campaign_slug"}, f"give the fuzzer a value for {rule.rule}"
+            values = (
+                {"token": make_token(tokens[rule.endpoint], signature_id)}
+                if "token" in rule.arguments
+                else {}
+            )
+            if "campaign_slug" in rule.arguments:  # each route at the campaign's own address too
+                values["campaign_slug"] = slug
             urls.append(app.url_map.bind("localhost").build(rule.endpoint, values))
     assert len(urls) >= 12 and "/admin/export.csv" in urls
     return urls
@@ -362,3 +376,56 @@ def test_letter_form_never_fails_and_writes_only_to_whom_the_postal_code_finds(m
             ).all()
             assert letters and set(letters) <= found and sorted(letters) == sorted(writer.targets.split())
             assert 0 < len(writer.subject) <= 200 and 0 < len(writer.message) <= 5000
+
+
+def test_two_campaigns_signed_in_any_order_keep_their_rows_counts_and_links_apart(app, smtp):
+    """A petition and an open letter in one deployment, signed by a few people in any order,
+    each confirming or not: every row, count and emailed link stays with its own campaign."""
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["campaign", "import", str(OPEN_LETTER), "--slug", "letter-two"]).exit_code == 0
+    client = app.test_client()
+    slugs = {"petition": home_campaign(app).slug, "letter": "letter-two"}
+    tokens = {kind: csrf_token(client, f"/{slug}/") for kind, slug in slugs.items()}
+
+    @settings(FUZZ, max_examples=40)
+    @given(
+        steps=st.lists(
+            st.tuples(st.sampled_from(["petition", "letter"]), st.integers(0, 3), st.booleans()),
+            min_size=1,
+            max_size=5,
+        )
+    )
+    def sign_both_at_random(steps):
+        for kind, person, confirms in steps:
+            email = f"person{person}@example.ca"
+            fields = {"name": f"Person {person}", "email": email, "postal_code": "K1A 0B1", "country": "CA"}
+            if kind == "letter":
+                fields = {**INDIVIDUAL, **fields}
+            slug = slugs[kind]
+            response = client.post(f"/{slug}/sign", data={**fields, "csrf_token": tokens[kind]})
+            assert response.status_code == 303
+            if confirms:
+                deliver(app)
+                mailed = [m for m in smtp.messages if m["To"] == email and f"/{slug}/confirm/" in str(m)]
+                if mailed:  # its newest link (older ones may be dropped, or confirmed already)
+                    link = link_in(mailed[-1], f"/{slug}/confirm/")
+                    pressed = client.post(link, data={"csrf_token": tokens[kind]})
+                    assert pressed.status_code in (303, 404), pressed.status_code
+        with app.app_context():
+            registry = campaigns.registry()
+            for slug in slugs.values():
+                campaign = registry.by_slug[slug]
+                with campaign_scope(campaign):
+                    counted = db.session.scalar(
+                        select(func.count()).select_from(Signature).where(kind_for(campaign).counted())
+                    )
+                    count_cache(campaign).forget()
+                assert client.get(f"/{slug}/api/count").get_json()["count"] == counted, slug
+            addresses = db.session.execute(select(Signature.campaign_id, Signature.email)).all()
+        assert len(addresses) == len(set(addresses)), "one signature per address and campaign"
+        for message in smtp.messages:
+            text = str(message)
+            assert not ("/letter-two/confirm/" in text and f"/{slugs['petition']}/confirm/" in text)
+        assert_no_half_written_rows(app, confirmed_over_submissions=True)
+
+    sign_both_at_random()

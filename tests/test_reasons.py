@@ -1,13 +1,11 @@
 """Why people sign: public signers' comments show once an organizer approves them, never before."""
 
-import dataclasses
-
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEvent, Signature
 from app.tokens import MANAGE, make_token
-from helpers import csrf_token, make_signature
+from helpers import change_campaign, csrf_token, make_signature
 
 REASON = "<b>My kids</b> deserve privacy"
 ESCAPED = "&lt;b&gt;My kids&lt;/b&gt; deserve privacy"
@@ -15,7 +13,7 @@ ESCAPED = "&lt;b&gt;My kids&lt;/b&gt; deserve privacy"
 
 def _show_reasons(app, on: bool = True) -> None:
     """The campaign file with `show_reasons = true`."""
-    app.extensions["campaign"] = dataclasses.replace(app.extensions["campaign"], show_reasons=on)
+    change_campaign(app, show_reasons=on)
 
 
 def _review(client, signature_id: int, verdict: str):

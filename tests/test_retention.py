@@ -1,6 +1,5 @@
 """Retention after the campaign: personal data goes, the count and the statistics stay."""
 
-import dataclasses
 import datetime as dt
 import tomllib
 
@@ -14,7 +13,16 @@ from app.extensions import db
 from app.mail import Deliverer
 from app.models import AuditEvent, OutboxMessage, Signature
 from app.tokens import MANAGE, make_token
-from helpers import campaign_text, deliver, link_in, press_button, sign, sign_and_confirm, signature_rows
+from helpers import (
+    campaign_text,
+    change_campaign,
+    deliver,
+    link_in,
+    press_button,
+    sign,
+    sign_and_confirm,
+    signature_rows,
+)
 
 VALID = DEMO_CAMPAIGN.read_text(encoding="utf-8")  # no deadline
 
@@ -22,9 +30,7 @@ VALID = DEMO_CAMPAIGN.read_text(encoding="utf-8")  # no deadline
 def _close(app, days_ago: int, retention_days: int = 30) -> None:
     """The campaign file with a deadline `days_ago` days back and `retention_days`."""
     deadline = today() - dt.timedelta(days=days_ago)
-    app.extensions["campaign"] = dataclasses.replace(
-        app.extensions["campaign"], deadline=deadline, retention_days=retention_days
-    )
+    change_campaign(app, deadline=deadline, retention_days=retention_days)
 
 
 def _table(app):

@@ -1,6 +1,5 @@
 """The dashboard's tallies: after every kind of change they equal a fresh count of the signatures."""
 
-import dataclasses
 import datetime as dt
 import functools
 import threading
@@ -18,7 +17,16 @@ from app.extensions import db
 from app.models import Signature, SignatureTally
 from app.retention import anonymise_due
 from app.signatures import erase_signature, hide_signature, purge_unconfirmed, stop_updates
-from helpers import ago, deliver, link_in, make_signature, press_button, sign, sign_and_confirm
+from helpers import (
+    ago,
+    change_campaign,
+    deliver,
+    link_in,
+    make_signature,
+    press_button,
+    sign,
+    sign_and_confirm,
+)
 
 ACTOR = "organizer@example.org"
 
@@ -117,9 +125,7 @@ def test_tallies_equal_a_fresh_count_after_every_kind_of_change(app, client, smt
         assert purge_unconfirmed(30, ACTOR) >= 3
     assert_tallies_match(app, "purging")
 
-    app.extensions["campaign"] = dataclasses.replace(
-        app.extensions["campaign"], deadline=today() - dt.timedelta(days=40), retention_days=30
-    )
+    change_campaign(app, deadline=today() - dt.timedelta(days=40), retention_days=30)
     with app.app_context():
         assert anonymise_due(ACTOR) > 0
     assert_tallies_match(app, "anonymising")
@@ -200,9 +206,7 @@ def test_an_erased_signers_own_email_domain_leaves_no_tally_and_the_other_figure
     assert _tallies_of(app, "lee-maison.ca") == [] and _empty_tallies(app) == []
     assert_tallies_match(app, "purging")
 
-    app.extensions["campaign"] = dataclasses.replace(
-        app.extensions["campaign"], deadline=today() - dt.timedelta(days=40), retention_days=30
-    )
+    change_campaign(app, deadline=today() - dt.timedelta(days=40), retention_days=30)
     with app.app_context():
         assert anonymise_due(ACTOR) == 2
     assert _tallies_of(app, "roy-chez-nous.ca") == [] and _tallies_of(app, "example.org") == []

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-# The one line that ends with this comment (the plain server's deploy has a shorter one).
+# The one line that ends with this comment (docs/deploy.md's plain-server deploy has a shorter one).
 APT_LINE = re.compile(r"^(sudo )?apt-get install .*# everything the app and its tests need$", re.MULTILINE)
 
 

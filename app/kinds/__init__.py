@@ -78,10 +78,11 @@ class Kind:
         return None
 
     def counted(self):
-        """The SQL condition of a signature that is in the count."""
+        """The SQL condition of a signature that is in the current campaign's count."""
+        from ..campaign import current_campaign
         from ..models import Signature
 
-        return Signature.confirmed
+        return Signature.confirmed & (Signature.campaign_id == current_campaign().id)
 
     def count_parts(self) -> dict[str, int]:
         """Extra figures for /api/count and the page, beside the count."""
@@ -89,6 +90,11 @@ class Kind:
 
     def dashboard_figures(self) -> object | None:
         """What dashboard_template shows."""
+        return None
+
+    def awaiting_moderation(self) -> int | None:
+        """How many signatures wait for an organizer (the overview's figure); None for a kind
+        that has no moderation."""
         return None
 
     def export_cells(self) -> dict:

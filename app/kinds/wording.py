@@ -21,6 +21,7 @@ class Wording:
     count_announce_one = _l("{count} signature. Goal: {goal}.")
     count_announce_other = _l("{count} signatures. Goal: {goal}.")
     count_heading = _l("Signatures so far")
+    kind_name = _l("Petition")  # on the organization's page, beside the title
     call_to_action = _l("Sign the petition")
     closed = _l("This petition is closed")
     share_link = _l("Link to the petition")
@@ -68,6 +69,7 @@ class OpenLetterWording(Wording):
         "signature is already confirmed: there is nothing more to do."
     )
     manage_lead = _l("Signed by %(name)s: “%(title)s”.")
+    kind_name = _l("Open letter")
     call_to_action = _l("Sign the letter")
     closed = _l("This letter is closed for signing")
     share_link = _l("Link to the letter")
@@ -104,6 +106,7 @@ class LetterWording(Wording):
         "Your address is already confirmed: there is nothing more to do, and no letter goes twice."
     )
     manage_lead = _l("Written by %(name)s, about “%(title)s”.")
+    kind_name = _l("Letter to representatives")
     call_to_action = _l("Write to your representatives")
     closed = _l("This campaign is closed")
     share_link = _l("Link to the letter")

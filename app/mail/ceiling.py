@@ -33,8 +33,16 @@ def next_day_starts(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), zone).astimezone(dt.UTC)
 
 
+def _campaign_id() -> int:
+    return current_campaign().id
+
+
 def _bump(target_id: str, day: dt.date, by: int, ceiling: int | None):
-    where = (LetterDay.target_id == target_id) & (LetterDay.day == day)
+    where = (
+        (LetterDay.campaign_id == _campaign_id())
+        & (LetterDay.target_id == target_id)
+        & (LetterDay.day == day)
+    )
     if ceiling is not None:
         where &= LetterDay.sent < ceiling
     return db.session.scalar(
@@ -53,7 +61,14 @@ def _count_one(letter, day: dt.date, ceiling: int | None) -> bool:
         return True
     started = db.session.scalar(
         insert_ignoring_duplicates(LetterDay).returning(LetterDay.sent),
-        {"target_id": letter.target_id, "day": day, "name": letter.name, "role": letter.role, "sent": 1},
+        {
+            "campaign_id": _campaign_id(),
+            "target_id": letter.target_id,
+            "day": day,
+            "name": letter.name,
+            "role": letter.role,
+            "sent": 1,
+        },
     )
     # None: the day's row was there (full) or was written meanwhile (then try it once more).
     return started is not None or _bump(letter.target_id, day, 1, ceiling) is not None
@@ -83,7 +98,11 @@ def count_as_sent(signature_id: int, day: dt.date) -> None:
 
 
 def letters_sent() -> int:
-    return int(db.session.scalar(select(func.coalesce(func.sum(LetterDay.sent), 0))))
+    return int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(LetterDay.sent), 0)).where(LetterDay.campaign_id == _campaign_id())
+        )
+    )
 
 
 def sent_by_representative() -> dict[str, tuple[str, str, int]]:
@@ -91,6 +110,8 @@ def sent_by_representative() -> dict[str, tuple[str, str, int]]:
     rows = db.session.execute(
         select(
             LetterDay.target_id, func.max(LetterDay.name), func.max(LetterDay.role), func.sum(LetterDay.sent)
-        ).group_by(LetterDay.target_id)
+        )
+        .where(LetterDay.campaign_id == _campaign_id())
+        .group_by(LetterDay.target_id)
     ).all()
     return {row[0]: (row[1], row[2], int(row[3])) for row in rows}

@@ -14,6 +14,7 @@ from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..campaigns import campaign_by_id, campaign_scope, each_campaign
 from ..emails import render_outbox
 from ..extensions import db
 from ..models import OutboxMessage, Signature, utcnow
@@ -86,46 +87,61 @@ def deliver_due(now: datetime | None = None, should_stop=lambda: False) -> int:
             if should_stop():
                 held.release([pending.id for pending, _signature in rows[position:]])
                 break
-            if message.attempts > current_app.config["MAIL_MAX_ATTEMPTS"]:
-                # Claimed again and again without an answer (a deliverer dying on it):
-                # stop here instead of looping for ever.
-                held.finish(
-                    message.id, status=OutboxMessage.FAILED, last_error="gave up: no outcome recorded"
-                )
-                continue
-            try:
-                email = render_outbox(message, signature)
-            except Exception:  # noqa: BLE001 - one message we cannot build must not hold back the rest
-                log.exception("outbox message %s could not be rendered; it will be retried", message.id)
-                _retry_or_fail(held, message, "could not be rendered", clock())
-                continue
-            if not held.hand_over(message.id, clock(), message.letter_id):
-                continue  # our lease ran out and another deliverer has it now, or the letter waits
-            try:
-                transport.send(email)
-            except PermanentFailure as error:
-                log.warning("outbox message %s refused by the mail server: %s", message.id, error)
-                held.finish(message.id, status=OutboxMessage.FAILED, last_error=str(error)[:200])
-            except MessageDeferred as error:
-                log.info("outbox message %s will be retried: %s", message.id, error)
-                _retry_or_fail(held, message, str(error), clock())
-            except TemporaryFailure as error:
-                log.info(
-                    "outbox message %s will be retried, with the rest of its batch: %s", message.id, error
-                )
+            with campaign_scope(campaign_by_id(signature.campaign_id)):
+                outcome, error = _deliver_one(held, transport, message, signature, clock)
+            if outcome == SENT:
+                sent += 1
+            elif outcome == SERVER_BUSY:
                 # The server cannot take mail now: the rest of the batch waits too.
-                for pending, _signature in rows[position:]:
+                for pending, _signature in rows[position + 1 :]:
                     _retry_or_fail(held, pending, str(error), clock())
                 break
-            except Exception:  # noqa: BLE001 - unforeseen: retry this one, give the rest back, stop
-                log.exception("outbox message %s hit an unexpected error while sending", message.id)
-                _retry_or_fail(held, message, "unexpected error while sending", clock())
+            elif outcome == UNEXPECTED:
                 held.release([pending.id for pending, _signature in rows[position + 1 :]])
-                raise
-            else:
-                held.finish(message.id, status=OutboxMessage.SENT, sent_at=clock(), last_error=None)
-                sent += 1
+                raise error
     return sent
+
+
+SENT, NOT_SENT, SERVER_BUSY, UNEXPECTED = "sent", "not sent", "server busy", "unexpected"
+
+
+def _deliver_one(held: Claim, transport, message: OutboxMessage, signature: Signature, clock):
+    """Render and send one claimed message, in its campaign's scope: the outcome, SENT, NOT_SENT
+    (failed, or to retry), SERVER_BUSY (the rest of the batch waits) or UNEXPECTED, and the
+    error of the last two."""
+    if message.attempts > current_app.config["MAIL_MAX_ATTEMPTS"]:
+        # Claimed again and again without an answer (a deliverer dying on it): stop here
+        # instead of looping for ever.
+        held.finish(message.id, status=OutboxMessage.FAILED, last_error="gave up: no outcome recorded")
+        return NOT_SENT, None
+    try:
+        email = render_outbox(message, signature)
+    except Exception:  # noqa: BLE001 - one message we cannot build must not hold back the rest
+        log.exception("outbox message %s could not be rendered; it will be retried", message.id)
+        _retry_or_fail(held, message, "could not be rendered", clock())
+        return NOT_SENT, None
+    if not held.hand_over(message.id, clock(), message.letter_id):
+        return NOT_SENT, None  # our lease ran out and another deliverer has it now, or the letter waits
+    try:
+        transport.send(email)
+    except PermanentFailure as error:
+        log.warning("outbox message %s refused by the mail server: %s", message.id, error)
+        held.finish(message.id, status=OutboxMessage.FAILED, last_error=str(error)[:200])
+        return NOT_SENT, None
+    except MessageDeferred as error:
+        log.info("outbox message %s will be retried: %s", message.id, error)
+        _retry_or_fail(held, message, str(error), clock())
+        return NOT_SENT, None
+    except TemporaryFailure as error:
+        log.info("outbox message %s will be retried, with the rest of its batch: %s", message.id, error)
+        _retry_or_fail(held, message, str(error), clock())
+        return SERVER_BUSY, error
+    except Exception as error:  # noqa: BLE001 - unforeseen: retry this one, give the rest back, stop
+        log.exception("outbox message %s hit an unexpected error while sending", message.id)
+        _retry_or_fail(held, message, "unexpected error while sending", clock())
+        return UNEXPECTED, error
+    held.finish(message.id, status=OutboxMessage.SENT, sent_at=clock(), last_error=None)
+    return SENT, None
 
 
 class Deliverer:
@@ -142,13 +158,10 @@ class Deliverer:
         self._background: threading.Thread | None = None
 
     def start(self) -> "Deliverer":
-        from ..kinds import Kind, kind_for  # the kinds send mail: imported once both are loaded
-
         self._thread = threading.Thread(target=self.run, name="mail-deliverer", daemon=True)
-        work = kind_for(self.app.extensions["campaign"]).background_work
-        if work.__func__ is not Kind.background_work:  # the kind has some (an open letter's PDFs)
+        if _kinds_with_background_work():  # an open letter's PDFs
             self._background = threading.Thread(
-                target=self.run_background, args=(work,), name="kind-background", daemon=True
+                target=self.run_background, name="kind-background", daemon=True
             )
         with _running_lock:
             _running.add(self)
@@ -166,10 +179,9 @@ class Deliverer:
 
     def stop(self, timeout: float = 30) -> None:
         """Finish the message in hand, release the rest of the batch, and end the thread."""
-        from ..kinds import kind_for
-
         self.request_stop()
-        kind_for(self.app.extensions["campaign"]).stop_background_work()
+        for kind in _kinds_with_background_work():
+            kind.stop_background_work()
         if self._thread is not None:
             self._thread.join(timeout)
         if self._background is not None:
@@ -189,19 +201,34 @@ class Deliverer:
         """Deliver one batch; how many were sent."""
         return self._guarded("mail deliverer", lambda: deliver_due(should_stop=self._stop.is_set))
 
-    def run_background(self, work) -> None:
-        """The campaign kind's background work, every poll, in a thread of its own beside the
-        mail's: a long PDF build never holds back a confirmation email."""
+    def run_background(self) -> None:
+        """The kinds' background work for each of their campaigns, every poll, in a thread of
+        its own beside the mail's: a long PDF build never holds back a confirmation email."""
         while not self._stop.is_set():
-            self._guarded("background work", work)
+            self._guarded("background work", self._background_pass)
             self._stop.wait(self.poll_seconds)
+
+    def _background_pass(self) -> int:
+        from ..kinds import kind_for
+
+        done = 0
+        for campaign in each_campaign():
+            if self._stop.is_set():
+                break
+            kind = kind_for(campaign)
+            if kind in _kinds_with_background_work():
+                done += kind.background_work()
+        return done
 
     def check_retention(self) -> int:
         """At most once an hour, anonymise the signatures whose retention has run out; how many."""
         if time.monotonic() - self._retention_checked_at < RETENTION_CHECK_SECONDS:
             return 0
         self._retention_checked_at = time.monotonic()
-        return self._guarded("retention check", lambda: anonymise_due(actor=RETENTION_ACTOR))
+        return self._guarded(
+            "retention check",
+            lambda: sum(anonymise_due(actor=RETENTION_ACTOR) for _campaign in each_campaign()),
+        )
 
     def _guarded(self, what: str, work) -> int:
         """Run `work` in an app context; any failure is logged and counts as 0, never ends the thread."""
@@ -216,6 +243,13 @@ class Deliverer:
                 return 0
             finally:
                 db.session.remove()
+
+
+def _kinds_with_background_work() -> list:
+    from ..kinds import NAMES, Kind, kind_named  # the kinds send mail: imported once both are loaded
+
+    kinds = (kind_named(name) for name in NAMES)
+    return [kind for kind in kinds if type(kind).background_work is not Kind.background_work]
 
 
 def start_in_web_deliverer() -> None:

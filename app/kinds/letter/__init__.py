@@ -140,7 +140,7 @@ class LetterCampaign(Petition):
         campaign = current_campaign()
         writers = db.session.execute(
             select(Signature.id, Signature.postal_code, Signature.language, Signature.confirmed_at).where(
-                Signature.targets == ""
+                Signature.campaign_id == campaign.id, Signature.targets == ""
             )
         ).all()
         for writer in writers:
@@ -185,7 +185,11 @@ class LetterCampaign(Petition):
         )
         db.session.execute(
             delete(LetterWriter)
-            .where(LetterWriter.writer == writer, LetterWriter.target_id.in_(never_sent))
+            .where(
+                LetterWriter.campaign_id == current_campaign().id,
+                LetterWriter.writer == writer,
+                LetterWriter.target_id.in_(never_sent),
+            )
             .execution_options(synchronize_session=False)
         )
 
@@ -213,7 +217,9 @@ class LetterCampaign(Petition):
                 status_is(OutboxMessage.FAILED),
                 func.count(LetterRow.id).filter(OutboxMessage.id.is_(None)),
             )
+            .join(Signature, Signature.id == LetterRow.signature_id)
             .outerjoin(OutboxMessage, OutboxMessage.letter_id == LetterRow.id)
+            .where(Signature.campaign_id == current_campaign().id)
             .group_by(LetterRow.target_id)
         ).all()
         sent = sent_by_representative()
@@ -240,7 +246,12 @@ class LetterCampaign(Petition):
 
     def thanks_context(self, signature_id: int | None) -> dict:
         signature = db.session.get(Signature, signature_id) if signature_id else None
-        if signature is None or not signature.confirmed or signature.anonymised_at is not None:
+        if (
+            signature is None
+            or signature.campaign_id != current_campaign().id
+            or not signature.confirmed
+            or signature.anonymised_at is not None
+        ):
             return {"written": None, "letters": [], "already_written": 0}
         letters = letters_of(signature.id)
         # Chosen but not sent: this person had written to them before (first_letters_only).
@@ -268,7 +279,8 @@ def first_letters_only(signature_id: int) -> None:
     writer = _writer(signature_id)
     remember = insert_ignoring_duplicates(LetterWriter).returning(LetterWriter.target_id)
     for letter in letters_of(signature_id):
-        if db.session.scalar(remember, {"writer": writer, "target_id": letter.target_id}) is None:
+        remembered = {"campaign_id": current_campaign().id, "writer": writer, "target_id": letter.target_id}
+        if db.session.scalar(remember, remembered) is None:
             db.session.execute(delete(LetterRow).where(LetterRow.id == letter.id))
 
 

@@ -18,7 +18,8 @@ from ...targets import (
 )
 from ...tokens import OFFERED_TARGETS, InvalidToken, make_token, read_value
 
-# app.extensions key of this app's Represent client: its cache is the process's, so it is made once.
+# app.extensions key of this app's Represent clients, one for each set of levels campaigns ask for:
+# each one's cache is the process's, so it is made once.
 CLIENT = "represent"
 # The parts of a Represent target the offer keeps, in this order.
 OFFERED_FIELDS = ("id", "name", "role", "email", "area")
@@ -26,16 +27,23 @@ OFFERED_FIELDS = ("id", "name", "role", "email", "area")
 
 def app_represent_client() -> RepresentClient | None:
     """This app's client of the Represent API for the campaign's levels; None without REPRESENT_URL."""
-    if CLIENT not in current_app.extensions:
-        levels = current_campaign().settings.represent_levels
-        current_app.extensions[CLIENT] = represent_client(current_app.config, levels)
-    return current_app.extensions[CLIENT]
+    clients = current_app.extensions.setdefault(CLIENT, {})
+    levels = current_campaign().settings.represent_levels
+    if levels not in clients:
+        clients[levels] = represent_client(current_app.config, levels)
+    return clients[levels]
 
 
 def offer(postal_code: str, found: list[Target]) -> str:
-    """The signed token of Represent's representatives among `found`, for this postal code only."""
+    """The signed token of Represent's representatives among `found`, for this postal code and
+    this campaign only."""
     represent = [[getattr(t, field) for field in OFFERED_FIELDS] for t in found if t.source == "represent"]
-    return make_token(OFFERED_TARGETS, {"code": normalise_postal_code(postal_code), "targets": represent})
+    value = {
+        "campaign": current_campaign().id,
+        "code": normalise_postal_code(postal_code),
+        "targets": represent,
+    }
+    return make_token(OFFERED_TARGETS, value)
 
 
 def _offered(postal_code: str, token: str) -> list[Target] | None:
@@ -46,6 +54,8 @@ def _offered(postal_code: str, token: str) -> list[Target] | None:
     except InvalidToken:
         return None
     if not isinstance(value, dict) or value.get("code") != normalise_postal_code(postal_code):
+        return None
+    if value.get("campaign") != current_campaign().id:
         return None
     rows = value.get("targets")
     if not isinstance(rows, list) or not all(

@@ -5,7 +5,7 @@ from flask_babel import get_locale
 
 from ...campaign import current_campaign
 from ...counter import current_tally
-from ...extensions import configured_limit, limiter
+from ...extensions import campaign_client_key, configured_limit, limiter
 from ...public import render_campaign
 from ...security import never_stored
 from .form import LetterForm
@@ -14,7 +14,7 @@ bp = Blueprint("letter", __name__)
 
 
 @bp.get("/write")
-@limiter.limit(configured_limit("RATELIMIT_SIGN"))
+@limiter.limit(configured_limit("RATELIMIT_SIGN"), key_func=campaign_client_key)
 @never_stored  # the postal code, in the address and on the page
 def write():
     """Step 2 for the postal code step 1 asked for; the campaign page with its error if it is not one."""

@@ -81,6 +81,9 @@ class OpenLetter(Kind):
     def dashboard_figures(self) -> listing.Queue:
         return listing.moderation_queue()
 
+    def awaiting_moderation(self) -> int:
+        return listing.waiting_count()
+
     def on_confirm(self, signature_id: int) -> None:
         """Without moderation, a confirmed signatory is on the letter at once."""
         if not current_campaign().settings.moderation:

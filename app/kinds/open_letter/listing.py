@@ -16,10 +16,16 @@ PAGE_SIZE = 50
 QUEUE_PAGE = 50
 
 
+def _of_this_letter():
+    return Signature.campaign_id == current_campaign().id
+
+
 def listed():
-    """Listed on the letter: confirmed, approved, not withdrawn from the list, not anonymised."""
+    """Listed on the current campaign's letter: confirmed, approved, not withdrawn from the
+    list, not anonymised."""
     return (
-        Signature.confirmed
+        _of_this_letter()
+        & Signature.confirmed
         & Signature.approved_at.is_not(None)
         & Signature.public.is_(True)
         & Signature.anonymised_at.is_(None)
@@ -29,7 +35,8 @@ def listed():
 def waiting():
     """Confirmed signatories an organizer has not approved yet (a rejected one is erased)."""
     return (
-        Signature.confirmed
+        _of_this_letter()
+        & Signature.confirmed
         & Signature.approved_at.is_(None)
         & Signature.public.is_(True)
         & Signature.anonymised_at.is_(None)
@@ -118,7 +125,7 @@ def listing_version() -> tuple:
         anonymise_at is not None
         and utcnow() >= anonymise_at
         and db.session.execute(
-            select(Signature.id).where(Signature.anonymised_at.is_not(None)).limit(1)
+            select(Signature.id).where(_of_this_letter(), Signature.anonymised_at.is_not(None)).limit(1)
         ).first()
         is not None
     )
@@ -144,6 +151,11 @@ class Queue:
     def oldest_age(self) -> timedelta | None:
         """How long the longest-waiting signatory has waited since confirming."""
         return None if self.oldest is None else utcnow() - self.oldest
+
+
+def waiting_count() -> int:
+    """How many confirmed signatories wait for an organizer."""
+    return int(db.session.scalar(select(func.count()).select_from(Signature).where(waiting())))
 
 
 def moderation_queue(limit: int = QUEUE_PAGE) -> Queue:

@@ -6,6 +6,7 @@ from enum import Enum
 from sqlalchemy import select, update
 
 from ...audit import APPROVE_SIGNATORY, REJECT_SIGNATORY, record_event
+from ...campaign import current_campaign
 from ...counter import add_to_count, forget_count
 from ...database import write_transaction
 from ...emails import LISTED
@@ -81,7 +82,9 @@ def approve_signatory(signature_id: int, actor: str) -> Verdict:
     if approve_signatories([signature_id], actor):
         return Verdict.APPROVED
     row = db.session.execute(
-        select(Signature.confirmed_at, Signature.anonymised_at).where(Signature.id == signature_id)
+        select(Signature.confirmed_at, Signature.anonymised_at).where(
+            Signature.id == signature_id, Signature.campaign_id == current_campaign().id
+        )
     ).first()
     db.session.rollback()  # end the read: nothing else happens in this request
     if row is None or row.anonymised_at is not None:

@@ -62,32 +62,37 @@ def letter_parts(language: str) -> tuple:
 
 # --- serving --------------------------------------------------------------------------------
 
+
+def _this_pdf(language: str):
+    """The SQL condition of the current campaign's PDF in `language`."""
+    return (LetterPdf.campaign_id == current_campaign().id) & (LetterPdf.language == language)
+
+
 _kept_lock = threading.Lock()
 
 
 def build_problem(language: str) -> str | None:
     """Why the last build in `language` failed, if it did."""
-    return db.session.scalar(select(LetterPdf.last_error).where(LetterPdf.language == language))
+    return db.session.scalar(select(LetterPdf.last_error).where(_this_pdf(language)))
 
 
 def stored_pdf(language: str) -> tuple[bytes, dt.datetime] | None:
     """The last PDF built in `language` and when, or None while there is none to serve."""
     built_at = db.session.scalar(
-        select(LetterPdf.built_at).where(LetterPdf.language == language, LetterPdf.pdf.is_not(None))
+        select(LetterPdf.built_at).where(_this_pdf(language), LetterPdf.pdf.is_not(None))
     )
     if built_at is None:
         return None
     kept = current_app.extensions.setdefault("letter_pdfs", {})
+    key = (current_campaign().id, language)
     with _kept_lock:
-        if language in kept and kept[language][1] == built_at:
-            return kept[language]
-    pdf = db.session.scalar(
-        select(LetterPdf.pdf).where(LetterPdf.language == language, LetterPdf.built_at == built_at)
-    )
+        if key in kept and kept[key][1] == built_at:
+            return kept[key]
+    pdf = db.session.scalar(select(LetterPdf.pdf).where(_this_pdf(language), LetterPdf.built_at == built_at))
     if pdf is None:  # dropped or rebuilt since the first read
         return None
     with _kept_lock:
-        kept[language] = (pdf, built_at)
+        kept[key] = (pdf, built_at)
     return pdf, built_at
 
 
@@ -98,7 +103,7 @@ def pdf_due(language: str, now: dt.datetime) -> bool:
     """The PDF in `language` is missing, or behind the list and due by the debounce rules."""
     row = db.session.execute(  # never the PDF itself: this runs every few seconds
         select(LetterPdf.version, LetterPdf.built_at, LetterPdf.pdf.is_(None).label("missing")).where(
-            LetterPdf.language == language
+            _this_pdf(language)
         )
     ).first()
     if row is None or row.missing or row.built_at is None:
@@ -116,11 +121,14 @@ def _take_lease(language: str, now: dt.datetime) -> dt.datetime | None:
     """Become the one builder of `language`'s PDF until the lease returned, or None if another has it."""
     lease = now + dt.timedelta(seconds=current_app.config["LETTER_PDF_BUILD_TIMEOUT"] + 60)
     with write_transaction():
-        db.session.execute(insert_ignoring_duplicates(LetterPdf), {"language": language, "version": ""})
+        db.session.execute(
+            insert_ignoring_duplicates(LetterPdf),
+            {"campaign_id": current_campaign().id, "language": language, "version": ""},
+        )
         taken = db.session.scalar(
             update(LetterPdf)
             .where(
-                LetterPdf.language == language,
+                _this_pdf(language),
                 or_(LetterPdf.building_until.is_(None), LetterPdf.building_until < now),
             )
             .values(building_until=lease)
@@ -180,7 +188,7 @@ def build_pdf(language: str, now: dt.datetime | None = None) -> bool:
     lease = _take_lease(language, now)
     if lease is None:
         return False
-    held = (LetterPdf.language == language) & (LetterPdf.building_until == lease)
+    held = _this_pdf(language) & (LetterPdf.building_until == lease)
     try:
         version = pdf_version(language)  # before the list is read: a change meanwhile rebuilds
         sources = letter_pdf.pdf_sources(*letter_parts(language), listed_at=now)
