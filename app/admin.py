@@ -39,8 +39,9 @@ DEVICE_COOKIE = "organizer_device"
 
 @bp.context_processor
 def organizer_context() -> dict:
-    """current_user for the organizer templates, read only where a template uses it."""
-    return {"current_user": current_user}
+    """current_user for the organizer templates, read only where a template uses it, and
+    whether the deployment has several campaigns (the menu then links to all of them)."""
+    return {"current_user": current_user, "several_campaigns": lambda: len(registry().campaigns()) > 1}
 
 
 # Nothing an organizer sees may sit in a shared or browser cache.

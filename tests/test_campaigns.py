@@ -173,6 +173,10 @@ def test_exports_dashboards_and_moderation_stay_within_their_campaign(two, clien
     assert (
         "All campaigns" in overview and f"/admin/{PETITION}/" in overview and f"/admin/{LETTER}/" in overview
     )
+    dashboard = organizer.get(f"/admin/{LETTER}/?lang=en").get_data(as_text=True)
+    assert "Open letter on police facial recognition" in dashboard
+    assert 'href="/admin/">All campaigns' in dashboard
+    assert f'href="/admin/{LETTER}/signers"' in dashboard, "the menu stays within the campaign"
     for slug, kind_columns in ((PETITION, ()), (LETTER, ("signatory_type",))):
         export = organizer.get(f"/admin/{slug}/export.csv?status=all")
         assert export.status_code == 200
