@@ -139,6 +139,6 @@ def _without_password(uri: str) -> str:
 def worker_exit(server, worker):
     """As a worker leaves (SIGTERM on every deploy), its mail deliverer finishes the message in
     hand and gives back the rest of its batch, so nothing waits out a lease."""
-    mail = sys.modules.get("app.mail")  # not imported: this process never delivered mail
-    if mail is not None:
-        mail.stop_deliverers(timeout=worker.cfg.graceful_timeout)
+    jobs = sys.modules.get("app.jobs")  # not imported: this process never ran them
+    if jobs is not None:
+        jobs.stop_all(timeout=worker.cfg.graceful_timeout)

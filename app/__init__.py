@@ -18,8 +18,9 @@ from .database import init_database
 from .errors import register_error_handlers
 from .extensions import babel, csrf, db, limiter, login_manager, mail, migrate
 from .i18n import TRANSLATED, init_i18n, select_language
+from .jobs import start_in_web
 from .kinds import NAMES, kind_named
-from .mail import can_deliver, start_in_web_deliverer
+from .mail import can_deliver
 from .pagecache import PageCache
 from .routing import init_routing
 from .security import init_security
@@ -141,4 +142,4 @@ def register_mail(app: Flask) -> None:
         log.warning("MAIL_SERVER is not set: confirmation emails stay queued until it is.")
         return
     if app.config["MAIL_IN_WEB"]:
-        app.before_request(start_in_web_deliverer)
+        app.before_request(start_in_web)

@@ -15,7 +15,8 @@ from .campaign import CampaignError, load_campaign
 from .config import campaign_file
 from .counter import current_tally
 from .export import FilterError, audited_export, parse_filters
-from .mail import Deliverer, can_deliver
+from .jobs import Jobs
+from .mail import can_deliver
 
 campaign_cli = AppGroup("campaign", help="Work with campaigns and campaign files.")
 mail_cli = AppGroup("mail", help="Deliver the outbox.")
@@ -126,12 +127,14 @@ def mail_worker(poll: float):
     app = current_app._get_current_object()
     if not can_deliver(app):
         raise click.ClickException("MAIL_SERVER is not set: there is nowhere to deliver mail.")
-    deliverer = Deliverer(app, poll_seconds=poll)
+    jobs = Jobs(app, poll_seconds=poll)
     for signal_number in (signal.SIGTERM, signal.SIGINT):
         # Finish the message in hand, then leave; the rest stays queued for the next worker.
-        signal.signal(signal_number, lambda *_: deliverer.request_stop())
+        signal.signal(signal_number, lambda *_: jobs.request_stop())
     click.echo("mail worker: delivering the outbox (Ctrl-C to stop)")
-    deliverer.run()
+    jobs.start(mail=False)  # retention and the kinds' work beside it
+    jobs.run()
+    jobs.stop()
     click.echo("mail worker: stopped")
 
 

@@ -101,7 +101,7 @@ def make_app(database_url, smtp, tmp_path):
 
     yield build
     for app in built:
-        deliverer = app.extensions.get("deliverer")
+        deliverer = app.extensions.get("jobs")
         if deliverer is not None:
             deliverer.stop()
     on_test_database = [app for app in built if app.config["SQLALCHEMY_DATABASE_URI"] == database_url]

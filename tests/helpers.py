@@ -23,8 +23,8 @@ from app.campaigns import each_campaign
 from app.counter import count_cache
 from app.extensions import db
 from app.forms import CONTROL_CHARACTERS, NAME_MAX
+from app.jobs import mail_pass
 from app.kinds import kind_for
-from app.mail import deliver_due
 from app.models import (
     AuditEvent,
     Campaign,
@@ -300,7 +300,7 @@ def deliver(app, now=None) -> int:
     total = 0
     with app.app_context():
         while True:
-            sent = deliver_due(now)
+            sent = mail_pass(now)
             total += sent
             if not sent:
                 return total

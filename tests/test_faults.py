@@ -8,7 +8,7 @@ from collections import defaultdict
 import pytest
 from sqlalchemy import JSON, String
 
-from app.mail import Deliverer
+from app.jobs import Jobs
 from app.models import OutboxMessage
 from app.personal import personal_columns, signer_tables
 from helpers import (
@@ -144,13 +144,13 @@ def test_a_stalled_mail_server_delays_mail_but_never_a_page(make_app):
     client = app.test_client()
     try:
         assert sign(client, email="first@example.ca").status_code == 303
-        deliverer = Deliverer(app, poll_seconds=0.05).start()
+        jobs = Jobs(app, poll_seconds=0.05).start()
         assert stalled.connected.wait(10), "the deliverer is now stuck waiting for a greeting"
         # While it waits, signers are answered at once: the page never talks to SMTP.
         for number in range(5):
             assert sign(client, email=f"next{number}@example.ca").status_code == 303
-        assert deliverer._thread.is_alive()
-        deliverer.stop()
+        assert jobs.is_alive()
+        jobs.stop()
     finally:
         stalled.close()
     first = outbox_rows(app)[0]

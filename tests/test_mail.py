@@ -11,7 +11,8 @@ from sqlalchemy import update
 
 from app.emails import build_message
 from app.extensions import db
-from app.mail import Deliverer, claim_due, deliver_due, retry_delay
+from app.jobs import Jobs
+from app.mail import claim_due, deliver_due, retry_delay
 from app.models import OutboxMessage, utcnow
 from helpers import (
     assert_finished_one_and_released_the_rest,
@@ -90,7 +91,7 @@ def test_smtp_down_then_up_loses_nothing_and_sends_nothing_twice(client, app, sm
 
 def test_two_deliverers_on_one_outbox_send_each_mail_once(client, app, smtp):
     _sign_many(client, 40)
-    first, second = Deliverer(app, poll_seconds=0.05), Deliverer(app, poll_seconds=0.05)
+    first, second = Jobs(app, poll_seconds=0.05), Jobs(app, poll_seconds=0.05)
     first.start(), second.start()
     try:
         messages = smtp.wait_for(40)
@@ -211,7 +212,7 @@ def test_a_deliverer_renews_the_lease_of_its_whole_batch_before_each_message(cli
 def test_a_stopping_deliverer_finishes_the_message_in_hand_and_releases_the_rest_at_once(client, app, smtp):
     _sign_many(client, 5)
     smtp.sink.delay = 1
-    deliverer = Deliverer(app, poll_seconds=0.05).start()
+    deliverer = Jobs(app, poll_seconds=0.05).start()
     wait_until_a_message_is_in_hand(app)
     deliverer.stop()
     sent, released = assert_finished_one_and_released_the_rest(app)

@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from app.clock import utcnow
 from app.extensions import db
+from app.jobs import Jobs
 from app.kinds.open_letter.pdfs import build_due_pdfs
-from app.mail import Deliverer
 from app.models import LetterPdf
 from helpers import (
     INDIVIDUAL,
@@ -121,7 +121,7 @@ def test_a_build_past_its_memory_bound_fails_and_says_so(make_app, listed):
 
 def test_the_deliverer_builds_the_pdfs_beside_the_mail(make_app, listed):
     app = make_app(CAMPAIGN_FILE=str(OPEN_LETTER), LETTER_PDF_QUIET=0)
-    deliverer = Deliverer(app, poll_seconds=0.2).start()
+    deliverer = Jobs(app, poll_seconds=0.2).start()
     try:
         deadline = time.monotonic() + 120
         while len([at for at in built_at(app).values() if at]) < 2 and time.monotonic() < deadline:

@@ -10,7 +10,7 @@ from app.campaign import CampaignError, parse_campaign
 from app.clock import today
 from app.config import DEMO_CAMPAIGN
 from app.extensions import db
-from app.mail import Deliverer
+from app.jobs import Jobs
 from app.models import AuditEvent, OutboxMessage, Signature
 from app.tokens import MANAGE, make_token
 from helpers import (
@@ -105,7 +105,7 @@ def test_nothing_is_anonymised_before_the_retention_period_ends_and_the_dashboar
 def test_the_mail_worker_anonymises_once_due_and_looks_at_most_once_an_hour(app, client, smtp):
     _sign_three(app, client, smtp)
     _close(app, days_ago=40)
-    deliverer = Deliverer(app)
+    deliverer = Jobs(app)
     assert deliverer.check_retention() == 3
     with app.app_context():
         db.session.execute(Signature.__table__.update().values(anonymised_at=None))

@@ -1,4 +1,5 @@
-"""Mail: the outbox (queued inside the signer's transaction), its transports, and the deliverer.
+"""Mail: the outbox (queued inside the signer's transaction), its transports, and delivery (run
+by app/jobs.py).
 
 Delivery is at least once: a lost confirmation is a lost signature, while a rare second
 copy is harmless (confirming is idempotent) and carries the same Message-ID. A refusal
@@ -7,7 +8,7 @@ that message only, a deferred recipient (4xx) is retried alone, and connection t
 or other 4xx replies put the whole batch back with exponential back-off.
 """
 
-from .deliverer import Deliverer, deliver_due, start_in_web_deliverer, stop_deliverers, wake_deliverer
+from .deliverer import deliver_due, wake_deliverer
 from .outbox import (
     EMAIL_WINDOW,
     LETTER,
@@ -28,7 +29,6 @@ __all__ = [
     "LETTER",
     "MAX_EMAILS_PER_SIGNATURE",
     "NO_SMTPUTF8",
-    "Deliverer",
     "can_deliver",
     "cannot_reach",
     "claim_due",
@@ -39,7 +39,5 @@ __all__ = [
     "queue_first_email",
     "queue_letters",
     "retry_delay",
-    "start_in_web_deliverer",
-    "stop_deliverers",
     "wake_deliverer",
 ]

@@ -1,40 +1,30 @@
-"""The deliverer: a background thread (in each web process, or in `mail worker`) sending the outbox.
+"""Delivering the outbox: claim a batch of due messages, send each once in its campaign's scope,
+and record each outcome; asked to stop, finish the message in hand and give the rest back.
 
-It sends each claimed message once, records the outcome, and when asked to stop finishes
-the message in hand and gives the rest of its batch back at once.
+app/jobs.py runs it in a thread of each web process, or of `mail worker`.
 """
 
 import logging
-import os
-import threading
-import time
 from datetime import datetime, timedelta
 
-from flask import Flask, current_app
+from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 
-from ..campaigns import campaign_by_id, campaign_scope, each_campaign
+from ..campaigns import campaign_by_id, campaign_scope
 from ..emails import render_outbox
 from ..extensions import db
 from ..models import OutboxMessage, Signature, utcnow
-from ..retention import anonymise_due
 from .outbox import BATCH_SIZE, Claim, claim_with_lease, has_due, lease_length, retry_delay
 from .transports import MessageDeferred, PermanentFailure, TemporaryFailure, open_transport
 
 log = logging.getLogger(__name__)
 
-POLL_SECONDS = 2.0
-# How often a deliverer looks whether the campaign's retention has run out.
-RETENTION_CHECK_SECONDS = 3600
-RETENTION_ACTOR = "mail worker (retention)"
-
 
 def wake_deliverer() -> None:
-    """Tell this process's deliverer, if it runs one, that mail is waiting."""
-    deliverer = current_app.extensions.get("deliverer")
-    if deliverer is not None:
-        deliverer.wake()
+    """Tell this process's background jobs (app/jobs.py), if it runs them, that mail is waiting."""
+    jobs = current_app.extensions.get("jobs")
+    if jobs is not None:
+        jobs.wake()
 
 
 def _retry_or_fail(held: Claim, message: OutboxMessage, error: str, now: datetime) -> None:
@@ -62,10 +52,6 @@ def deliver_due(now: datetime | None = None, should_stop=lambda: False) -> int:
     def clock() -> datetime:
         return utcnow() + offset
 
-    from ..signatures import answer_resends, resends_waiting  # they queue mail: imported once both are loaded
-
-    if resends_waiting():  # the /resend requests first: their answers are due at once
-        answer_resends()
     now = clock()
     if not has_due(now):
         db.session.commit()
@@ -142,139 +128,3 @@ def _deliver_one(held: Claim, transport, message: OutboxMessage, signature: Sign
         return UNEXPECTED, error
     held.finish(message.id, status=OutboxMessage.SENT, sent_at=clock(), last_error=None)
     return SENT, None
-
-
-class Deliverer:
-    """Delivers the outbox in a background thread until stopped."""
-
-    def __init__(self, app: Flask, poll_seconds: float = POLL_SECONDS):
-        self.app = app
-        self.poll_seconds = poll_seconds
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.pid = os.getpid()
-        self._retention_checked_at = float("-inf")
-        self._background: threading.Thread | None = None
-
-    def start(self) -> "Deliverer":
-        self._thread = threading.Thread(target=self.run, name="mail-deliverer", daemon=True)
-        if _kinds_with_background_work():  # an open letter's PDFs
-            self._background = threading.Thread(
-                target=self.run_background, name="kind-background", daemon=True
-            )
-        with _running_lock:
-            _running.add(self)
-        self._thread.start()
-        if self._background is not None:
-            self._background.start()
-        return self
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def request_stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-
-    def stop(self, timeout: float = 30) -> None:
-        """Finish the message in hand, release the rest of the batch, and end the thread."""
-        self.request_stop()
-        for kind in _kinds_with_background_work():
-            kind.stop_background_work()
-        if self._thread is not None:
-            self._thread.join(timeout)
-        if self._background is not None:
-            self._background.join(timeout)
-        with _running_lock:
-            _running.discard(self)
-
-    def run(self) -> None:
-        while not self._stop.is_set():
-            self.check_retention()
-            sent = self.run_once()
-            if sent < BATCH_SIZE:
-                self._wake.wait(self.poll_seconds)
-                self._wake.clear()
-
-    def run_once(self) -> int:
-        """Deliver one batch; how many were sent."""
-        return self._guarded("mail deliverer", lambda: deliver_due(should_stop=self._stop.is_set))
-
-    def run_background(self) -> None:
-        """The kinds' background work for each of their campaigns, every poll, in a thread of
-        its own beside the mail's: a long PDF build never holds back a confirmation email."""
-        while not self._stop.is_set():
-            self._guarded("background work", self._background_pass)
-            self._stop.wait(self.poll_seconds)
-
-    def _background_pass(self) -> int:
-        from ..kinds import kind_for
-
-        done = 0
-        for campaign in each_campaign():
-            if self._stop.is_set():
-                break
-            kind = kind_for(campaign)
-            if kind in _kinds_with_background_work():
-                done += kind.background_work()
-        return done
-
-    def check_retention(self) -> int:
-        """At most once an hour, anonymise the signatures whose retention has run out; how many."""
-        if time.monotonic() - self._retention_checked_at < RETENTION_CHECK_SECONDS:
-            return 0
-        self._retention_checked_at = time.monotonic()
-        return self._guarded(
-            "retention check",
-            lambda: sum(anonymise_due(actor=RETENTION_ACTOR) for _campaign in each_campaign()),
-        )
-
-    def _guarded(self, what: str, work) -> int:
-        """Run `work` in an app context; any failure is logged and counts as 0, never ends the thread."""
-        with self.app.app_context():
-            try:
-                return work()
-            except SQLAlchemyError as error:
-                log.warning("%s cannot reach the database: %s", what, type(error).__name__)
-                return 0
-            except Exception:  # noqa: BLE001 - a dead thread would silently stop all mail
-                log.exception("%s hit an unexpected error; it keeps running", what)
-                return 0
-            finally:
-                db.session.remove()
-
-
-def _kinds_with_background_work() -> list:
-    from ..kinds import NAMES, Kind, kind_named  # the kinds send mail: imported once both are loaded
-
-    kinds = (kind_named(name) for name in NAMES)
-    return [kind for kind in kinds if type(kind).background_work is not Kind.background_work]
-
-
-def start_in_web_deliverer() -> None:
-    """Start this process's deliverer on its first request (after gunicorn forks)."""
-    app = current_app._get_current_object()
-    deliverer = app.extensions.get("deliverer")
-    if deliverer is not None and deliverer.pid == os.getpid():
-        return
-    with _start_lock:
-        deliverer = app.extensions.get("deliverer")
-        if deliverer is None or deliverer.pid != os.getpid():
-            app.extensions["deliverer"] = Deliverer(app).start()
-
-
-def stop_deliverers(timeout: float = 30) -> None:
-    """Stop every deliverer this process started (gunicorn's worker_exit hook calls it), so
-    nothing stays claimed by a process that is going away."""
-    with _running_lock:
-        ours = [deliverer for deliverer in _running if deliverer.pid == os.getpid()]
-    for deliverer in ours:
-        deliverer.request_stop()
-    for deliverer in ours:
-        deliverer.stop(timeout)
-
-
-_start_lock = threading.Lock()
-_running_lock = threading.Lock()
-_running: set[Deliverer] = set()
