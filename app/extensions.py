@@ -2,6 +2,7 @@
 
 import hashlib
 import ipaddress
+import threading
 
 from flask import current_app, g, request
 from flask_babel import Babel
@@ -11,6 +12,7 @@ from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
+from limits.storage import MemoryStorage
 from sqlalchemy.orm import DeclarativeBase
 
 
@@ -57,6 +59,28 @@ def campaign_client_key() -> str:
 def configured_limit(name: str):
     """A rate limit read from the configuration at request time, so operators and tests set it."""
     return lambda: current_app.config[name]
+
+
+class ThreadSafeMemoryStorage(MemoryStorage):
+    """`memory://` (the limiter's storage without Redis) made safe for a threaded worker.
+
+    limits 5.8's MemoryStorage restarts its expiry timer without a lock: two requests at once
+    can start the same timer twice, and a request fails with "threads can only be started
+    once" (or the timer thread with a KeyError). Fixed upstream (alisaifee/limits#352), not
+    yet released; defined here, this class takes over the `memory` scheme.
+    """
+
+    STORAGE_SCHEME = ["memory"]
+
+    def __init__(self, *args, **kwargs):
+        self._expiry_lock = threading.Lock()
+        super().__init__(*args, **kwargs)
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # the name MemoryStorage calls it by
+        with self._expiry_lock:
+            if not self.timer.is_alive():
+                self.timer = threading.Timer(0.01, self._MemoryStorage__expire_events)
+                self.timer.start()
 
 
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})

@@ -307,8 +307,11 @@ def assert_no_query_parameter_gives_a_5xx(app, client, part: int) -> None:
         assert response.status_code < 500, (url, response.status_code)
         response.get_data()  # a streamed body must not fail half-way either
 
-    # Every known edge value in every parameter, one at a time, so no other parameter's error hides it.
-    for route in routes:
+    # Every known edge value in every parameter, one at a time, so no other parameter's error hides
+    # it, at each route's root address; its /<slug>/ twin, the same view, is in the random draws.
+    slug = home_campaign(app).slug
+    twins = (f"/{slug}/", f"/admin/{slug}/")
+    for route in [route for route in routes if not route.startswith(twins)]:
         for name in names:
             for value in EDGE_VALUES:
                 get(f"{route}?{urlencode({name: value})}")
