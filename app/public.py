@@ -219,6 +219,7 @@ def organization_page():
     ]
     return render_template(
         "public/organization.html",
+        organization_page=True,  # the footer links to no one campaign's list
         open_campaigns=[row for row in shown if row.is_open],
         closed_campaigns=[row for row in shown if not row.is_open],
         page=page,

@@ -127,6 +127,7 @@ def test_each_campaign_lives_at_its_own_address_and_the_root_lists_them(two, cli
     assert "Our campaigns" in index
     assert f'href="/{PETITION}/"' in index and f'href="/{LETTER}/"' in index
     assert "Nos campagnes" in client.get("/?lang=fr").get_data(as_text=True)
+    assert 'href="/signers"' not in index, "the organization's page is no one campaign's"
     # The petition is the deployment's own (CAMPAIGN_FILE): its root addresses keep working.
     assert client.get("/signers").status_code == 200
     assert client.get("/api/count").get_json() == client.get(f"/{PETITION}/api/count").get_json()
