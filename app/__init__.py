@@ -8,8 +8,8 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from .accounts import load_organizer
-from .campaign import CampaignError
-from .campaigns import Registry, read_campaign_file
+from .campaign import CampaignError, read_campaign_file
+from .campaigns import Registry
 from .catalogues import ensure_catalogues
 from .cli import command_line_app, loading_for_a_command, register_commands
 from .config import ROOT, ConfigError, check_config, limiter_storage_options, load_config

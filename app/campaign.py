@@ -414,19 +414,83 @@ def parse_campaign(data: dict, campaign_dir: Path = Path()) -> Campaign:
     return campaign
 
 
-def load_campaign(path: str | Path) -> Campaign:
-    """Read and validate a campaign file; errors name the file and the field."""
+class StoredFile:
+    """A file a stored campaign names (a letter's targets), read as campaign.py reads a file."""
+
+    def __init__(self, name: str, text: str | None):
+        self.name = name
+        self.text = text
+
+    def read_bytes(self) -> bytes:
+        if self.text is None:
+            raise FileNotFoundError(self.name)
+        return self.text.encode("utf-8")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StoredFiles:
+    """The files of one revision, by name: `files / "targets.csv"` as for a folder."""
+
+    def __init__(self, files: dict[str, str]):
+        self.files = files
+
+    def __truediv__(self, name: str) -> StoredFile:
+        return StoredFile(name, self.files.get(name))
+
+
+class RecordedFile(StoredFile):
+    def __init__(self, path: Path, name: str, record: dict[str, str]):
+        super().__init__(str(path), None)
+        self.path, self.key, self.record = path, name, record
+
+    def read_bytes(self) -> bytes:
+        data = self.path.read_bytes()
+        self.record[self.key] = data.decode("utf-8", errors="replace")
+        return data
+
+
+class RecordingFolder:
+    """A campaign file's folder that remembers each file the campaign reads from it."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.files: dict[str, str] = {}
+
+    def __truediv__(self, name: str) -> RecordedFile:
+        return RecordedFile(self.folder / name, name, self.files)
+
+
+def parse_document(document: str, files) -> Campaign:
+    """A campaign from a campaign file's text; `files` gives the files it names."""
+    try:
+        data = tomllib.loads(document)
+    except tomllib.TOMLDecodeError as error:
+        raise CampaignError(f"not valid TOML ({error})") from None
+    return parse_campaign(data, files)
+
+
+def read_campaign_file(path: str | Path) -> tuple[Campaign, str, dict[str, str]]:
+    """Read and check a campaign file: the campaign, the file's text and the files it names."""
     path = Path(path)
     try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-        return parse_campaign(data, path.parent)
+        document = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise CampaignError(f"{path}: no such campaign file") from None
-    except tomllib.TOMLDecodeError as error:
-        raise CampaignError(f"{path}: not valid TOML ({error})") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise CampaignError(f"{path}: {error}") from None
+    folder = RecordingFolder(path.parent)
+    try:
+        campaign = parse_document(document, folder)
     except CampaignError as error:
         raise CampaignError(f"{path}: {error}") from None
+    return campaign, document, folder.files
+
+
+def load_campaign(path: str | Path) -> Campaign:
+    """Read and validate a campaign file; errors name the file and the field."""
+    return read_campaign_file(path)[0]
 
 
 def current_campaign() -> Campaign:

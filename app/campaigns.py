@@ -16,7 +16,6 @@ import logging
 import re
 import threading
 import time
-import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from flask import Flask, current_app, g
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .campaign import Campaign, CampaignError, parse_campaign
+from .campaign import Campaign, CampaignError, StoredFiles, parse_document, read_campaign_file
 from .clock import utcnow
 from .database import write_transaction
 from .extensions import db
@@ -41,80 +40,6 @@ REFRESH_SECONDS = 2.0
 # States whose campaign has a public page: open for signing (until its deadline), or closed.
 VISIBLE = (CampaignRow.PUBLISHED, CampaignRow.CLOSED)
 SERVED = (*VISIBLE, CampaignRow.ARCHIVED)  # archived: off the index, its page and links still work
-
-
-class StoredFile:
-    """A file a stored campaign names (a letter's targets), read as campaign.py reads a file."""
-
-    def __init__(self, name: str, text: str | None):
-        self.name = name
-        self.text = text
-
-    def read_bytes(self) -> bytes:
-        if self.text is None:
-            raise FileNotFoundError(self.name)
-        return self.text.encode("utf-8")
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class StoredFiles:
-    """The files of one revision, by name: `files / "targets.csv"` as for a folder."""
-
-    def __init__(self, files: dict[str, str]):
-        self.files = files
-
-    def __truediv__(self, name: str) -> StoredFile:
-        return StoredFile(name, self.files.get(name))
-
-
-class RecordedFile(StoredFile):
-    def __init__(self, path: Path, name: str, record: dict[str, str]):
-        super().__init__(str(path), None)
-        self.path, self.key, self.record = path, name, record
-
-    def read_bytes(self) -> bytes:
-        data = self.path.read_bytes()
-        self.record[self.key] = data.decode("utf-8", errors="replace")
-        return data
-
-
-class RecordingFolder:
-    """A campaign file's folder that remembers each file the campaign reads from it."""
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-        self.files: dict[str, str] = {}
-
-    def __truediv__(self, name: str) -> RecordedFile:
-        return RecordedFile(self.folder / name, name, self.files)
-
-
-def parse_document(document: str, files) -> Campaign:
-    """A campaign from a campaign file's text; `files` gives the files it names."""
-    try:
-        data = tomllib.loads(document)
-    except tomllib.TOMLDecodeError as error:
-        raise CampaignError(f"not valid TOML ({error})") from None
-    return parse_campaign(data, files)
-
-
-def read_campaign_file(path: str | Path) -> tuple[Campaign, str, dict[str, str]]:
-    """Read and check a campaign file: the campaign, the file's text and the files it names."""
-    path = Path(path)
-    try:
-        document = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CampaignError(f"{path}: no such campaign file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise CampaignError(f"{path}: {error}") from None
-    folder = RecordingFolder(path.parent)
-    try:
-        campaign = parse_document(document, folder)
-    except CampaignError as error:
-        raise CampaignError(f"{path}: {error}") from None
-    return campaign, document, folder.files
 
 
 def slug_from_path(path: str | Path) -> str:
