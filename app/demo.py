@@ -131,8 +131,26 @@ def seed_demo_signatures(count: int = 400, seed: int = 2026) -> int:
             row["postal_code"] = "75011"
     kind = kind_for(current_campaign())
     kind.demo_rows(rows, chooser, now)
+    # What the kind keeps in its own table goes there, beside each signature.
+    model = kind.answers_model
+    own = (
+        ()
+        if model is None
+        else [c.name for c in model.__table__.c if c.name not in ("signature_id", "campaign_id")]
+    )
+    own_rows = [{name: row.pop(name) for name in own if name in row} for row in rows]
     with write_transaction():
-        db.session.execute(insert(Signature), rows)
+        ids = db.session.scalars(
+            insert(Signature).returning(Signature.id, sort_by_parameter_order=True), rows
+        )
+        if model is not None:
+            db.session.execute(
+                insert(model),
+                [
+                    {**own_row, "signature_id": signature_id, "campaign_id": campaign.id}
+                    for signature_id, own_row in zip(ids.all(), own_rows, strict=True)
+                ],
+            )
         # What the count is made of is the kind's to say: confirmed signatures, or listed signatories.
         add_to_count(db.session.scalar(select(func.count()).where(kind.counted())))
         kind.seed_demo()

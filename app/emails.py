@@ -137,6 +137,7 @@ def render_email(
             "wording": kind_for(campaign).wording,
             **links,
             "answers": submitted.answers,
+            "hello_name": kind_for(campaign).addressed_as(submitted.answers),
             "letters": submitted.letters,
         }
         subject = _subject(kind, content.title)

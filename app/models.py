@@ -23,7 +23,6 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
@@ -142,14 +141,6 @@ class Signature(db.Model):
         # One signature per address and campaign: the same address signs each campaign once.
         UniqueConstraint("campaign_id", "email", name="uq_signatures_campaign_email"),
         Index("ix_signatures_public_confirmed", "campaign_id", "public", "confirmed_at"),
-        Index(
-            "ix_signatures_listed",
-            "campaign_id",
-            "signatory_type",
-            "id",
-            sqlite_where=text("approved_at IS NOT NULL"),
-            postgresql_where=text("approved_at IS NOT NULL"),
-        ),
         {"sqlite_autoincrement": True},
     )
 
@@ -189,30 +180,8 @@ class Signature(db.Model):
     # Set when retention erased the signer's personal data: the row stays for the counts,
     # and every link to it answers as for an erased signature.
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # An open letter's signatory (kinds/open_letter): "individual" or "organization", an
-    # individual's title and affiliation, an organization's website and the person who signed
-    # for it (never public), and when an organizer approved it for the letter.
-    signatory_type: Mapped[str] = mapped_column(
-        String(12), default="individual", server_default="individual", info={"personal": False}
-    )
-    title: Mapped[str] = mapped_column(
-        String(100), default="", server_default="", info={"personal": Personal.BLANK}
-    )
-    organization: Mapped[str] = mapped_column(
-        String(150), default="", server_default="", info={"personal": Personal.BLANK}
-    )
-    website: Mapped[str] = mapped_column(
-        String(300), default="", server_default="", info={"personal": Personal.BLANK}
-    )
-    contact_name: Mapped[str] = mapped_column(
-        String(100), default="", server_default="", info={"personal": Personal.BLANK}
-    )
-    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # A letter to representatives: the signer's edited subject and message, and the ids of
-    # the representatives chosen, separated by spaces (empty for the other kinds).
-    subject: Mapped[str] = mapped_column(String(200), default="", info={"personal": Personal.BLANK})
-    message: Mapped[str] = mapped_column(Text, default="", info={"personal": Personal.BLANK})
-    targets: Mapped[str] = mapped_column(Text, default="", info={"personal": Personal.BLANK})
+    # What a kind asks beyond this is in the kind's own table, one row per signature
+    # (Kind.answers_model): an open letter's signatories, a letter's text.
 
     @hybrid_property
     def confirmed(self) -> bool:

@@ -1,6 +1,7 @@
 """What of the signers' tables is personal data, read from the marks on the model's columns
 (models.Personal), and what follows from them: what anonymisation writes over a signature and
-which rows go with it (erasure takes them with the signature: ON DELETE CASCADE)."""
+over its kind's own row (Kind.answers_model), and which rows go with it (erasure takes them
+all with the signature: ON DELETE CASCADE)."""
 
 from sqlalchemy import Column, String, Table, case, cast, func, literal
 
@@ -26,9 +27,31 @@ def personal_columns(table: Table) -> list[Column]:
     return [column for column in table.columns if column.info.get("personal")]
 
 
-def anonymised_values() -> dict:
-    """What anonymisation writes over a signature: each column marked personal, by its mark."""
-    return {column.name: _anonymised(column) for column in personal_columns(Signature.__table__)}
+def anonymised_values(table: Table | None = None) -> dict:
+    """What anonymisation writes over a row of `signatures` (or of `table`, one of
+    written_over_beside()'s): each column marked personal, by its mark."""
+    table = Signature.__table__ if table is None else table
+    return {column.name: _anonymised(column) for column in personal_columns(table)}
+
+
+def _signature_column(table: Table) -> Column:
+    """The column of `table` that names its row's signature."""
+    [column] = [key.parent for key in table.foreign_keys if key.column.table is Signature.__table__]
+    return column
+
+
+def written_over_beside() -> list[Column]:
+    """The tables beside `signatures` whose personal columns anonymisation writes over in place
+    (a kind's own answers: none marked Personal.ROW), as the column of each that names the
+    signature."""
+    signatures = Signature.__table__
+    return [
+        _signature_column(table)
+        for table in signer_tables()
+        if table is not signatures
+        and personal_columns(table)
+        and all(c.info["personal"] != Personal.ROW for c in personal_columns(table))
+    ]
 
 
 def _anonymised(column: Column):

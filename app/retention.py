@@ -11,7 +11,7 @@ from .database import checkpoint_erasure, write_transaction
 from .extensions import db
 from .kinds import kind_for
 from .models import OutboxMessage, Signature, utcnow
-from .personal import anonymised_values, personal_rows
+from .personal import anonymised_values, personal_rows, written_over_beside
 from .tallies import drop_empty_tallies
 
 
@@ -43,6 +43,13 @@ def anonymise_due(actor: str, now: datetime | None = None) -> int:
         )
         for signature_id in personal_rows():  # its letters, and later submissions of a pending one
             db.session.execute(delete(signature_id.table).where(signature_id.in_(writers)))
+        for signature_id in written_over_beside():  # the kind's own answers (a signatory's title...)
+            db.session.execute(
+                update(signature_id.table)
+                .where(signature_id.in_(writers))
+                .values(**anonymised_values(signature_id.table))
+                .execution_options(synchronize_session=False)
+            )
         anonymised = db.session.execute(
             update(Signature)
             .where(remaining)

@@ -32,6 +32,8 @@ from .submissions import (
     newest_submission,
     of_signature,
     of_submission,
+    record_kind_answers,
+    split_answers,
     submit_again,
 )
 from .tallies import drop_empty_tallies
@@ -157,8 +159,9 @@ def _sign_once(data: NewSignature) -> None:
     consent = _record_consent(data.consent_text, data.language) if data.updates else None
     # The form's answers name their own columns; only what the service adds is listed here.
     campaign = current_campaign()
+    kind = kind_for(campaign)
     row = {
-        **data.answers,
+        **split_answers(kind, data.answers)[0],
         "campaign_id": campaign.id,
         "revision_id": campaign.revision_id,
         "email_domain": data.email.rsplit("@", 1)[1],
@@ -174,8 +177,9 @@ def _sign_once(data: NewSignature) -> None:
     connection = db.session.connection()
     new_id = connection.execute(_insert_signature(connection.dialect.name), row).scalar()
     if new_id is not None:
+        record_kind_answers(kind, new_id, campaign.id, data.answers)
         queue_first_email(new_id, CONFIRMATION)
-        kind_for(campaign).on_sign(new_id, data)
+        kind.on_sign(new_id, data)
         return
     existing = connection.execute(_FIND_SIGNATURE, {"campaign": campaign.id, "email": data.email}).one()
     if existing.confirmed_at is not None:

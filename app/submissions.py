@@ -12,27 +12,15 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import delete, insert, select, update
 
+from .campaign import current_campaign
 from .extensions import db
+from .kinds import Kind, kind_for
 from .models import Letter, OutboxMessage, Signature, Submission, utcnow
 
 # The signature's columns a sign form may answer; the signing service adds the rest (the
-# address and its domain, the times, the counters). A submission writes these and no others.
-ANSWER_COLUMNS = (
-    "name",
-    "postal_code",
-    "country",
-    "comment",
-    "public",
-    "updates",
-    "signatory_type",
-    "title",
-    "organization",
-    "website",
-    "contact_name",
-    "subject",
-    "message",
-    "targets",
-)
+# address and its domain, the times, the counters). A kind's form answers its own columns too
+# (Kind.answer_columns, in its own table). A submission writes these and no others.
+ANSWER_COLUMNS = ("name", "postal_code", "country", "comment", "public", "updates")
 # A letter's representatives as they were found: the letters table's own columns.
 LETTER_COLUMNS = ("target_id", "name", "role", "email", "area")
 
@@ -74,18 +62,50 @@ def record_letters(signature_id: int, rows: list[dict]) -> None:
         db.session.execute(insert(Letter), [{**row, "signature_id": signature_id} for row in rows])
 
 
+def _kind() -> Kind:
+    return kind_for(current_campaign())
+
+
+def answer_columns(kind: Kind) -> tuple[str, ...]:
+    """Every column a sign form of this kind answers: the signature's, then the kind's own."""
+    return ANSWER_COLUMNS + kind.answer_columns
+
+
+def split_answers(kind: Kind, answers: Mapping[str, object]) -> tuple[dict, dict]:
+    """A form's answers (the address among them) as (the signature's columns, the kind's own
+    table's columns)."""
+    own = {column: answers[column] for column in kind.answer_columns if column in answers}
+    return {column: value for column, value in answers.items() if column not in own}, own
+
+
+def record_kind_answers(kind: Kind, signature_id: int, campaign_id: int, answers: Mapping[str, object]):
+    """Write the kind's own row of a new signature (within the caller's transaction)."""
+    if kind.answers_model is not None:
+        own = split_answers(kind, answers)[1]
+        db.session.execute(
+            insert(kind.answers_model).values(signature_id=signature_id, campaign_id=campaign_id, **own)
+        )
+
+
+def kind_answers(kind: Kind, signature_id: int) -> dict:
+    """The kind's own answers of a signature, by column (none for a kind that asks none)."""
+    if kind.answers_model is None:
+        return {}
+    row = db.session.get(kind.answers_model, signature_id)
+    return {} if row is None else {column: getattr(row, column) for column in kind.answer_columns}
+
+
 def of_signature(signature: Signature) -> Submitted:
-    """What the signature's own link confirms: its row's answers and letters."""
-    return Submitted(
-        {column: getattr(signature, column) for column in ANSWER_COLUMNS}, letters_of(signature.id)
-    )
+    """What the signature's own link confirms: its row's answers, its kind's, and its letters."""
+    answers = {column: getattr(signature, column) for column in ANSWER_COLUMNS}
+    answers.update(kind_answers(_kind(), signature.id))
+    return Submitted(answers, letters_of(signature.id))
 
 
 def of_submission(submission: Submission) -> Submitted:
     """What a later submission's link confirms."""
-    answers = {
-        column: submission.answers[column] for column in ANSWER_COLUMNS if column in submission.answers
-    }
+    kept = answer_columns(_kind())
+    answers = {column: submission.answers[column] for column in kept if column in submission.answers}
     return Submitted(answers, list(submission.letters or []), submission.id)
 
 
@@ -97,7 +117,7 @@ def find_submission(signature_id: int, submission_id: int) -> Submission | None:
 
 def submit_again(signature_id: int, answers: Mapping[str, object], letters: list[dict], **how) -> int:
     """Keep a later submission of a pending address; its id. `how`: language, source, consent_version."""
-    kept = {column: answers[column] for column in ANSWER_COLUMNS if column in answers}
+    kept = {column: answers[column] for column in answer_columns(_kind()) if column in answers}
     return db.session.execute(
         insert(Submission)
         .values(signature_id=signature_id, answers=kept, letters=letters, submitted_at=utcnow(), **how)
@@ -118,7 +138,16 @@ def newest_submission(signature_id: int) -> int | None:
 def adopt(signature_id: int, submission: Submission) -> None:
     """Make a submission's answers, consent and letters the signature's, within the caller's
     transaction (it is being confirmed): nothing of the row's earlier answers stays."""
-    answers = of_submission(submission).answers
+    kind = _kind()
+    answers, own = split_answers(kind, of_submission(submission).answers)
+    if own:
+        model = kind.answers_model
+        db.session.execute(
+            update(model)
+            .where(model.signature_id == signature_id)
+            .values(**own)
+            .execution_options(synchronize_session=False)
+        )
     db.session.execute(
         update(Signature)
         .where(Signature.id == signature_id)

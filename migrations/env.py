@@ -1,6 +1,7 @@
 """Alembic environment for Flask-Migrate: the app's engine and metadata, nothing else."""
 
 import logging
+from contextlib import contextmanager
 from logging.config import fileConfig
 
 from alembic import context
@@ -36,10 +37,33 @@ def run_migrations_online():
 
     configure_args = dict(current_app.extensions["migrate"].configure_args)
     configure_args.setdefault("process_revision_directives", skip_empty_autogenerate)
-    with db.engine.connect() as connection:
+    with db.engine.connect() as connection, foreign_keys_off_on_sqlite(connection):
         context.configure(connection=connection, target_metadata=db.metadata, **configure_args)
         with context.begin_transaction():
             context.run_migrations()
+
+
+@contextmanager
+def foreign_keys_off_on_sqlite(connection):
+    """On SQLite, migrate with foreign keys off, then check them all.
+
+    A migration that alters `signatures` on SQLite rebuilds it (a copy, then DROP TABLE of the
+    old one), and with foreign keys on, DROP TABLE first deletes every row, which cascades: each
+    signature's outbox mail, letters and submissions went with it. The pragma only takes effect
+    outside a transaction, so it is set on the driver's connection before the migration's own.
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    driver = connection.connection.dbapi_connection
+    driver.execute("PRAGMA foreign_keys = OFF")
+    try:
+        yield
+        broken = driver.execute("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"the migration left rows that refer to missing ones: {broken[:5]}")
+    finally:
+        driver.execute("PRAGMA foreign_keys = ON")
 
 
 if context.is_offline_mode():

@@ -24,7 +24,7 @@ from app.counter import count_cache
 from app.extensions import db
 from app.forms import CONTROL_CHARACTERS, NAME_MAX
 from app.jobs import mail_pass
-from app.kinds import kind_for
+from app.kinds import NAMES, kind_for, kind_named
 from app.models import (
     AuditEvent,
     Campaign,
@@ -200,19 +200,62 @@ def change_campaign(app, **changes):
     return campaign
 
 
+def _kind_table():
+    """The kind's own table of the campaign in scope (Kind.answers_model), or None."""
+    model = kind_for(current_campaign()).answers_model
+    return None if model is None else model.__table__
+
+
 def make_signature(app, number: int = 0, **overrides) -> Signature:
     """Insert one signature row straight into the database, bypassing the form, the mail and
-    the count; for tests about what is done with rows (export, lists, emails)."""
+    the count; for tests about what is done with rows (export, lists, emails). Overrides that
+    are columns of the kind's own table (an open letter's `approved_at`...) go to its row there,
+    which every signature of such a kind gets."""
     with app.app_context():
+        table = _kind_table()
+        own = (
+            {}
+            if table is None
+            else {name: overrides.pop(name) for name in list(overrides) if name in table.c}
+        )
         signature = Signature(**signature_values(number, **overrides))
         db.session.add(signature)
+        db.session.flush()
+        if table is not None:
+            db.session.execute(
+                table.insert().values(signature_id=signature.id, campaign_id=signature.campaign_id, **own)
+            )
         db.session.commit()
         return signature
 
 
-def signature_rows(app) -> list[Signature]:
+class SignerRow:
+    """A signature as a test reads it: its columns, and its kind's own row's (Kind.answers_model)."""
+
+    def __init__(self, signature: Signature, own: dict):
+        self._signature, self._own = signature, own
+
+    def __getattr__(self, name):
+        if name in self._own:
+            return self._own[name]
+        return getattr(self._signature, name)
+
+
+def signature_rows(app) -> list[SignerRow]:
+    """Every signature of the database, oldest first, each with its kind's own columns."""
     with app.app_context():
-        return list(db.session.scalars(db.select(Signature).order_by(Signature.id)))
+        signatures = list(db.session.scalars(db.select(Signature).order_by(Signature.id)))
+        own = {}
+        for table in kind_tables():
+            for row in db.session.execute(select(table)).mappings():
+                own[row["signature_id"]] = dict(row)
+        return [SignerRow(signature, own.get(signature.id, {})) for signature in signatures]
+
+
+def kind_tables() -> list:
+    """Every kind's own table (Kind.answers_model)."""
+    models = (kind_named(name).answers_model for name in NAMES)
+    return [model.__table__ for model in models if model is not None]
 
 
 def outbox_rows(app) -> list[OutboxMessage]:

@@ -14,7 +14,7 @@ from app.extensions import db
 from app.kinds import NAMES, kind_named
 from app.manage import SELF_SERVICE
 from app.models import ConsentWording, Personal, Signature, UTCDateTime
-from app.personal import personal_columns, personal_rows, signer_tables
+from app.personal import personal_columns, personal_rows, signer_tables, written_over_beside
 from helpers import ago, change_campaign, signature_values
 
 # Columns of these types may hold what a signer typed or chose: each must say whether it does.
@@ -30,9 +30,11 @@ ANONYMISED = {
 WORDING = "test-wording"
 
 
-def test_every_text_and_flag_column_of_the_signer_tables_says_whether_it_is_personal():
+def test_every_text_and_flag_column_of_the_signer_tables_says_whether_it_is_personal(app):
+    """(`app`: the kinds, and their tables, are loaded.)"""
     tables = signer_tables()
-    assert {"signatures", "submissions", "letters", "outbox", "resend_requests"} <= {t.name for t in tables}
+    names = {"signatures", "submissions", "letters", "outbox", "resend_requests"}
+    assert names | {"open_letter_signatories", "written_letters"} <= {t.name for t in tables}
     unclassified = [
         f"{table.name}.{column.name}"
         for table in tables
@@ -44,19 +46,27 @@ def test_every_text_and_flag_column_of_the_signer_tables_says_whether_it_is_pers
     assert all(mark in (None, False) or isinstance(mark, Personal) for mark in marks)
 
 
-def test_a_signature_is_anonymised_in_place_and_the_rest_of_its_personal_data_goes_with_it():
+def test_a_signature_is_anonymised_in_place_and_the_rest_of_its_personal_data_goes_with_it(app):
+    """(`app`: the kinds, and their tables, are loaded.)"""
     signatures_table = Signature.__table__
     assert {column.info["personal"] for column in personal_columns(signatures_table)} <= ANONYMISED.keys()
     # Every other table with a signer's personal data holds it in rows that go with their
     # signature: anonymisation deletes them, and deleting the signature (erasure) cascades.
+    # A kind's own table of answers is anonymised in place, as `signatures` is, by its marks.
     owned = {column.table.name for column in personal_rows()}
+    beside = {column.table.name for column in written_over_beside()}
+    assert {"open_letter_signatories", "written_letters"} <= beside
     for table in signer_tables():
         if table is signatures_table or not personal_columns(table):
             continue
-        assert {column.info["personal"] for column in personal_columns(table)} == {Personal.ROW}, table.name
-        if table.name == "resend_requests":  # no signature: answered, then deleted, seconds later
-            continue
-        assert table.name in owned
+        marks = {column.info["personal"] for column in personal_columns(table)}
+        if table.name in beside:
+            assert marks <= {Personal.BLANK, Personal.UNSET, Personal.WITHDRAWN}, table.name
+        else:
+            assert marks == {Personal.ROW}, table.name
+            if table.name == "resend_requests":  # no signature: answered, then deleted, seconds later
+                continue
+            assert table.name in owned
         [key] = [key for key in table.foreign_keys if key.column.table is signatures_table]
         assert key.ondelete == "CASCADE", table.name
 
@@ -96,7 +106,7 @@ def _make_signer(app, number: int, country: str) -> int:
         row = _filled(Signature.__table__, number)
         row = signature_values(number, **row, country=country)
         signature_id = db.session.execute(insert(Signature).values(row).returning(Signature.id)).scalar_one()
-        for signature_column in personal_rows():
+        for signature_column in personal_rows() + written_over_beside():
             table = signature_column.table
             db.session.execute(
                 insert(table).values(_filled(table, number, **{signature_column.name: signature_id}))
@@ -130,6 +140,13 @@ def test_anonymising_writes_over_every_personal_column_by_its_mark_and_leaves_th
     for signature_column in personal_rows():
         for signature_id in ids:
             assert _rows(app, signature_column.table, **{signature_column.name: signature_id}) == []
+    for signature_column in written_over_beside():
+        table = signature_column.table
+        personal = {column.name: column.info["personal"] for column in personal_columns(table)}
+        for signature_id in ids:
+            [after] = _rows(app, table, **{signature_column.name: signature_id})
+            for name, mark in personal.items():
+                assert after[name] == ANONYMISED[mark](after, name), f"{table.name}.{name}"
 
 
 def test_erasing_a_signature_takes_every_personal_row_with_it(app):
@@ -137,7 +154,7 @@ def test_erasing_a_signature_takes_every_personal_row_with_it(app):
     with app.app_context():
         assert signatures.erase_signature(erased, actor=SELF_SERVICE)
     assert _rows(app, Signature.__table__, id=erased) == []
-    for signature_column in personal_rows():
+    for signature_column in personal_rows() + written_over_beside():
         assert _rows(app, signature_column.table, **{signature_column.name: erased}) == []
         assert _rows(app, signature_column.table, **{signature_column.name: kept}) != []
 
@@ -145,15 +162,21 @@ def test_erasing_a_signature_takes_every_personal_row_with_it(app):
 @pytest.mark.parametrize("dangerous", ["=1+1", "@SUM(A1)"])
 def test_every_personal_text_column_an_export_carries_is_guarded_against_formulas(app, dangerous):
     exported = set(COLUMNS).union(*(kind_named(name).export_columns for name in NAMES))
+    tables = [Signature.__table__] + [column.table for column in written_over_beside()]
     text_columns = [
-        column.name
-        for column in personal_columns(Signature.__table__)
+        column
+        for table in tables
+        for column in personal_columns(table)
         if isinstance(column.type, String) and column.name in exported
     ]
-    assert {"name", "email", "comment", "contact_name", "message"} <= set(text_columns)
+    assert {"name", "email", "comment", "contact_name", "message"} <= {column.name for column in text_columns}
     signature_id = _make_signer(app, 1, "CA")
     with app.app_context():
-        for name in text_columns:
-            db.session.execute(Signature.__table__.update().values({name: dangerous}))
-            cell = db.session.scalar(select(csv_line((name,))).where(Signature.id == signature_id))
-            assert cell == "'" + dangerous, name
+        for column in text_columns:
+            table = column.table
+            key = table.c.id if table is Signature.__table__ else table.c.signature_id
+            db.session.execute(table.update().values({column.name: dangerous}))
+            cell = db.session.scalar(
+                select(csv_line((column.name,), {column.name: column})).where(key == signature_id)
+            )
+            assert cell == "'" + dangerous, f"{table.name}.{column.name}"

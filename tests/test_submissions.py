@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import ConsentWording, Letter, Signature, Submission
-from app.submissions import ANSWER_COLUMNS
+from app.models import ConsentWording, Letter, Submission
+from app.submissions import answer_columns
 from helpers import (
     LETTER_CAMPAIGN,
     OPEN_LETTER,
@@ -20,6 +20,7 @@ from helpers import (
     link_in,
     press_button,
     sign,
+    signature_rows,
     text_part,
     write_letter,
 )
@@ -44,11 +45,10 @@ def submit(app, smtp, send, **fields) -> str:
     return confirmation_links(smtp)[-1]
 
 
-def the_row(app) -> Signature:
-    with app.app_context():
-        [row] = db.session.scalars(select(Signature)).all()
-        db.session.expunge(row)
-        return row
+def the_row(app):
+    """The one signature, with its kind's own columns."""
+    [row] = signature_rows(app)
+    return row
 
 
 def submissions_left(app) -> int:
@@ -164,7 +164,7 @@ def test_every_answer_of_each_kinds_form_is_kept_with_a_submission(make_app, for
     with app.test_request_context("/", method="POST"):
         answered = {field.short_name for field in kind_named(form).form(meta={"csrf": False})}
     answered -= {"email", "csrf_token", *kind_named(form).form.NOT_ANSWERS}
-    assert answered <= set(ANSWER_COLUMNS)
+    assert answered <= set(answer_columns(kind_named(form)))
 
 
 # --- a letter to representatives ------------------------------------------------------------------

@@ -21,8 +21,14 @@ class Kind:
     """
 
     name: str
-    # The sign form, a forms.SignForm: each answer is the new signature's column of that name.
+    # The sign form, a forms.SignForm: each answer is a column of that name, of the new
+    # signature, or of the kind's own table (answers_model) for the answers named there.
     form: type
+    # The kind's own table of what its signers answer beyond what every signature holds: a model
+    # with `signature_id` (its primary key), `campaign_id`, and a column for each of
+    # answer_columns; one row per signature, written with it. None when the kind asks nothing more.
+    answers_model: type | None = None
+    answer_columns: tuple[str, ...] = ()
     # The campaign page and the public list of signers.
     page_template: str
     signers_template: str
@@ -30,8 +36,8 @@ class Kind:
     wording: Wording = Wording()
     # The page after confirming; thanks_context(signature_id) fills in what it needs.
     thanks_template: str = "public/thanks.html"
-    # Columns the CSV export adds after the contract's ones: a column of `signatures`, or one
-    # of export_cells()'s expressions.
+    # Columns the CSV export adds after the contract's ones: one of answer_columns, or one of
+    # export_cells()'s expressions.
     export_columns: tuple[str, ...] = ()
     # The campaign file: extra top-level keys, and extra keys inside [en] / [fr].
     top_level_keys: frozenset[str] = frozenset()
@@ -68,6 +74,10 @@ class Kind:
     def signers_page(self, args):
         """The whole /signers response when the kind lays it out its own way; None for the default."""
         return None
+
+    def addressed_as(self, answers) -> str:
+        """Whom the signer's emails greet, from their answers (an organization's signing person)."""
+        return str(answers["name"])
 
     def page_context(self) -> dict:
         """Extra values for page_template (read once per cached render)."""

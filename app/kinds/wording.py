@@ -10,6 +10,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
+from ..extensions import db
+
 
 class Wording:
     """A petition's words; a kind overrides those it says differently."""
@@ -85,7 +87,10 @@ class OpenLetterWording(Wording):
     public_action = _l("Take my name off the letter")
 
     def public_on(self, signature) -> str:
-        if signature.approved_at:
+        from .open_letter.models import Signatory  # not at the top: open_letter imports this module
+
+        signatory = db.session.get(Signatory, signature.id)
+        if signatory is not None and signatory.approved_at:
             return _("Your name is on the letter.")
         return _("Your name will appear on the letter once an organizer has approved it.")
 

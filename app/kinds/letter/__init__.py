@@ -28,6 +28,7 @@ from ..petition import Petition
 from ..wording import LetterWording
 from .form import MESSAGE_MAX, MESSAGE_UNSAFE, SUBJECT_MAX, SUBJECT_UNSAFE, LetterForm
 from .mail import render_letter
+from .models import WrittenLetter
 from .views import bp
 
 LEVEL = re.compile(r"[^\x00-\x1f]{1,100}")
@@ -81,6 +82,8 @@ class LetterCampaign(Petition):
 
     name = "letter"
     form = LetterForm
+    answers_model = WrittenLetter
+    answer_columns = ("subject", "message", "targets")
     page_template = "letter/index.html"
     thanks_template = "letter/thanks.html"
     wording = LetterWording()
@@ -139,9 +142,9 @@ class LetterCampaign(Petition):
         code; a confirmed writer's letters count as sent (nothing is mailed)."""
         campaign = current_campaign()
         writers = db.session.execute(
-            select(Signature.id, Signature.postal_code, Signature.language, Signature.confirmed_at).where(
-                Signature.campaign_id == campaign.id, Signature.targets == ""
-            )
+            select(Signature.id, Signature.postal_code, Signature.language, Signature.confirmed_at)
+            .join(WrittenLetter, WrittenLetter.signature_id == Signature.id)
+            .where(WrittenLetter.campaign_id == campaign.id, WrittenLetter.subject == "")
         ).all()
         for writer in writers:
             found = [
@@ -149,8 +152,8 @@ class LetterCampaign(Petition):
             ]
             text = campaign.in_language(writer.language).letter
             db.session.execute(
-                update(Signature)
-                .where(Signature.id == writer.id)
+                update(WrittenLetter)
+                .where(WrittenLetter.signature_id == writer.id)
                 .values(subject=text.subject, message=text.message, targets=" ".join(t.id for t in found))
             )
             record_letters(writer.id, letter_rows(found))
@@ -254,9 +257,10 @@ class LetterCampaign(Petition):
         ):
             return {"written": None, "letters": [], "already_written": 0}
         letters = letters_of(signature.id)
+        written = db.session.get(WrittenLetter, signature.id)
         # Chosen but not sent: this person had written to them before (first_letters_only).
-        already = len(set(signature.targets.split()) - {letter.target_id for letter in letters})
-        return {"written": signature, "letters": letters, "already_written": already}
+        already = len(set(written.targets.split()) - {letter.target_id for letter in letters})
+        return {"written": written, "writer": signature, "letters": letters, "already_written": already}
 
     def render_outbox_email(self, message: OutboxMessage, signature: Signature, message_id: str):
         letter = db.session.get(LetterRow, message.letter_id) if message.kind == LETTER else None

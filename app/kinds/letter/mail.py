@@ -6,7 +6,9 @@ from flask_babel import gettext as _
 
 from ...campaign import current_campaign
 from ...emails import Email, sender_address
+from ...extensions import db
 from ...models import Letter, Signature
+from .models import WrittenLetter
 
 
 def render_letter(letter: Letter, signature: Signature, message_id: str) -> Email:
@@ -18,11 +20,16 @@ def render_letter(letter: Letter, signature: Signature, message_id: str) -> Emai
     rehearsal_to = current_app.config.get("LETTER_TEST_RECIPIENT")
     with force_locale(language):
         content = campaign.in_language(language)
-        subject = signature.subject
+        written = db.session.get(WrittenLetter, signature.id)
+        subject = written.subject
         if rehearsal_to:
             subject = _("[Rehearsal, for %(name)s] %(subject)s", name=letter.name, subject=subject)
         text = render_template(
-            "email/letter.txt", letter=letter, signature=signature, rehearsal=bool(rehearsal_to)
+            "email/letter.txt",
+            letter=letter,
+            written=written,
+            signature=signature,
+            rehearsal=bool(rehearsal_to),
         )
         sender = _("%(name)s (via %(organization)s)", name=signature.name, organization=content.organization)
     message = Email(

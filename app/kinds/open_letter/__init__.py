@@ -10,6 +10,7 @@ from .. import Kind
 from ..wording import OpenLetterWording
 from . import content, demo, listing, moderation
 from .form import OpenLetterForm
+from .models import Signatory
 from .views import bp, signers_page
 
 
@@ -18,6 +19,8 @@ class OpenLetter(Kind):
 
     name = "open_letter"
     form = OpenLetterForm
+    answers_model = Signatory
+    answer_columns = ("signatory_type", "title", "organization", "website", "contact_name")
     page_template = "open_letter/index.html"
     signers_template = "open_letter/signers.html"
     thanks_template = "open_letter/thanks.html"
@@ -43,7 +46,11 @@ class OpenLetter(Kind):
         return content.parse_letter(table, language)
 
     def counted(self):
-        return listing.listed()
+        return listing.counted()
+
+    def addressed_as(self, answers) -> str:
+        """An organization's emails greet the person who signed for it."""
+        return str(answers.get("contact_name") or answers["name"])
 
     def signers_page(self, args):
         return signers_page(args)

@@ -10,6 +10,7 @@ from ...counter import current_tally
 from ...extensions import db
 from ...models import Signature, utcnow
 from .form import INDIVIDUAL, ORGANIZATION
+from .models import Signatory
 from .vetting import Vetted, vet
 
 PAGE_SIZE = 50
@@ -20,27 +21,41 @@ def _of_this_letter():
     return Signature.campaign_id == current_campaign().id
 
 
-def listed():
-    """Listed on the current campaign's letter: confirmed, approved, not withdrawn from the
-    list, not anonymised."""
+def signatories():
+    """The signatures of the letter with their signatory rows: select from this, then filter
+    with listed() or waiting()."""
+    return Signatory.__table__.join(Signature, Signature.id == Signatory.signature_id)
+
+
+def _could_be_listed():
     return (
         _of_this_letter()
         & Signature.confirmed
-        & Signature.approved_at.is_not(None)
         & Signature.public.is_(True)
         & Signature.anonymised_at.is_(None)
     )
+
+
+def listed():
+    """Listed on the current campaign's letter, in a query over signatories(): confirmed,
+    approved, not withdrawn from the list, not anonymised."""
+    return _could_be_listed() & Signatory.approved_at.is_not(None)
+
+
+def counted():
+    """listed(), as a condition on `signatures` alone (Kind.counted)."""
+    approved = (
+        select(Signatory.signature_id)
+        .where(Signatory.signature_id == Signature.id, Signatory.approved_at.is_not(None))
+        .exists()
+    )
+    return _could_be_listed() & approved
 
 
 def waiting():
-    """Confirmed signatories an organizer has not approved yet (a rejected one is erased)."""
-    return (
-        _of_this_letter()
-        & Signature.confirmed
-        & Signature.approved_at.is_(None)
-        & Signature.public.is_(True)
-        & Signature.anonymised_at.is_(None)
-    )
+    """Confirmed signatories an organizer has not approved yet (a rejected one is erased), in a
+    query over signatories()."""
+    return _could_be_listed() & Signatory.approved_at.is_(None)
 
 
 @dataclass(frozen=True)
@@ -59,8 +74,8 @@ class Individual:
 
 
 COLUMNS = {
-    ORGANIZATION: (Organization, (Signature.id, Signature.name, Signature.website)),
-    INDIVIDUAL: (Individual, (Signature.id, Signature.name, Signature.title, Signature.organization)),
+    ORGANIZATION: (Organization, (Signature.id, Signature.name, Signatory.website)),
+    INDIVIDUAL: (Individual, (Signature.id, Signature.name, Signatory.title, Signatory.organization)),
 }
 
 
@@ -78,8 +93,14 @@ def listed_page(signatory_type: str, after: int = 0, limit: int = PAGE_SIZE) -> 
     row_type, columns = COLUMNS[signatory_type]
     rows = db.session.execute(
         select(*columns)
-        .where(Signature.signatory_type == signatory_type, Signature.id > after, listed())
-        .order_by(Signature.id)
+        .select_from(signatories())
+        .where(
+            Signatory.campaign_id == current_campaign().id,
+            Signatory.signatory_type == signatory_type,
+            Signatory.signature_id > after,
+            listed(),
+        )
+        .order_by(Signatory.signature_id)
         .limit(limit + 1)
     ).all()
     shown = [row_type(*row) for row in rows[:limit]]
@@ -91,12 +112,13 @@ def listed_signatories() -> tuple[list[tuple[str, str]], list[tuple[str, str, st
     individuals (name, title, organization)."""
     rows = db.session.execute(
         select(
-            Signature.signatory_type,
+            Signatory.signatory_type,
             Signature.name,
-            Signature.website,
-            Signature.title,
-            Signature.organization,
+            Signatory.website,
+            Signatory.title,
+            Signatory.organization,
         )
+        .select_from(signatories())
         .where(listed())
         .order_by(Signature.id)
     ).all()
@@ -110,7 +132,10 @@ def listed_signatories() -> tuple[list[tuple[str, str]], list[tuple[str, str, st
 def listed_counts() -> dict[str, int]:
     """How many organizations and individuals are on the letter."""
     rows = db.session.execute(
-        select(Signature.signatory_type, func.count()).where(listed()).group_by(Signature.signatory_type)
+        select(Signatory.signatory_type, func.count())
+        .select_from(signatories())
+        .where(Signatory.campaign_id == current_campaign().id, listed())
+        .group_by(Signatory.signatory_type)
     ).all()
     counts = dict(rows)
     return {"organizations": int(counts.get(ORGANIZATION, 0)), "individuals": int(counts.get(INDIVIDUAL, 0))}
@@ -155,18 +180,22 @@ class Queue:
 
 def waiting_count() -> int:
     """How many confirmed signatories wait for an organizer."""
-    return int(db.session.scalar(select(func.count()).select_from(Signature).where(waiting())))
+    return int(db.session.scalar(select(func.count()).select_from(signatories()).where(waiting())))
 
 
 def moderation_queue(limit: int = QUEUE_PAGE) -> Queue:
     """Confirmed signatories waiting for an organizer, oldest confirmation first."""
     count, oldest = db.session.execute(
-        select(func.count(), func.min(Signature.confirmed_at)).where(waiting())
+        select(func.count(), func.min(Signature.confirmed_at)).select_from(signatories()).where(waiting())
     ).one()
     rows = [
-        vet(signature)
-        for signature in db.session.scalars(
-            select(Signature).where(waiting()).order_by(Signature.confirmed_at, Signature.id).limit(limit)
+        vet(signature, signatory)
+        for signature, signatory in db.session.execute(
+            select(Signature, Signatory)
+            .join(Signatory, Signatory.signature_id == Signature.id)
+            .where(waiting())
+            .order_by(Signature.confirmed_at, Signature.id)
+            .limit(limit)
         )
     ]
     counts = listed_counts()

@@ -14,7 +14,8 @@ from ...extensions import db
 from ...mail import queue_email, wake_deliverer
 from ...models import Signature, utcnow
 from ...signatures import erase_signature
-from .listing import waiting
+from .listing import signatories, waiting
+from .models import Signatory
 from .vetting import unflagged
 
 MAX_BULK = 200
@@ -33,12 +34,21 @@ def list_signatories(ids: list[int]) -> list[int]:
     """Within the caller's transaction: list those of `ids` that are waiting; the ids listed."""
     if not ids:
         return []
+    # The signatures first, locked in id order: a signer hiding or erasing theirs meanwhile
+    # (which locks it too) is either done before, and it is not listed, or waits until after,
+    # and it comes off the count again. Each statement then reads what is committed.
+    db.session.execute(
+        select(Signature.id).where(Signature.id.in_(ids)).order_by(Signature.id).with_for_update()
+    )
+    could_be = select(Signature.id).select_from(signatories()).where(Signature.id.in_(ids), waiting())
     listed = list(
         db.session.execute(
-            update(Signature)
-            .where(Signature.id.in_(ids), waiting())
+            update(Signatory)
+            # On the updated row itself: a second approval waiting for this one's lock finds
+            # it approved when it gets it, and lists no one twice.
+            .where(Signatory.signature_id.in_(could_be), Signatory.approved_at.is_(None))
             .values(approved_at=utcnow())
-            .returning(Signature.id)
+            .returning(Signatory.signature_id)
             .execution_options(synchronize_session=False)
         ).scalars()
     )
@@ -64,10 +74,13 @@ def _approve(ids: list[int], actor: str, skip_flagged: bool) -> tuple[list[int],
     chosen, skipped = sorted(set(ids))[:MAX_BULK], 0
     with write_transaction():
         if skip_flagged:
-            rows = db.session.scalars(
-                select(Signature).where(Signature.id.in_(chosen), waiting()).with_for_update()
+            rows = db.session.execute(
+                select(Signature, Signatory)
+                .join(Signatory, Signatory.signature_id == Signature.id)
+                .where(Signature.id.in_(chosen), waiting())
+                .with_for_update()
             ).all()
-            chosen, skipped = unflagged(list(rows))
+            chosen, skipped = unflagged([tuple(row) for row in rows])
         listed = list_signatories(chosen)
         if listed:
             record_event(actor, APPROVE_SIGNATORY, "open letter signatory listed", rows=len(listed))

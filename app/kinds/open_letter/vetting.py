@@ -24,6 +24,7 @@ from ...domains import (
 )
 from ...models import Signature
 from .form import ORGANIZATION
+from .models import Signatory
 
 NAME_FIELDS = {
     "name": _l("The name mixes writing systems or uses look-alike letters."),
@@ -40,6 +41,7 @@ class Vetted:
     be read, and the reasons to look twice (none: a clean row)."""
 
     signature: Signature
+    signatory: Signatory
     domain: str
     website: str
     flags: list[str]
@@ -49,19 +51,22 @@ class Vetted:
         return bool(self.flags)
 
 
-def vet(signature: Signature) -> Vetted:
+def vet(signature: Signature, signatory: Signatory) -> Vetted:
     """The flags of one waiting signatory."""
     domain = signature.email.rpartition("@")[2]
-    organization = signature.signatory_type == ORGANIZATION
-    flags = [
-        str(message) for field, message in NAME_FIELDS.items() if is_homograph(getattr(signature, field))
-    ]
+    organization = signatory.signatory_type == ORGANIZATION
+    names = {
+        "name": signature.name,
+        "contact_name": signatory.contact_name,
+        "organization": signatory.organization,
+    }
+    flags = [str(message) for field, message in NAME_FIELDS.items() if is_homograph(names[field])]
     if is_homograph(unicode_host(domain)):
         flags.append(_("The email address's domain mixes writing systems or uses look-alike letters."))
-    host = website_host(signature.website) if organization else ""
+    host = website_host(signatory.website) if organization else ""
     if host and is_homograph(unicode_host(host)):
         flags.append(_("The website's address mixes writing systems: it is shown in its xn-- form."))
-    if (organization or signature.organization) and is_free_mail(domain):
+    if (organization or signatory.organization) and is_free_mail(domain):
         flags.append(
             _("Signed from a free or personal email address (%(domain)s).", domain=shown_host(domain))
         )
@@ -73,12 +78,12 @@ def vet(signature: Signature) -> Vetted:
                 website=shown_host(registrable_domain(host)),
             )
         )
-    return Vetted(
-        signature, shown_host(domain), shown_website(signature.website) if organization else "", flags
-    )
+    website = shown_website(signatory.website) if organization else ""
+    return Vetted(signature, signatory, shown_host(domain), website, flags)
 
 
-def unflagged(signatures: list[Signature]) -> tuple[list[int], int]:
-    """The ids of the clean ones among `signatures`, and how many were flagged."""
-    vetted = [vet(signature) for signature in signatures]
+def unflagged(rows: list[tuple[Signature, Signatory]]) -> tuple[list[int], int]:
+    """The ids of the clean ones among `rows` (signatures with their signatories), and how many
+    were flagged."""
+    vetted = [vet(signature, signatory) for signature, signatory in rows]
     return [row.signature.id for row in vetted if not row.flagged], sum(row.flagged for row in vetted)
