@@ -7,19 +7,14 @@ nothing from the network or the disk while building: its URL fetcher takes data:
 project's own fonts (app/letter_fonts.py), which the stylesheet names, and nothing else.
 
 Requests never build a PDF: app/pdf_builds.py builds each language's in the background, in
-a child process (`python -m app.letter_pdf` reads the page and its stylesheets on stdin and
-writes the PDF on stdout), and keeps it where every worker reads it.
+a child process (app/pdf_child.py reads the page and its stylesheets on stdin and writes the
+PDF on stdout), and keeps it where every worker reads it.
 """
 
 import datetime as dt
-import json
 import logging
-import os
 import re
-import resource
-import sys
 from collections.abc import Iterable
-from functools import cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -27,21 +22,16 @@ from flask import Response, current_app, render_template
 from flask_babel import force_locale, format_date, format_datetime, gettext
 from werkzeug.exceptions import ServiceUnavailable
 
-from . import letter_fonts
+from . import letter_fonts, pdf_child
 from .campaign import WEB_URL
 
 log = logging.getLogger(__name__)
-# WeasyPrint's warnings quote the document's text, such as a signatory's name a font lacks:
-# keep them out of the logs. Its errors name a URL it could not load, which is public.
-logging.getLogger("weasyprint").setLevel(logging.ERROR)
 
 TEMPLATE = "open_letter/print.html"
 STYLESHEET = "letter.css"
 UNAVAILABLE_TEMPLATE = "open_letter/pdf_unavailable.html"
 # Canadian and US offices print on Letter; the margins in letter.css suit A4 as well.
 PAGE_SIZE = "letter"
-# Only data: URLs may be read while building: no request leaves the server, no file is read.
-ALLOWED_PROTOCOLS = ("data",)
 # The signatories in one column in the PDF: WeasyPrint balances a multi-column list again on
 # every page it spans, which made a PDF of 3,000 twice as costly, and 20,000 out of reach
 # (see docs/benchmarks.md). The printable page keeps its two columns.
@@ -135,44 +125,23 @@ def pdf_sources(content, organizations, individuals, language, letter_date, list
 
 def write_pdf(html: str, stylesheets: Iterable[str]) -> bytes:
     """The PDF of `html` with these stylesheets, reading nothing but the project's fonts."""
-    weasyprint = _weasyprint()
-    fetcher = offline_fetcher()
-    fonts = weasyprint.text.fonts.FontConfiguration()
-    sheets = [weasyprint.CSS(string=sheet, url_fetcher=fetcher, font_config=fonts) for sheet in stylesheets]
-    document = weasyprint.HTML(string=html, url_fetcher=fetcher)
-    return document.write_pdf(stylesheets=sheets, font_config=fonts, pdf_tags=True)
+    _weasyprint()
+    return pdf_child.write_pdf(html, stylesheets, letter_fonts.font_files())
 
 
 def offline_fetcher():
-    """WeasyPrint's URL fetcher: the project's fonts, from memory, and data: URLs (an image, a
-    stylesheet); every other URL is refused."""
-    return _offline_fetcher_class()(allowed_protocols=ALLOWED_PROTOCOLS, allow_redirects=False, timeout=1)
-
-
-@cache
-def _offline_fetcher_class():
-    urls = _weasyprint().urls
-
-    class OfflineFetcher(urls.URLFetcher):
-        def fetch(self, url, headers=None):
-            font = letter_fonts.font_files().get(url)
-            if font is not None:
-                return urls.URLFetcherResponse(url, body=font, headers={"Content-Type": "font/ttf"})
-            return super().fetch(url, headers)
-
-    return OfflineFetcher
+    """WeasyPrint's URL fetcher as a build uses it (pdf_child.offline_fetcher): the project's
+    fonts, from memory, and data: URLs; every other URL is refused."""
+    _weasyprint()
+    return pdf_child.offline_fetcher(letter_fonts.font_files())
 
 
 def _weasyprint():
     try:
-        # Imported here, not at the top: it loads Pango, which a server may lack.
-        import weasyprint
-        import weasyprint.text.fonts
-        import weasyprint.urls
+        return pdf_child.weasyprint()
     except (ImportError, OSError) as error:
         log.warning("cannot build PDFs: %s", error)
         raise PdfUnavailable() from error
-    return weasyprint
 
 
 def _stylesheet() -> str:
@@ -202,18 +171,3 @@ def unavailable_page(print_url: str = "", preparing: bool = False) -> Response:
     response = Response(page, status=503, mimetype="text/html")
     response.headers["Retry-After"] = "30"
     return response
-
-
-def _child(memory_mb: int) -> None:
-    """`python -m app.letter_pdf MEMORY_MB`: the page and its stylesheets as JSON on stdin, the
-    PDF on stdout. Run by kinds/open_letter/pdfs.py at low priority, so web workers keep the
-    processor, and within MEMORY_MB of data: a runaway build fails instead of swapping."""
-    os.nice(10)
-    limit = memory_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
-    sources = json.load(sys.stdin)
-    sys.stdout.buffer.write(write_pdf(sources["html"], sources["stylesheets"]))
-
-
-if __name__ == "__main__":
-    _child(int(sys.argv[1]))

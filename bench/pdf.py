@@ -1,5 +1,5 @@
 """One build of the open letter's PDF as the background builder makes it: the page rendered in
-this process, then WeasyPrint in a child process (`python -m app.letter_pdf`).
+this process, then WeasyPrint in a child process (`app/pdf_child.py`).
 
 Usage: bench/pdf.py COUNT [one-column|two-columns] [typical|maxima] [MEMORY_MB]. Prints one JSON line: the
 CPU seconds of each side, the child's peak memory, the PDF's size and pages. Run once per
@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from pypdf import PdfReader  # noqa: E402
 
-from app import create_app, letter_pdf  # noqa: E402
+from app import create_app, letter_fonts, letter_pdf, pdf_child  # noqa: E402
 from app.campaign import current_campaign  # noqa: E402
 from app.forms import NAME_MAX  # noqa: E402
 from app.kinds.open_letter.form import ORGANIZATION_MAX, TITLE_MAX  # noqa: E402
@@ -90,8 +90,10 @@ def main() -> None:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall = time.perf_counter()
     child = subprocess.run(
-        [sys.executable, "-m", "app.letter_pdf", sys.argv[4] if len(sys.argv) > 4 else "4096"],
-        input=json.dumps({"html": html, "stylesheets": list(stylesheets)}).encode(),
+        [sys.executable, pdf_child.__file__, sys.argv[4] if len(sys.argv) > 4 else "4096"],
+        input=json.dumps(
+            {"html": html, "stylesheets": list(stylesheets), "fonts": list(letter_fonts.font_files())}
+        ).encode(),
         capture_output=True,
         cwd=ROOT,
         check=True,

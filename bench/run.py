@@ -620,8 +620,8 @@ def pdf_section(pdf: list[dict] | None, measured_at: str) -> str:
         return "Not measured yet: `.venv/bin/python bench/run.py --pdf-only`."
     return f"""Measured on {measured_at} (`bench/run.py --pdf-only` measures this section alone). One build
 each, as the background builder makes it (`app/kinds/open_letter/pdfs.py`): the page
-rendered in the builder's process, WeasyPrint in a child process (`python -m
-app.letter_pdf`), whose CPU time and peak resident memory are given. No request waits for a
+rendered in the builder's process, WeasyPrint in a child process
+(`app/pdf_child.py`), whose CPU time and peak resident memory are given. No request waits for a
 build any more: downloads are served the last PDF built, from the database. The baseline is
 the layout before issue 19 (the signatories in two balanced columns), built the same way
 in the same run (not at 20,000, to keep `make bench` short). The machine was shared with a

@@ -5,8 +5,8 @@ instance, and never while a request waits.
 where every instance reads it; a process keeps the one it last read, and asks the database
 only when it was built. Each deliverer (a web process's, or `mail worker`) looks every few
 seconds whether a language's PDF is behind the list (pdf_due). One of them, on any instance,
-takes a lease on it and builds it in a child process at low priority (`python -m
-app.letter_pdf`), so no web worker's threads wait behind WeasyPrint, with a bound on its time
+takes a lease on it and builds it in a child process at low priority
+(`app/pdf_child.py`), so no web worker's threads wait behind WeasyPrint, with a bound on its time
 and memory.
 
 Builds are debounced: a PDF behind the list waits until the list has been still for
@@ -30,7 +30,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import or_, select, update
 
-from ... import letter_pdf
+from ... import letter_fonts, letter_pdf, pdf_child
 from ...campaign import current_campaign
 from ...clock import utcnow
 from ...counter import current_tally
@@ -144,7 +144,7 @@ def _in_child(sources: tuple[str, tuple[str, ...]]) -> bytes:
     html, stylesheets = sources
     # The child bounds its own memory (no preexec_fn: unsafe in a process with threads).
     child = subprocess.Popen(
-        [sys.executable, "-m", "app.letter_pdf", str(config["LETTER_PDF_MEMORY_MB"])],
+        [sys.executable, pdf_child.__file__, str(config["LETTER_PDF_MEMORY_MB"])],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -153,7 +153,8 @@ def _in_child(sources: tuple[str, tuple[str, ...]]) -> bytes:
     with _children_lock:
         _children.add(child)
     try:
-        sources_json = json.dumps({"html": html, "stylesheets": list(stylesheets)}).encode()
+        fonts = list(letter_fonts.font_files())
+        sources_json = json.dumps({"html": html, "stylesheets": list(stylesheets), "fonts": fonts}).encode()
         pdf, errors = child.communicate(sources_json, timeout=config["LETTER_PDF_BUILD_TIMEOUT"])
     except subprocess.TimeoutExpired:
         child.kill()
