@@ -9,7 +9,7 @@ from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import g
+from flask import current_app, g
 from markupsafe import Markup
 
 from . import kinds
@@ -500,9 +500,9 @@ def current_campaign() -> Campaign:
     code that would act on a campaign without naming it fails instead of guessing."""
     campaign = g.get("campaign")
     if campaign is None:
-        from .campaigns import registry  # the registry parses campaign files: it imports this module
-
-        every = registry().campaigns()
+        campaigns = current_app.extensions["campaigns"]  # campaigns.registry(), which imports this module
+        campaigns.refresh()
+        every = campaigns.campaigns()
         if len(every) != 1:
             raise LookupError("no campaign in scope: this code runs for one campaign, and there are several")
         campaign = every[0]

@@ -152,7 +152,7 @@ def seed_demo_signatures(count: int = 400, seed: int = 2026) -> int:
                 ],
             )
         # What the count is made of is the kind's to say: confirmed signatures, or listed signatories.
-        add_to_count(db.session.scalar(select(func.count()).where(kind.counted())))
+        add_to_count(db.session.scalar(select(func.count()).where(kind.counted(campaign.id))))
         kind.seed_demo()
     forget_count()
     return count

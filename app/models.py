@@ -141,6 +141,9 @@ class Signature(db.Model):
         # One signature per address and campaign: the same address signs each campaign once.
         UniqueConstraint("campaign_id", "email", name="uq_signatures_campaign_email"),
         Index("ix_signatures_public_confirmed", "campaign_id", "public", "confirmed_at"),
+        # A campaign's signatures by time: the last hour's (the dashboard's bursts), a day's
+        # (the export's since/until), the old pending ones (purge).
+        Index("ix_signatures_campaign_signed", "campaign_id", "signed_at"),
         {"sqlite_autoincrement": True},
     )
 
@@ -174,7 +177,7 @@ class Signature(db.Model):
     )
     language: Mapped[str] = mapped_column(String(5), default="en", info={"personal": False})
     source: Mapped[str] = mapped_column(String(64), default="", info={"personal": False})
-    signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     emails_queued: Mapped[int] = mapped_column(Integer, default=0)
     # Set when retention erased the signer's personal data: the row stays for the counts,

@@ -154,19 +154,22 @@ def index():
 
 def _others_epoch(campaign) -> float:
     """Changes every OTHERS_REFRESH_SECONDS while the page lists other campaigns and their counts."""
-    return time.monotonic() // OTHERS_REFRESH_SECONDS if other_campaigns(campaign) else 0
+    return time.monotonic() // OTHERS_REFRESH_SECONDS if _others(campaign) else 0
 
 
-def other_campaigns(campaign=None) -> list["OtherCampaign"]:
-    """The organization's other campaigns open for signing, newest first, with their counts
-    ("Our other actions")."""
-    campaign = campaign or current_campaign()
-    others = [
+def _others(campaign) -> list:
+    """The organization's other campaigns open for signing, newest first."""
+    return [
         other
         for other in reversed(registry().campaigns())
         if other.id != campaign.id and other.state == Campaign.PUBLISHED and other.is_open()
     ]
-    return [_listed(other) for other in others[:OTHERS_SHOWN]]
+
+
+def other_campaigns(campaign=None) -> list["OtherCampaign"]:
+    """The organization's other campaigns open for signing, newest first, with their counts
+    ("Our other actions"): read when the page is rendered, not for its cache key."""
+    return [_listed(other) for other in _others(campaign or current_campaign())[:OTHERS_SHOWN]]
 
 
 def _listed(campaign) -> "OtherCampaign":

@@ -30,7 +30,7 @@ def anonymise_due(actor: str, now: datetime | None = None) -> int:
     if due_at is None or now < due_at:
         return 0
     remaining = (Signature.campaign_id == current_campaign().id) & Signature.anonymised_at.is_(None)
-    counted = kind_for(current_campaign()).counted()
+    counted = kind_for(current_campaign()).counted(current_campaign().id)
     with write_transaction():
         counted_before = _count(remaining & counted)
         # Their mail goes, and their letters too: the letters sent stay counted by day and
@@ -67,13 +67,6 @@ def anonymise_due(actor: str, now: datetime | None = None) -> int:
         drop_empty_tallies()
         checkpoint_erasure()
     return anonymised
-
-
-def anonymise_all_due(actor: str) -> int:
-    """anonymise_due for each campaign, in its scope; how many signatures in all."""
-    from .campaigns import each_campaign  # the campaigns parse files that name the kinds
-
-    return sum(anonymise_due(actor) for _campaign in each_campaign())
 
 
 def _count(condition) -> int:

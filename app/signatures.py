@@ -391,7 +391,8 @@ def find_signature(email: str) -> Signature | None:
 
 
 def _counted(signature_id: int):
-    return select(kind_for(current_campaign()).counted()).where(Signature.id == signature_id, _in_campaign())
+    campaign = current_campaign()
+    return select(kind_for(campaign).counted(campaign.id)).where(Signature.id == signature_id, _in_campaign())
 
 
 def is_counted(signature_id: int) -> bool:

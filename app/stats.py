@@ -148,17 +148,20 @@ def outbox_health() -> OutboxHealth:
     """How much mail waits, how much failed for good, and since when the oldest has waited."""
     # Each a range of the (status, next_attempt_at) index: sent mail, which is nearly all of
     # it once a campaign is large, is never read.
+    # The campaign's by a join, not `signature_id IN (its signatures)`: that list is every
+    # signature of a large campaign, read for each figure (a third of a second at a million).
     waiting = OutboxMessage.status.in_((OutboxMessage.QUEUED, OutboxMessage.SENDING))
-    of_campaign = OutboxMessage.signature_id.in_(
-        select(Signature.id).where(Signature.campaign_id == current_campaign().id)
-    )
+    of_campaign = Signature.campaign_id == current_campaign().id
+    with_signature = (OutboxMessage.__table__.join(Signature, Signature.id == OutboxMessage.signature_id),)
     queued, oldest = db.session.execute(
-        select(func.count(), func.min(OutboxMessage.created_at)).where(waiting, of_campaign)
+        select(func.count(), func.min(OutboxMessage.created_at))
+        .select_from(*with_signature)
+        .where(waiting, of_campaign)
     ).one()
     failed, no_smtputf8 = db.session.execute(
-        select(func.count(), func.count().filter(OutboxMessage.last_error == NO_SMTPUTF8)).where(
-            OutboxMessage.status == OutboxMessage.FAILED, of_campaign
-        )
+        select(func.count(), func.count().filter(OutboxMessage.last_error == NO_SMTPUTF8))
+        .select_from(*with_signature)
+        .where(OutboxMessage.status == OutboxMessage.FAILED, of_campaign)
     ).one()
     return OutboxHealth(int(queued), int(failed), oldest, int(no_smtputf8))
 

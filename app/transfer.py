@@ -296,7 +296,9 @@ def _tally(connection: Connection) -> dict:
     counts (an open letter counts its listed signatories), which the counts should equal; all
     summed over the campaigns."""
     counted = sum(
-        connection.scalar(select(func.count()).select_from(Signature).where(kind_for(campaign).counted()))
+        connection.scalar(
+            select(func.count()).select_from(Signature).where(kind_for(campaign).counted(campaign.id))
+        )
         for campaign in each_campaign()
     )
     return {

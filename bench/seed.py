@@ -55,12 +55,12 @@ def first_campaign(connection) -> int:
     return campaign_id
 
 
-def seed(url: str, rows: int) -> None:
-    """Insert `rows` confirmed signatures of the first campaign, one sent confirmation email
-    each, and make its count shards agree with them."""
+def seed(url: str, rows: int, campaign_id: int | None = None) -> None:
+    """Insert `rows` confirmed signatures of the campaign (by default the first), one sent
+    confirmation email each, and make its count shards agree with them."""
     engine = create_engine(url)
     with engine.begin() as connection:
-        campaign_id = first_campaign(connection)
+        campaign_id = campaign_id or first_campaign(connection)
         _without_row_triggers(
             connection,
             lambda: connection.execute(text(_signature_rows(engine.dialect.name, rows, campaign_id))),

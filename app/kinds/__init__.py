@@ -4,6 +4,7 @@ import importlib
 from functools import cache
 from pathlib import Path
 
+from ..models import Signature
 from .wording import Wording
 
 # The campaign file's top-level `kind` picks one; each is the module app/kinds/<name>.py (or the
@@ -87,12 +88,9 @@ class Kind:
         """A cheap value that changes whenever what the public pages list changes (page cache key)."""
         return None
 
-    def counted(self):
-        """The SQL condition of a signature that is in the current campaign's count."""
-        from ..campaign import current_campaign
-        from ..models import Signature
-
-        return Signature.confirmed & (Signature.campaign_id == current_campaign().id)
+    def counted(self, campaign_id: int):
+        """The SQL condition of a signature that is in that campaign's count."""
+        return Signature.confirmed & (Signature.campaign_id == campaign_id)
 
     def count_parts(self) -> dict[str, int]:
         """Extra figures for /api/count and the page, beside the count."""

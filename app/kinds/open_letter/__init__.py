@@ -45,8 +45,8 @@ class OpenLetter(Kind):
     def parse_letter(self, table: dict, language: str) -> content.Letter:
         return content.parse_letter(table, language)
 
-    def counted(self):
-        return listing.counted()
+    def counted(self, campaign_id: int):
+        return listing.counted(campaign_id)
 
     def addressed_as(self, answers) -> str:
         """An organization's emails greet the person who signed for it."""

@@ -27,9 +27,10 @@ def signatories():
     return Signatory.__table__.join(Signature, Signature.id == Signatory.signature_id)
 
 
-def _could_be_listed():
+def _could_be_listed(campaign_id: int | None = None):
+    """Of that campaign's letter (by default the current one's), confirmed, public, not anonymised."""
     return (
-        _of_this_letter()
+        (Signature.campaign_id == (current_campaign().id if campaign_id is None else campaign_id))
         & Signature.confirmed
         & Signature.public.is_(True)
         & Signature.anonymised_at.is_(None)
@@ -42,14 +43,14 @@ def listed():
     return _could_be_listed() & Signatory.approved_at.is_not(None)
 
 
-def counted():
-    """listed(), as a condition on `signatures` alone (Kind.counted)."""
+def counted(campaign_id: int):
+    """listed() on that campaign's letter, as a condition on `signatures` alone (Kind.counted)."""
     approved = (
         select(Signatory.signature_id)
         .where(Signatory.signature_id == Signature.id, Signatory.approved_at.is_not(None))
         .exists()
     )
-    return _could_be_listed() & approved
+    return _could_be_listed(campaign_id) & approved
 
 
 def waiting():

@@ -1,0 +1,116 @@
+"""In-process figures of a deployment holding many campaigns (bench/campaigns.py fills it).
+
+Started with DATABASE_URL naming the filled database and BENCH_BIG naming the slug of its
+largest campaign. Through Flask's test client, in this process alone (`time.process_time()`:
+this process's CPU), it measures the largest campaign's page, sign and confirm at its own
+address beside hello-world, best of ROUNDS interleaved rounds; every campaign's organizer
+dashboard (wall and CPU, best of five); and the organization's page at `/`. Prints one JSON
+line.
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+from cpu import CSRF, cpu_ms, hello_client  # noqa: E402
+from pages_probe import EMAIL, PASSWORD, best_of  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+
+from app import create_app  # noqa: E402
+from app.accounts import create_organizer  # noqa: E402
+from app.extensions import db  # noqa: E402
+from app.models import Campaign, Organizer, Signature  # noqa: E402
+from app.tokens import CONFIRM, make_token  # noqa: E402
+
+ROUNDS, REQUESTS = 3, 300
+
+
+class AtItsAddress:
+    """The page, sign and confirm requests of one campaign at /<slug>/."""
+
+    def __init__(self, app, slug: str):
+        self.app, self.slug = app, slug
+        self.client = app.test_client()
+        self.token = CSRF.search(self.client.get(f"/{slug}/").get_data(as_text=True)).group(1)
+        self.signed = 0
+        self.tokens: list[str] = []
+
+    def page(self, n: int) -> None:
+        for _ in range(n):
+            assert self.client.get(f"/{self.slug}/").status_code == 200
+
+    def sign(self, n: int) -> None:
+        for _ in range(n):
+            self.signed += 1
+            form = {
+                "name": "Zoë Tremblay",
+                "email": f"many{self.signed}@example.org",
+                "postal_code": "H2X 1Y4",
+            }
+            form |= {"country": "CA", "public": "y", "csrf_token": self.token}
+            assert self.client.post(f"/{self.slug}/sign", data=form).status_code == 303
+
+    def prepare_confirm(self, n: int) -> None:
+        with self.app.app_context():
+            campaign_id = db.session.scalar(select(Campaign.id).where(Campaign.slug == self.slug))
+            ids = db.session.scalars(
+                select(Signature.id)
+                .where(Signature.campaign_id == campaign_id, Signature.confirmed_at.is_(None))
+                .order_by(Signature.id)
+                .limit(n)
+            ).all()
+        assert len(ids) == n, "sign first"
+        with self.app.test_request_context():
+            self.tokens = [make_token(CONFIRM, signature_id) for signature_id in ids]
+
+    def confirm(self, n: int) -> None:
+        tokens, self.tokens = self.tokens[:n], self.tokens[n:]
+        for token in tokens:
+            response = self.client.post(f"/{self.slug}/confirm/{token}", data={"csrf_token": self.token})
+            assert response.status_code == 303, response.status_code
+
+
+def requests_cpu(app, slug: str) -> dict:
+    requests = AtItsAddress(app, slug)
+    requests.page(30)
+    requests.sign(ROUNDS * REQUESTS + 30)
+    requests.prepare_confirm(30)
+    requests.confirm(30)
+    actions = {
+        "hello": hello_client(),
+        "page": requests.page,
+        "sign": requests.sign,
+        "confirm": requests.confirm,
+    }
+    best = dict.fromkeys(actions, float("inf"))
+    for _ in range(ROUNDS):
+        for name, action in actions.items():
+            if name == "confirm":
+                requests.prepare_confirm(REQUESTS)
+            best[name] = min(best[name], cpu_ms(action, REQUESTS))
+    return best
+
+
+def main() -> None:
+    app = create_app()
+    with app.app_context():
+        if db.session.scalar(select(Organizer.id).where(Organizer.email == EMAIL)) is None:
+            create_organizer(EMAIL, PASSWORD)
+        slugs = db.session.scalars(select(Campaign.slug).order_by(Campaign.id)).all()
+    organizer = app.test_client()
+    token = CSRF.search(organizer.get("/admin/login").get_data(as_text=True)).group(1)
+    login = organizer.post("/admin/login", data={"email": EMAIL, "password": PASSWORD, "csrf_token": token})
+    assert login.status_code == 303, login.status_code
+    dashboards = {slug: best_of(organizer, f"/admin/{slug}/") for slug in slugs}
+    index = best_of(app.test_client(), "/")
+    overview = best_of(organizer, "/admin/")  # with several campaigns, the overview of them all
+    cpu = requests_cpu(app, os.environ["BENCH_BIG"])
+    print(json.dumps({"cpu": cpu, "dashboards": dashboards, "index": index, "overview": overview}))
+
+
+if __name__ == "__main__":
+    main()
