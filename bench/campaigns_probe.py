@@ -16,67 +16,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from cpu import CSRF, measure  # noqa: E402
+from cpu import CSRF, Requests, measure  # noqa: E402
 from pages_probe import EMAIL, PASSWORD, best_of  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.accounts import create_organizer  # noqa: E402
 from app.extensions import db  # noqa: E402
-from app.models import Campaign, Organizer, Signature  # noqa: E402
-from app.tokens import CONFIRM, make_token  # noqa: E402
+from app.models import Campaign, Organizer  # noqa: E402
 
 ROUNDS, REQUESTS = 3, 300
 
 
-class AtItsAddress:
-    """The page, sign and confirm requests of one campaign at /<slug>/."""
-
-    def __init__(self, app, slug: str):
-        self.app, self.slug = app, slug
-        self.client = app.test_client()
-        self.token = CSRF.search(self.client.get(f"/{slug}/").get_data(as_text=True)).group(1)
-        self.signed = 0
-        self.tokens: list[str] = []
-
-    def page(self, n: int) -> None:
-        for _ in range(n):
-            assert self.client.get(f"/{self.slug}/").status_code == 200
-
-    def sign(self, n: int) -> None:
-        for _ in range(n):
-            self.signed += 1
-            form = {
-                "name": "Zoë Tremblay",
-                "email": f"many{os.getpid()}.{self.signed}@example.org",
-                "postal_code": "H2X 1Y4",
-            }
-            form |= {"country": "CA", "public": "y", "csrf_token": self.token}
-            assert self.client.post(f"/{self.slug}/sign", data=form).status_code == 303
-
-    def prepare_confirm(self, n: int) -> None:
-        with self.app.app_context():
-            campaign_id = db.session.scalar(select(Campaign.id).where(Campaign.slug == self.slug))
-            ids = db.session.scalars(
-                select(Signature.id)
-                .where(Signature.campaign_id == campaign_id, Signature.confirmed_at.is_(None))
-                .order_by(Signature.id)
-                .limit(n)
-            ).all()
-        assert len(ids) == n, "sign first"
-        with self.app.test_request_context():
-            self.tokens = [make_token(CONFIRM, signature_id) for signature_id in ids]
-
-    def confirm(self, n: int) -> None:
-        tokens, self.tokens = self.tokens[:n], self.tokens[n:]
-        for token in tokens:
-            response = self.client.post(f"/{self.slug}/confirm/{token}", data={"csrf_token": self.token})
-            assert response.status_code == 303, response.status_code
-
-
 def requests_cpu(app, slug: str) -> dict:
     """cpu.measure's rounds, at the campaign's own address (warmed up first, as cpu.py does)."""
-    requests = AtItsAddress(app, slug)
+    requests = Requests(app, at=f"/{slug}")
     requests.page(30)
     requests.sign(30)
     requests.prepare_confirm(30)

@@ -57,25 +57,27 @@ def build_app(workdir: Path):
 class Requests:
     """The three requests, each callable `n` times with fresh data."""
 
-    def __init__(self, app):
-        self.app = app
+    def __init__(self, app, at: str = ""):
+        """`at`: the campaign's address ("/<slug>") when the deployment holds several."""
+        self.app, self.at = app, at
         self.client = app.test_client()
-        self.token = CSRF.search(self.client.get("/").get_data(as_text=True)).group(1)
+        self.token = CSRF.search(self.client.get(f"{at}/").get_data(as_text=True)).group(1)
         self.signed = 0
         self.tokens: list[str] = []
 
     def page(self, n: int) -> None:
         for _ in range(n):
-            assert self.client.get("/").status_code == 200
+            assert self.client.get(f"{self.at}/").status_code == 200
 
     def sign(self, n: int) -> None:
         for _ in range(n):
             self.signed += 1
             response = self.client.post(
-                "/sign",
+                f"{self.at}/sign",
                 data={
                     "name": "Zoë Tremblay",
-                    "email": f"signer{self.signed}@example.org",
+                    # Apart from any address a filled database holds (bench/seed.py's signerN@).
+                    "email": f"cpu{os.getpid()}.{self.signed}@example.org",
                     "postal_code": "H2X 1Y4",
                     "country": "CA",
                     "comment": "",
@@ -100,7 +102,7 @@ class Requests:
     def confirm(self, n: int) -> None:
         tokens, self.tokens = self.tokens[:n], self.tokens[n:]
         for token in tokens:
-            response = self.client.post(f"/confirm/{token}", data={"csrf_token": self.token})
+            response = self.client.post(f"{self.at}/confirm/{token}", data={"csrf_token": self.token})
             assert response.status_code == 303, response.status_code
 
 
